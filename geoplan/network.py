@@ -447,3 +447,49 @@ def point_distances(net: WalkNetwork, reach: Reach, points: Snapped) -> tuple[np
     d[out] = np.inf
     lab = np.where(out, -1, lab)
     return d, lab
+
+
+def reached_edge_parts(net: WalkNetwork, reach: Reach, limit: float | None = None) -> gpd.GeoDataFrame:
+    """The parts of edges within ``limit`` metres of the sources, as lines.
+
+    Includes the reachable part of partly reached edges (from either end) and
+    the part around a source that lies in the middle of an edge.  This is the
+    exact network service area; buffer it by a street width to draw it.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+    reach : Reach
+    limit : float, optional
+        Defaults to ``reach.limit``; may be smaller (bands of one pass).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``edge`` index and the reached LineString parts, in the network CRS.
+    """
+    from shapely.ops import substring
+
+    limit = reach.limit if limit is None else float(limit)
+    L = net.edge_length
+    a = np.clip(limit - reach.dist[net.edge_u], 0.0, L)  # reachable from the u end
+    b = np.clip(limit - reach.dist[net.edge_v], 0.0, L)  # reachable from the v end
+    geoms = net.edges.geometry.values
+    whole = (a + b) >= L - 1e-9
+    out_edge: list[int] = [int(i) for i in np.nonzero(whole)[0]]
+    out_geom: list[Any] = list(geoms[whole])
+    for i in np.nonzero(~whole & ((a > 0) | (b > 0)))[0]:
+        if a[i] > 0:
+            out_edge.append(int(i))
+            out_geom.append(substring(geoms[i], 0.0, a[i]))
+        if b[i] > 0:
+            out_edge.append(int(i))
+            out_geom.append(substring(geoms[i], L[i] - b[i], L[i]))
+    s = reach.sources.snapped
+    if s is not None and len(s):
+        rest = limit - s.offset
+        for e, t, r in zip(s.edge, s.along, rest):
+            if r > 0 and not whole[e]:
+                out_edge.append(int(e))
+                out_geom.append(substring(geoms[e], max(0.0, t - r), min(L[e], t + r)))
+    return gpd.GeoDataFrame({"edge": np.asarray(out_edge, dtype=np.int64)}, geometry=out_geom, crs=net.crs)

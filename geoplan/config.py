@@ -1,0 +1,273 @@
+"""Configuration: rule presets and audit settings, as data.
+
+Presets live as YAML files in ``geoplan/presets``; a user YAML file can replace
+a preset or any default.  Everything an audit needs is one picklable
+:class:`AuditConfig`, so that audits are pure functions of (configuration,
+study area) and can run in parallel.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import DataError, UsageError
+
+PRESET_DIR = Path(__file__).parent / "presets"
+MAX_RADIUS_M = 5000.0
+
+__all__ = ["Tier", "Rules", "Inputs", "AuditConfig", "load_rules", "load_config", "list_presets"]
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One park tier of a rule set: which parks qualify and how far they serve."""
+
+    id: str
+    radius_m: float
+    min_area_m2: float = 0.0
+    max_area_m2: float = math.inf
+    within_historic: bool = False
+    label: dict = field(default_factory=dict)
+
+    def text(self, lang: str = "en") -> str:
+        """Human label in the given language."""
+        return self.label.get(lang) or self.label.get("en") or self.id
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A rule set for park service-radius coverage (e.g. ``cn-garden-city``)."""
+
+    name: str
+    tiers: tuple[Tier, ...]
+    method: str = "both"
+    title: dict = field(default_factory=dict)
+    basis: str = ""
+    source: str = ""
+
+    @property
+    def max_radius_m(self) -> float:
+        """Largest service radius of any tier (the margin loaded beyond the study area)."""
+        return max(t.radius_m for t in self.tiers)
+
+    def text(self, lang: str = "en") -> str:
+        """Human title in the given language."""
+        return self.title.get(lang) or self.title.get("en") or self.name
+
+
+def list_presets() -> list[str]:
+    """Names of the rule presets shipped with geoplan."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml") if p.stem not in ("defaults", "gb50180"))
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise DataError(f"file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path} is not valid YAML: {exc}") from None
+
+
+def load_rules(name_or_path: str | Path | dict) -> Rules:
+    """Load a rule set from a preset name, a YAML file, or a dict.
+
+    Parameters
+    ----------
+    name_or_path : str, Path or dict
+        ``"cn-garden-city"``, ``"who-300m"``, ``"sdg-400m"``, ``"tpl-10min"``, a path
+        to a YAML file of the same shape, or the parsed mapping itself.
+
+    Returns
+    -------
+    Rules
+
+    Raises
+    ------
+    UsageError
+        Unknown preset, no tiers, a radius <= 0 or above 5 km, or an unknown method.
+    """
+    if isinstance(name_or_path, dict):
+        data, source = name_or_path, "<dict>"
+    else:
+        p = Path(name_or_path)
+        if p.suffix.lower() in (".yaml", ".yml") or p.exists():
+            data, source = _read_yaml(p), str(p)
+        else:
+            preset = PRESET_DIR / f"{name_or_path}.yaml"
+            if not preset.exists() or str(name_or_path) in ("defaults", "gb50180"):
+                raise UsageError(
+                    f"unknown rule preset {name_or_path!r}.",
+                    hint=f"Use one of {', '.join(list_presets())} or the path of a YAML rules file.",
+                )
+            data, source = _read_yaml(preset), f"preset:{name_or_path}"
+    if not isinstance(data, dict) or not data.get("tiers"):
+        raise UsageError(f"rules {source} define no tiers.", hint="Add a 'tiers:' list with radius_m for each tier.")
+    tiers = []
+    for i, t in enumerate(data["tiers"]):
+        try:
+            r = float(t["radius_m"])
+        except (KeyError, TypeError, ValueError):
+            raise UsageError(f"rules {source}: tier {i + 1} has no numeric radius_m.") from None
+        if not (0 < r <= MAX_RADIUS_M):
+            raise UsageError(
+                f"rules {source}: tier {t.get('id', i + 1)} radius_m={r:g} is out of range.",
+                hint=f"A service radius must be > 0 and at most {MAX_RADIUS_M:g} m.",
+            )
+        tiers.append(
+            Tier(
+                id=str(t.get("id", f"tier-{i + 1}")),
+                radius_m=r,
+                min_area_m2=float(t.get("min_area_m2", 0) or 0),
+                max_area_m2=float(t.get("max_area_m2", math.inf) or math.inf),
+                within_historic=bool(t.get("within_historic", False)),
+                label=dict(t.get("label", {}) or {}),
+            )
+        )
+    method = data.get("method", "both")
+    if method not in ("euclidean", "network", "both"):
+        raise UsageError(f"rules {source}: unknown method {method!r}.", hint="Use euclidean, network or both.")
+    return Rules(
+        name=str(data.get("name", Path(source).stem)),
+        tiers=tuple(tiers),
+        method=method,
+        title=dict(data.get("title", {}) or {}),
+        basis=str(data.get("basis", "")),
+        source=source,
+    )
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Input files of an audit.  ``None`` means: take it from the OSM extract.
+
+    ``datums`` maps an input name (``parks``, ``units`` ...) to its declared datum
+    (``wgs84``, ``gcj02``, ``bd09`` or an EPSG code) for layers whose label lies.
+    """
+
+    pbf: str | None = None
+    area: str | None = None
+    units: str | None = None
+    residential: str | None = None
+    parks: str | None = None
+    historic: str | None = None
+    population: str | None = None
+    candidates: str | None = None
+    datums: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Everything an audit needs.  Build it with :func:`load_config`."""
+
+    inputs: Inputs
+    rules: Rules
+    method: str
+    lang: str
+    crs: str | None
+    parks: dict
+    residential: dict
+    population: dict
+    units: dict
+    siting: dict
+    targets: tuple
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """Methods to compute: ("euclidean",), ("network",) or both."""
+        return ("euclidean", "network") if self.method == "both" else (self.method,)
+
+    def with_inputs(self, **kwargs: Any) -> "AuditConfig":
+        """A copy with some input files replaced."""
+        return replace(self, inputs=replace(self.inputs, **kwargs))
+
+    def to_dict(self) -> dict:
+        """Plain-data view (for the log and summary JSON)."""
+        d = asdict(self)
+        d["rules"] = {"name": self.rules.name, "source": self.rules.source,
+                      "tiers": [asdict(t) for t in self.rules.tiers]}
+        return d
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in (over or {}).items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> AuditConfig:
+    """Build an :class:`AuditConfig` from the defaults, an optional YAML file and overrides.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A YAML file with any of the keys of ``presets/defaults.yaml`` plus an
+        ``inputs:`` mapping (pbf, area, units, residential, parks, historic,
+        population, candidates, datums).
+    **overrides
+        Top-level keys (``rules="who-300m"``, ``method="network"``) or nested
+        dicts (``population={"total": 1106000}``) or input files
+        (``pbf="x.osm.pbf"``, ``units="jiedao.gpkg"``), applied last.
+
+    Returns
+    -------
+    AuditConfig
+    """
+    data = _read_yaml(PRESET_DIR / "defaults.yaml")
+    if path is not None:
+        user = _read_yaml(Path(path))
+        if not isinstance(user, dict):
+            raise UsageError(f"{path} must be a YAML mapping of settings.")
+        data = _deep_merge(data, user)
+    input_keys = set(Inputs.__dataclass_fields__)
+    inputs = dict(data.pop("inputs", {}) or {})
+    for k, v in overrides.items():
+        if v is None:
+            continue
+        if k in input_keys:
+            inputs[k] = v
+        elif isinstance(v, dict) and isinstance(data.get(k), dict):
+            data[k] = _deep_merge(data[k], v)
+        else:
+            data[k] = v
+    unknown = set(inputs) - input_keys
+    if unknown:
+        raise UsageError(f"unknown input(s) {sorted(unknown)}.", hint=f"Known inputs: {sorted(input_keys)}.")
+    inputs = {k: (str(v) if isinstance(v, Path) else v) for k, v in inputs.items()}
+    rules = load_rules(data.pop("rules"))
+    method = data.pop("method", None) or rules.method
+    if method not in ("euclidean", "network", "both"):
+        raise UsageError(f"unknown method {method!r}.", hint="Use euclidean, network or both.")
+    lang = data.pop("lang", "en")
+    if lang not in ("en", "zh"):
+        raise UsageError(f"unknown language {lang!r}.", hint="Use zh or en.")
+    cell = float(data["residential"].get("cell_size_m", 25))
+    if not (1 <= cell <= 500):
+        raise UsageError(f"residential cell_size_m={cell:g} is out of range.", hint="Use 1 to 500 m.")
+    known = {"parks", "residential", "population", "units", "siting", "targets", "crs"}
+    return AuditConfig(
+        inputs=Inputs(**inputs),
+        rules=rules,
+        method=method,
+        lang=lang,
+        crs=data.pop("crs", None),
+        parks=data.pop("parks"),
+        residential=data.pop("residential"),
+        population=data.pop("population"),
+        units=data.pop("units"),
+        siting=data.pop("siting"),
+        targets=tuple(data.pop("targets", []) or []),
+        extra={k: v for k, v in data.items() if k not in known},
+    )

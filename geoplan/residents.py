@@ -1,0 +1,314 @@
+"""Residential land cells and the residents living on them.
+
+Residential land is cut into *cells*: the pieces of residential land inside
+each square of a grid (default 25 m), further split by analysis unit and by
+historic-cultural district.  The cells partition residential land exactly,
+so covered + uncovered area = residential area in every unit and scope.
+
+Residents come from a population GeoTIFF (any CRS; each raster cell's count
+is spread over the residential land inside it, so the total is conserved) or,
+when none is given, from residential buildings (footprint x levels, scaled to
+a known total), written out as a GeoTIFF for inspection and reuse.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import DataError, GeoplanWarning
+from .sources.osm import tag_values
+
+__all__ = ["Population", "residential_cells", "population_from_raster", "population_from_buildings", "assign_population"]
+
+
+@dataclass
+class Population:
+    """Where the residents figure came from.
+
+    Attributes
+    ----------
+    method : str
+        ``"raster"``, ``"buildings"`` or ``"land-area"`` (no buildings: spread by area) or ``"none"``.
+    total : float
+        Residents allocated to residential land inside the study area.
+    outside_residential : float
+        Residents of the raster that fall outside residential land (not measured).
+    points : GeoDataFrame or None
+        Residential buildings with a ``residents`` column (building method).
+    grid : tuple or None
+        ``(array, transform, crs)`` of the population surface, for writing a GeoTIFF.
+    note : str
+        A sentence for the report.
+    """
+
+    method: str
+    total: float
+    outside_residential: float = 0.0
+    points: gpd.GeoDataFrame | None = None
+    grid: tuple | None = None
+    note: str = ""
+
+
+def residential_cells(
+    residential: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    historic: gpd.GeoDataFrame | None,
+    cell_size: float,
+) -> gpd.GeoDataFrame:
+    """Cut residential land into grid cells, split by unit and historic district.
+
+    Parameters
+    ----------
+    residential : GeoDataFrame
+        Non-overlapping residential land polygons (projected CRS).
+    units : GeoDataFrame
+        ``unit_id``, ``unit_name`` polygons.
+    historic : GeoDataFrame or None
+        Historic-cultural district polygons.
+    cell_size : float
+        Grid size in metres.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``cell_id``, ``unit_id``, ``unit_name``, ``historic`` (bool), ``area_m2``.
+    """
+    crs = residential.crs
+    res = shapely.union_all(residential.geometry.values)
+    x0, y0, x1, y1 = res.bounds
+    xs = np.arange(np.floor(x0 / cell_size) * cell_size, x1, cell_size)
+    ys = np.arange(np.floor(y0 / cell_size) * cell_size, y1, cell_size)
+    gx, gy = np.meshgrid(xs, ys)
+    boxes = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + cell_size, gy.ravel() + cell_size)
+    # residential pieces per grid square
+    tree = shapely.STRtree(residential.geometry.values)
+    bi, ri = tree.query(boxes, predicate="intersects")
+    pieces = shapely.intersection(boxes[bi], residential.geometry.values[ri])
+    # split by unit
+    utree = shapely.STRtree(units.geometry.values)
+    pi, ui = utree.query(pieces, predicate="intersects")
+    pieces = shapely.intersection(pieces[pi], units.geometry.values[ui])
+    unit_id = units["unit_id"].to_numpy()[ui]
+    unit_name = units["unit_name"].to_numpy()[ui]
+    hist = np.zeros(len(pieces), dtype=bool)
+    if historic is not None and len(historic):
+        h = shapely.union_all(historic.geometry.values)
+        inside = shapely.intersection(pieces, h)
+        outside = shapely.difference(pieces, h)
+        pieces = np.concatenate([outside, inside])
+        unit_id = np.concatenate([unit_id, unit_id])
+        unit_name = np.concatenate([unit_name, unit_name])
+        hist = np.concatenate([np.zeros(len(outside), bool), np.ones(len(inside), bool)])
+    pieces = shapely.make_valid(pieces)
+    # keep only the polygonal part of each piece (intersections can add slivers of lines)
+    pieces = np.array([_polygonal(g) for g in pieces], dtype=object)
+    area = shapely.area(pieces)
+    keep = area > 1e-6
+    cells = gpd.GeoDataFrame(
+        {"unit_id": unit_id[keep], "unit_name": unit_name[keep], "historic": hist[keep], "area_m2": area[keep]},
+        geometry=pieces[keep],
+        crs=crs,
+    )
+    cells.insert(0, "cell_id", np.arange(len(cells)))
+    return cells
+
+
+def _polygonal(g: Any) -> Any:
+    if g.geom_type in ("Polygon", "MultiPolygon"):
+        return g
+    if g.geom_type == "GeometryCollection":
+        polys = [p for p in g.geoms if p.geom_type in ("Polygon", "MultiPolygon")]
+        return shapely.union_all(polys) if polys else shapely.Polygon()
+    return shapely.Polygon()
+
+
+def population_from_raster(path: str | Path, cells: gpd.GeoDataFrame, area: Any) -> tuple[np.ndarray, Population]:
+    """Spread a population raster over residential cells, conserving totals.
+
+    Each raster cell's count is divided among the residential cells inside it in
+    proportion to their area inside it (dasymetric allocation), in the raster's
+    own CRS, so no resampling error is introduced.
+
+    Parameters
+    ----------
+    path : str or Path
+        Population GeoTIFF (counts per pixel), any CRS.
+    cells : GeoDataFrame
+        Residential cells (projected CRS).
+    area : shapely geometry
+        Study area in the cells' CRS.
+
+    Returns
+    -------
+    residents : ndarray
+        Residents per residential cell.
+    Population
+    """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+    from rasterio.features import geometry_mask
+
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"population raster not found: {path}")
+    try:
+        src = rasterio.open(path)
+    except RasterioIOError as exc:
+        raise DataError(f"cannot read population raster {path}: {exc}", hint="Give a GeoTIFF of residents per pixel.") from None
+    with src:
+        if src.crs is None:
+            raise DataError(f"population raster {path} has no CRS.", hint="Assign one (e.g. gdal_edit.py -a_srs EPSG:4326).")
+        a_r = gpd.GeoSeries([area], crs=cells.crs).to_crs(src.crs).iloc[0]
+        from rasterio.windows import from_bounds
+
+        bounds = src.bounds
+        if not shapely.box(*bounds).intersects(a_r):
+            raise DataError(
+                f"population raster {path} does not overlap the study area.",
+                hint="Check its CRS and extent (and whether the study area is in the same datum).",
+            )
+        win = from_bounds(*a_r.bounds, transform=src.transform).round_offsets().round_lengths()
+        win = win.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
+        band = src.read(1, window=win, masked=True).astype(float)
+        transform = src.window_transform(win)
+    values = band.filled(0.0)
+    if np.isnan(values).any():
+        values = np.nan_to_num(values, nan=0.0)
+    if (values < 0).any():
+        n_neg = int((values < 0).sum())
+        raise DataError(
+            f"population raster {path} has {n_neg} negative pixels in the study area.",
+            hint="Set its nodata value (e.g. -99999 or -200) so those pixels are read as no data.",
+        )
+    # only pixels whose centre is in the study area count
+    inside = geometry_mask([a_r], out_shape=values.shape, transform=transform, invert=True, all_touched=False)
+    rows, cols = np.nonzero((values > 0) & inside)
+    pix_val = values[rows, cols]
+    x0, y0 = transform * (cols, rows)
+    x1, y1 = transform * (cols + 1, rows + 1)
+    pix = shapely.box(np.minimum(x0, x1), np.minimum(y0, y1), np.maximum(x0, x1), np.maximum(y0, y1))
+    cells_r = cells.to_crs(src.crs).geometry.values
+    tree = shapely.STRtree(cells_r)
+    pi, ci = tree.query(pix, predicate="intersects")
+    share = shapely.area(shapely.intersection(pix[pi], cells_r[ci]))
+    df = pd.DataFrame({"pix": pi, "cell": ci, "share": share})
+    tot = df.groupby("pix")["share"].transform("sum")
+    df = df[tot > 0]
+    df["res"] = pix_val[df["pix"].to_numpy()] * df["share"] / tot[tot > 0]
+    residents = np.zeros(len(cells))
+    np.add.at(residents, df["cell"].to_numpy(), df["res"].to_numpy())
+    total_in = float(pix_val.sum())
+    outside = total_in - float(residents.sum())
+    note = (f"residents from population raster {path.name}: {total_in:,.0f} in the study area, "
+            f"{residents.sum():,.0f} on residential land, {outside:,.0f} outside residential land (not measured)")
+    return residents, Population("raster", float(residents.sum()), outside, None, (values * inside, transform, src.crs), note)
+
+
+def population_from_buildings(
+    buildings: gpd.GeoDataFrame,
+    cells: gpd.GeoDataFrame,
+    *,
+    total: float | None,
+    floor_area_per_person: float,
+    default_levels: float,
+    non_residential: list[str],
+    raster_cell: float,
+) -> tuple[np.ndarray, Population]:
+    """Estimate residents from residential building floor area.
+
+    Buildings on residential land, except those tagged as non-residential
+    (``building=school`` ...), weigh ``footprint area x levels`` (levels from
+    ``building:levels``, else ``height / 3 m``, else ``default_levels``).
+    Residents = weight / ``floor_area_per_person``, or scaled so that they sum
+    to ``total`` when given.  With no such buildings, residents are spread
+    over residential land by area (needs ``total``).
+
+    Returns
+    -------
+    residents : ndarray
+        Residents per residential cell.
+    Population
+    """
+    crs = cells.crs
+    b = buildings
+    res_union = shapely.union_all(cells.geometry.values)
+    if len(b):
+        kind = tag_values(b, "building").fillna("yes").astype(str)
+        b = b[~kind.isin(non_residential)]
+        rep = b.geometry.representative_point()
+        b = b[rep.within(res_union)] if len(b) else b
+    if len(b) == 0:
+        if not total:
+            residents = np.zeros(len(cells))
+            return residents, Population("none", 0.0, note="no residential buildings and no population total: "
+                                         "population-weighted figures are not available")
+        residents = total * cells["area_m2"].to_numpy() / cells["area_m2"].sum()
+        return residents, Population("land-area", float(total), note=f"{total:,.0f} residents spread over residential land by area")
+    levels = pd.to_numeric(tag_values(b, "building:levels"), errors="coerce")
+    height = pd.to_numeric(tag_values(b, "height").astype(str).str.extract(r"([\d.]+)")[0], errors="coerce")
+    levels = levels.fillna(height / 3.0).fillna(default_levels).clip(lower=1)
+    weight = b.geometry.area.to_numpy() * levels.to_numpy()
+    people = weight / floor_area_per_person
+    if total:
+        people = people * (float(total) / people.sum())
+    pts = gpd.GeoDataFrame(
+        {"osm_id": b["id"].to_numpy() if "id" in b else np.arange(len(b)), "levels": levels.to_numpy(),
+         "floor_area_m2": weight, "residents": people},
+        geometry=b.geometry.representative_point().values, crs=crs,
+    )
+    j = gpd.sjoin(pts, cells[["cell_id", "geometry"]], predicate="within", how="left")
+    j = j[~j.index.duplicated()]
+    residents = np.zeros(len(cells))
+    ok = j["cell_id"].notna()
+    np.add.at(residents, j.loc[ok, "cell_id"].astype(int).to_numpy(), j.loc[ok, "residents"].to_numpy())
+    # a point on a shared cell border can miss every cell: give it to the nearest
+    lost = j.loc[~ok]
+    if len(lost):
+        near = gpd.sjoin_nearest(lost.drop(columns=["index_right", "cell_id"], errors="ignore"), cells[["cell_id", "geometry"]])
+        near = near[~near.index.duplicated()]
+        np.add.at(residents, near["cell_id"].astype(int).to_numpy(), near["residents"].to_numpy())
+    grid = _rasterize_points(pts, raster_cell)
+    basis = f"scaled to {float(total):,.0f}" if total else f"{floor_area_per_person:g} m² floor area per person"
+    note = f"residents estimated from {len(pts):,} residential buildings (footprint × levels, {basis})"
+    return residents, Population("buildings", float(residents.sum()), 0.0, pts, grid, note)
+
+
+def _rasterize_points(pts: gpd.GeoDataFrame, size: float) -> tuple:
+    from rasterio.transform import from_origin
+
+    x, y = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
+    x0, y1 = np.floor(x.min() / size) * size, np.ceil(y.max() / size) * size + (size if y.max() % size == 0 else 0)
+    ncol = int(np.floor((x.max() - x0) / size)) + 1
+    nrow = int(np.floor((y1 - y.min()) / size)) + 1
+    col = np.floor((x - x0) / size).astype(int)
+    row = np.floor((y1 - y) / size).astype(int)
+    arr = np.zeros((nrow, ncol), dtype="float64")
+    np.add.at(arr, (row, col), pts["residents"].to_numpy())
+    return arr, from_origin(x0, y1, size, size), pts.crs
+
+
+def assign_population(study: Any, cells: gpd.GeoDataFrame, pop_cfg: dict, raster: str | None) -> Population:
+    """Add a ``residents`` column to ``cells`` from a raster or from buildings."""
+    if raster:
+        residents, info = population_from_raster(raster, cells, study.area)
+    else:
+        residents, info = population_from_buildings(
+            study.buildings, cells,
+            total=pop_cfg.get("total"),
+            floor_area_per_person=float(pop_cfg.get("floor_area_per_person_m2", 35)),
+            default_levels=float(pop_cfg.get("default_levels", 3)),
+            non_residential=list(pop_cfg.get("non_residential_buildings", [])),
+            raster_cell=float(pop_cfg.get("raster_cell_m", 100)),
+        )
+    if info.method == "none":
+        warnings.warn(info.note, GeoplanWarning, stacklevel=2)
+    cells["residents"] = residents
+    return info

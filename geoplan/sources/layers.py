@@ -1,0 +1,178 @@
+"""Reading user layers (GeoPackage, GeoJSON, Shapefile, CSV with coordinates).
+
+Every layer comes back in EPSG:4326 with valid geometries, or a
+:class:`~geoplan.errors.DataError` naming the file, the layer or field, and
+what to do.  Geometries that are invalid (self-intersecting polygons ...) are
+repaired with ``make_valid`` and reported with a warning.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Iterable
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from ..errors import DataError, GeoplanWarning
+
+__all__ = ["read_layer", "read_points_csv", "repair_geometries"]
+
+LON_NAMES = ("lon", "lng", "longitude", "x", "wgs_lng", "wgs_lon", "经度", "gcj_lng", "bd_lng")
+LAT_NAMES = ("lat", "latitude", "y", "wgs_lat", "纬度", "gcj_lat", "bd_lat")
+
+
+def repair_geometries(gdf: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
+    """Drop empty geometries and repair invalid ones, warning how many were touched."""
+    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy()
+    bad = ~gdf.geometry.is_valid
+    if bad.any():
+        warnings.warn(
+            f"{source}: repaired {int(bad.sum())} invalid geometries (e.g. self-intersecting polygons) "
+            "with make_valid; check them in a GIS.",
+            GeoplanWarning,
+            stacklevel=3,
+        )
+        fixed = shapely.make_valid(gdf.geometry.values[bad.to_numpy()])
+        gdf.loc[bad, gdf.geometry.name] = fixed
+    return gdf
+
+
+def read_layer(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    datum: str | None = None,
+    what: str = "layer",
+    geom_types: Iterable[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a vector layer and return it in EPSG:4326.
+
+    Parameters
+    ----------
+    path : str or Path
+        GeoPackage, GeoJSON, Shapefile (or anything pyogrio reads), or a CSV
+        with coordinate columns (see :func:`read_points_csv`).
+    layer : str, optional
+        Layer name inside a multi-layer file.
+    datum : str, optional
+        Declared datum (``wgs84``, ``gcj02``, ``bd09`` or an EPSG code).  Needed
+        when the file has no CRS; wins over a geographic CRS label because
+        GCJ-02 data is routinely labelled EPSG:4326.
+    what : str
+        What the layer is for ("parks", "units" ...), used in messages.
+    geom_types : iterable of str, optional
+        Accepted geometry families: "polygon", "line", "point".
+
+    Returns
+    -------
+    GeoDataFrame in EPSG:4326
+    """
+    path = Path(path)
+    src = f"{what} layer {path}" + (f" (layer {layer!r})" if layer else "")
+    if not path.exists():
+        raise DataError(f"file not found: {path}", hint=f"Check the path given for the {what} layer.")
+    if path.suffix.lower() in (".csv", ".txt"):
+        gdf = read_points_csv(path, datum=datum, what=what)
+    else:
+        try:
+            import pyogrio
+
+            info_layers = [name for name, _ in pyogrio.list_layers(path)]
+            if layer is not None and layer not in info_layers:
+                raise DataError(f"{path} has no layer {layer!r}.", hint=f"Its layers are: {', '.join(info_layers)}.")
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+        except DataError:
+            raise
+        except Exception as exc:
+            raise DataError(f"cannot read {src}: {exc}", hint="Is it a GeoPackage, GeoJSON or Shapefile?") from exc
+        if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None or "geometry" not in gdf.columns:
+            raise DataError(f"{src} has no geometry column.", hint="Export it with geometries, or give a CSV with lon/lat columns.")
+    if len(gdf) == 0:
+        raise DataError(f"{src} has no features.")
+    if gdf.crs is None and datum is None:
+        raise DataError(
+            f"{src} has no coordinate reference system.",
+            hint="Declare it (e.g. datum wgs84, gcj02, bd09 or EPSG:4547) or save the file with a CRS.",
+        )
+    if datum is not None:
+        from .datum import to_wgs84
+
+        gdf = to_wgs84(gdf, datum, source=src)
+    elif not gdf.crs.equals("EPSG:4326"):
+        gdf = gdf.to_crs("EPSG:4326")
+    gdf = repair_geometries(gdf, src)
+    if geom_types:
+        fam = {"polygon": ("Polygon", "MultiPolygon"), "line": ("LineString", "MultiLineString"), "point": ("Point", "MultiPoint")}
+        ok_types = {t for g in geom_types for t in fam[g]}
+        wrong = ~gdf.geom_type.isin(ok_types)
+        if wrong.all():
+            raise DataError(
+                f"{src} holds {', '.join(sorted(set(gdf.geom_type)))} geometries; {what} must be {' or '.join(geom_types)}.",
+            )
+        if wrong.any():
+            warnings.warn(f"{src}: dropped {int(wrong.sum())} features that are not {' or '.join(geom_types)}.", GeoplanWarning, stacklevel=2)
+            gdf = gdf[~wrong]
+    return gdf.reset_index(drop=True)
+
+
+def _read_csv_any_encoding(path: Path) -> pd.DataFrame:
+    raw = path.read_bytes()
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        import io
+
+        return pd.read_csv(io.StringIO(text))
+    raise DataError(f"{path}: cannot decode the CSV as UTF-8 or GBK/GB18030.", hint="Save it as UTF-8.")
+
+
+def read_points_csv(
+    path: str | Path,
+    *,
+    lon: str | None = None,
+    lat: str | None = None,
+    datum: str | None = None,
+    what: str = "points",
+) -> gpd.GeoDataFrame:
+    """Read a CSV of points (UTF-8 or GBK, as exported from Chinese web maps).
+
+    Parameters
+    ----------
+    path : str or Path
+    lon, lat : str, optional
+        Coordinate columns; found by common names (lon/lng/longitude/x/经度 ...) when omitted.
+    datum : str, optional
+        Declared datum of the coordinates (default wgs84).
+    what : str
+        What the points are for, used in messages.
+
+    Returns
+    -------
+    GeoDataFrame in EPSG:4326
+    """
+    path = Path(path)
+    df = _read_csv_any_encoding(path)
+    cols = {c.lower().strip(): c for c in df.columns}
+    lon = lon or next((cols[c] for c in LON_NAMES if c in cols), None)
+    lat = lat or next((cols[c] for c in LAT_NAMES if c in cols), None)
+    if lon is None or lat is None:
+        raise DataError(
+            f"{what} CSV {path} has no coordinate columns (found: {', '.join(map(str, df.columns))}).",
+            hint="Name them lon and lat (or lng/longitude, lat/latitude).",
+        )
+    xy = df[[lon, lat]].apply(pd.to_numeric, errors="coerce")
+    bad = xy.isna().any(axis=1) | ~xy[lon].between(-180, 180) | ~xy[lat].between(-90, 90)
+    if bad.all():
+        raise DataError(f"{what} CSV {path}: no row has valid coordinates in {lon!r}/{lat!r}.")
+    if bad.any():
+        warnings.warn(f"{what} CSV {path}: dropped {int(bad.sum())} rows without valid coordinates.", GeoplanWarning, stacklevel=2)
+    df, xy = df[~bad], xy[~bad]
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(xy[lon], xy[lat]), crs=None)
+    if datum is None:
+        gdf = gdf.set_crs("EPSG:4326")
+    return gdf

@@ -1,0 +1,305 @@
+"""Loading a study area: every layer an audit needs, in one projected metric CRS.
+
+Residents cross district borders, so the walking network, parks and
+facilities are loaded within the largest service radius *beyond* the study
+boundary (they count as serving), while residential land, residents and
+units are clipped to the boundary (only they are measured).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from .config import AuditConfig
+from .errors import DataError, GeoplanWarning, UsageError
+from .network import WalkNetwork, build_network
+from .sources.layers import read_layer, repair_geometries
+from .sources.osm import OSMSource, bundled_sample, tag_values
+
+__all__ = ["Study", "load_study", "choose_crs", "EXTRA_MARGIN_M"]
+
+#: Metres loaded beyond the largest service radius (snapping, entrances outside the boundary).
+EXTRA_MARGIN_M = 300.0
+
+
+@dataclass
+class Study:
+    """All inputs of an audit in one projected CRS.
+
+    Attributes
+    ----------
+    crs : pyproj.CRS
+    area : shapely geometry
+        The measured area (residential land and residents inside it count).
+    network : WalkNetwork
+        Walking network of the area plus the margin.
+    parks : GeoDataFrame
+        Candidate park features (before rule-based selection), area plus margin.
+    residential : GeoDataFrame
+        Residential land polygons clipped to the area, overlaps dissolved.
+    buildings : GeoDataFrame
+        Buildings inside the area (for the population estimate).
+    units : GeoDataFrame
+        Analysis units clipped to the area: ``unit_id``, ``unit_name``.
+    historic : GeoDataFrame
+        Historic-cultural district polygons (may be empty).
+    entrances : GeoDataFrame
+        Gate and entrance points.
+    osm : OSMSource or None
+        The extract, for analyses that read more from it (facilities, greenways).
+    provenance : dict
+        Where each layer came from (written to the log and summary).
+    """
+
+    crs: CRS
+    area: Any
+    network: WalkNetwork
+    parks: gpd.GeoDataFrame
+    residential: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    units: gpd.GeoDataFrame
+    historic: gpd.GeoDataFrame
+    entrances: gpd.GeoDataFrame
+    osm: OSMSource | None = None
+    provenance: dict = field(default_factory=dict)
+    margin_m: float = 0.0
+
+    @property
+    def area_wgs84(self) -> Any:
+        """The study area in EPSG:4326."""
+        return gpd.GeoSeries([self.area], crs=self.crs).to_crs("EPSG:4326").iloc[0]
+
+
+def choose_crs(geom_wgs84: Any, override: str | None = None) -> CRS:
+    """The projected metric CRS to work in.
+
+    Parameters
+    ----------
+    geom_wgs84 : shapely geometry in EPSG:4326
+    override : str, optional
+        Any CRS pyproj understands (e.g. ``"EPSG:4547"``, CGCS2000 3-degree
+        Gauss-Kruger CM 114E, for Beijing); must be projected in metres.
+
+    Returns
+    -------
+    pyproj.CRS
+        ``override`` or the UTM zone of the area's centre.
+    """
+    if override:
+        try:
+            crs = CRS.from_user_input(override)
+        except Exception as exc:
+            raise UsageError(f"unknown CRS {override!r}: {exc}") from None
+        if not crs.is_projected:
+            raise UsageError(
+                f"CRS {override!r} is geographic (degrees); distances need metres.",
+                hint="Give a projected CRS such as a UTM zone or EPSG:4547 (CGCS2000 Gauss-Kruger).",
+            )
+        unit = crs.axis_info[0].unit_name if crs.axis_info else "metre"
+        if unit not in ("metre", "meter"):
+            raise UsageError(f"CRS {override!r} measures in {unit}, not metres.")
+        return crs
+    return gpd.GeoSeries([geom_wgs84], crs="EPSG:4326").estimate_utm_crs()
+
+
+def _to_crs(gdf: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
+    if len(gdf) == 0:
+        return gpd.GeoDataFrame({"geometry": gpd.GeoSeries([], crs=crs)}, crs=crs)
+    if gdf.crs is None:
+        gdf = gdf.set_crs("EPSG:4326")
+    return gdf.to_crs(crs)
+
+
+def _polygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
+
+
+def _match_tags(gdf: gpd.GeoDataFrame, tags: dict) -> pd.Series:
+    hit = pd.Series(False, index=gdf.index)
+    for key, values in (tags or {}).items():
+        vals = tag_values(gdf, key)
+        hit |= vals.notna() if values is True else vals.isin(list(values))
+    return hit
+
+
+def _read_user(cfg: AuditConfig, name: str, what: str, geom: tuple[str, ...]) -> gpd.GeoDataFrame | None:
+    path = getattr(cfg.inputs, name)
+    if not path:
+        return None
+    return read_layer(path, datum=cfg.inputs.datums.get(name), what=what, geom_types=geom)
+
+
+def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> Study:
+    """Load every layer of an audit.
+
+    Parameters
+    ----------
+    cfg : AuditConfig
+    area : shapely geometry in EPSG:4326, optional
+        The study area; default: ``cfg.inputs.area``, else the union of the unit
+        layer, else the extent of the walking network in the extract.
+    progress : callable, optional
+        ``progress(message)`` called before each loading step.
+
+    Returns
+    -------
+    Study
+    """
+    say = progress or (lambda msg: None)
+    prov: dict[str, str] = {}
+    pbf = cfg.inputs.pbf or str(bundled_sample())
+    prov["osm"] = pbf
+
+    user_units = _read_user(cfg, "units", "units", ("polygon",))
+    if area is None and cfg.inputs.area:
+        a = read_layer(cfg.inputs.area, datum=cfg.inputs.datums.get("area"), what="study area", geom_types=("polygon",))
+        area = shapely.union_all(a.geometry.values)
+        prov["area"] = cfg.inputs.area
+    if area is None and user_units is not None:
+        area = shapely.union_all(user_units.geometry.values)
+        prov["area"] = f"union of {cfg.inputs.units}"
+
+    margin = cfg.rules.max_radius_m + EXTRA_MARGIN_M
+    bbox = None
+    if area is not None:
+        crs = choose_crs(area, cfg.crs)
+        area_p = gpd.GeoSeries([area], crs="EPSG:4326").to_crs(crs).iloc[0]
+        bbox = gpd.GeoSeries([area_p.buffer(margin)], crs=crs).to_crs("EPSG:4326").iloc[0]
+        bbox = shapely.box(*bbox.bounds)
+
+    say(f"reading {pbf}")
+    osm = OSMSource(pbf, bounding_box=bbox)
+    nodes, edges = osm.walking_network()
+    if area is None:
+        area = shapely.convex_hull(shapely.multipoints(np.c_[nodes["lon"], nodes["lat"]]))
+        prov["area"] = "extent of the walking network in the extract"
+        crs = choose_crs(area, cfg.crs)
+        area_p = gpd.GeoSeries([area], crs="EPSG:4326").to_crs(crs).iloc[0]
+    say("building the walking network")
+    net = build_network(nodes, edges, crs)
+    area_p = shapely.make_valid(area_p)
+    if not area_p.intersects(shapely.multipoints(np.c_[net.x, net.y])):
+        raise DataError(f"{pbf}: no walking network inside the study area.", hint="Does the extract cover the study area?")
+
+    say("reading parks")
+    parks = _read_user(cfg, "parks", "parks", ("polygon",))
+    if parks is None:
+        parks = osm.features(cfg.parks["osm_tags"])
+        parks = parks[_match_tags(parks, cfg.parks["osm_tags"])] if len(parks) else parks
+        prov["parks"] = f"OpenStreetMap {cfg.parks['osm_tags']}"
+    else:
+        prov["parks"] = cfg.inputs.parks
+    parks = _polygons(_to_crs(parks, crs))
+    if "access" in parks.columns or "tags" in parks.columns:
+        acc = tag_values(parks, "access")
+        parks = parks[~acc.isin(cfg.parks.get("exclude_access", []))]
+    parks = repair_geometries(parks, "parks")
+
+    say("reading residential land")
+    res = _read_user(cfg, "residential", "residential land", ("polygon",))
+    if res is None:
+        lu = osm.landuse()
+        res = lu[_match_tags(lu, cfg.residential["osm_tags"])] if len(lu) else lu
+        prov["residential"] = f"OpenStreetMap {cfg.residential['osm_tags']}"
+    else:
+        field_ = cfg.residential.get("user_class_field")
+        values = cfg.residential.get("user_class_values") or []
+        if field_:
+            if field_ not in res.columns:
+                raise DataError(
+                    f"residential land layer {cfg.inputs.residential} has no field {field_!r}.",
+                    hint=f"Its fields are: {', '.join(c for c in res.columns if c != 'geometry')}.",
+                )
+            res = res[res[field_].astype(str).isin([str(v) for v in values])]
+            if len(res) == 0:
+                raise DataError(
+                    f"residential land layer {cfg.inputs.residential}: no feature has {field_} in {values}.",
+                    hint="Check --residential-class against the values in the layer.",
+                )
+        prov["residential"] = cfg.inputs.residential
+    res = repair_geometries(_polygons(_to_crs(res, crs)), "residential land")
+    res_union = shapely.intersection(shapely.union_all(res.geometry.values), area_p) if len(res) else shapely.Polygon()
+    residential = gpd.GeoDataFrame(geometry=gpd.GeoSeries([res_union], crs=crs).explode(ignore_index=True), crs=crs)
+    residential = residential[residential.geom_type.isin(["Polygon", "MultiPolygon"]) & (residential.area > 0.01)]
+    if residential.empty:
+        raise DataError(
+            f"no residential land inside the study area ({prov['residential']}).",
+            hint="Give a land-use layer with --residential FILE --residential-class VALUE.",
+        )
+
+    say("reading buildings")
+    b = osm.buildings()
+    b = _polygons(_to_crs(b, crs))
+    if len(b):
+        b = b[b.geometry.representative_point().within(area_p)]
+    buildings = b
+
+    say("reading units")
+    if user_units is not None:
+        units = _to_crs(user_units, crs)
+        name_field = cfg.units.get("name_field", "name")
+        names = units[name_field].astype(str) if name_field in units.columns else pd.Series(
+            [f"unit {i + 1}" for i in range(len(units))], index=units.index)
+        prov["units"] = cfg.inputs.units
+    else:
+        units, names = _osm_units(osm, cfg, crs, area_p, prov)
+    units = gpd.GeoDataFrame({"unit_name": names.to_numpy()}, geometry=units.geometry.values, crs=crs)
+    units["geometry"] = shapely.intersection(units.geometry.values, area_p)
+    units = units[~units.geometry.is_empty & (units.area > 1.0)].reset_index(drop=True)
+    if units.empty:
+        raise DataError(
+            f"the unit layer {cfg.inputs.units or 'from OpenStreetMap'} does not overlap the study area.",
+            hint="Check that units and the OSM extract cover the same place (and the same datum).",
+        )
+    units.insert(0, "unit_id", np.arange(1, len(units) + 1))
+
+    historic = _read_user(cfg, "historic", "historic-cultural districts", ("polygon",))
+    historic = _to_crs(historic, crs) if historic is not None else _to_crs(gpd.GeoDataFrame(geometry=[]), crs)
+    prov["historic"] = cfg.inputs.historic or "none given"
+
+    entrances = _to_crs(osm.entrances(), crs)
+    entrances = entrances[entrances.geom_type == "Point"] if len(entrances) else entrances
+
+    return Study(crs=crs, area=area_p, network=net, parks=parks.reset_index(drop=True), residential=residential.reset_index(drop=True),
+                 buildings=buildings.reset_index(drop=True), units=units, historic=historic.reset_index(drop=True),
+                 entrances=entrances.reset_index(drop=True), osm=osm, provenance=prov, margin_m=margin)
+
+
+def _osm_units(osm: OSMSource, cfg: AuditConfig, crs: CRS, area: Any, prov: dict) -> tuple[gpd.GeoDataFrame, pd.Series]:
+    """Units from OSM administrative boundaries, else a square grid over the area."""
+    levels = [cfg.units["osm_admin_level"]] if cfg.units.get("osm_admin_level") else ["10", "9", "8"]
+    b = osm.boundaries(admin_levels=[str(x) for x in levels])
+    b = _polygons(_to_crs(b, crs)) if len(b) else b
+    for lvl in levels:
+        cand = b[b["admin_level"].astype(str) == str(lvl)] if len(b) else b
+        cand = cand[cand.intersects(area)] if len(cand) else cand
+        if len(cand) >= 2:
+            prov["units"] = f"OpenStreetMap admin_level={lvl}"
+            return cand, cand["name"].fillna("").astype(str)
+    size = float(cfg.units.get("grid_size_m", 1000))
+    x0, y0, x1, y1 = area.bounds
+    xs = np.arange(np.floor(x0 / size) * size, x1, size)
+    ys = np.arange(np.floor(y0 / size) * size, y1, size)
+    gx, gy = np.meshgrid(xs, ys)
+    boxes = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + size, gy.ravel() + size)
+    rows, cols = np.meshgrid(np.arange(len(ys)), np.arange(len(xs)), indexing="ij")
+    # rows lettered from the north (A) like a map grid, columns numbered from the west
+    names = pd.Series([f"{chr(65 + (len(ys) - 1 - r) % 26)}{c + 1}" for r, c in zip(rows.ravel(), cols.ravel())])
+    g = gpd.GeoDataFrame(geometry=boxes, crs=crs)
+    keep = g.intersects(area).to_numpy()
+    prov["units"] = f"{size:g} m grid (no unit layer and no OSM boundaries)"
+    warnings.warn(
+        f"no unit layer and no OpenStreetMap boundaries: using a {size:g} m grid as units "
+        "(give --units FILE for jiedao or communities).",
+        GeoplanWarning,
+        stacklevel=3,
+    )
+    return g[keep], names[keep]
