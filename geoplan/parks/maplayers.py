@@ -1,0 +1,87 @@
+"""Map layers of the park-coverage audit (for the interactive and the print maps)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+
+from ..i18n import label
+from ..maps.layers import MapLayer
+from .coverage import ParkCoverage
+
+__all__ = ["park_map_layers"]
+
+TIER_COLOURS = ("#1b7837", "#5aae61", "#a6dba0", "#d9f0d3")
+
+
+def park_map_layers(cov: ParkCoverage, units: gpd.GeoDataFrame, lang: str = "en", method: str | None = None) -> list[MapLayer]:
+    """Layers of a park-coverage result: units choropleth, residential land covered or not,
+    served zones, blind spots, parks by tier and access points.
+
+    Parameters
+    ----------
+    cov : ParkCoverage
+    units : GeoDataFrame
+        ``unit_id``, ``unit_name`` polygons.
+    lang : str
+    method : str, optional
+        Method whose cells/blind spots are drawn (default: network if computed, else euclidean).
+    """
+    L = lambda k: label(k, lang)  # noqa: E731
+    method = method or ("network" if "network" in cov.methods else "euclidean")
+    tiers = [t.id for t in cov.rules.tiers]
+    tier_col = {t: TIER_COLOURS[i % len(TIER_COLOURS)] for i, t in enumerate(tiers)}
+    tier_lab = {t.id: t.text(lang) for t in cov.rules.tiers}
+    layers: list[MapLayer] = []
+
+    bu = cov.by_unit[(cov.by_unit["scope"] == "all") & (cov.by_unit["tier"] == "all") & (cov.by_unit["method"] == method)]
+    u = units.merge(bu[["unit_id", "land_pct", "residents_pct", "land_m2", "residents"]], on="unit_id", how="left")
+    u["land_pct"] = u["land_pct"].round(1)
+    u["residents_pct"] = u["residents_pct"].round(1)
+    layers.append(MapLayer(u, f"{L('units')}: {L('land_pct')} ({L(method)})", kind="polygon", column="land_pct",
+                           cmap="RdYlGn", bins=[0, 50, 70, 80, 90, 95, 100.0001], value_format="{:.0f}",
+                           fill_opacity=0.35, weight=1.5, color="#444444",
+                           tooltip=[("unit_name", L("unit_name")), ("land_pct", L("land_pct")), ("residents_pct", L("residents_pct"))]))
+
+    cells = cov.cells
+    covered = cells["net_covered"].to_numpy() if method == "network" else cells["euc_cov_m2"].to_numpy() >= 0.5 * cells["area_m2"].to_numpy()
+    c = cells[["unit_name", "area_m2", "residents", "geometry"]].copy()
+    c["status"] = np.where(covered, "covered", "not_covered")
+    dcol = "net_dist" if method == "network" else "euc_dist"
+    c["distance_m"] = cells[dcol].replace(np.inf, np.nan).round(0)
+    c["residents"] = c["residents"].round(1)
+    c = c.dissolve(by=["unit_name", "status"], aggfunc={"area_m2": "sum", "residents": "sum", "distance_m": "median"}).reset_index()
+    layers.append(MapLayer(c, f"{L('residential')} ({L(method)})", kind="polygon", column="status",
+                           categories={"covered": "#4daf4a", "not_covered": "#e41a1c"},
+                           category_labels={"covered": L("covered"), "not_covered": L("not_covered")},
+                           fill_opacity=0.55, weight=0.5,
+                           tooltip=[("unit_name", L("unit_name")), ("status", L("kind")), ("residents", L("residents"))]))
+
+    z = cov.zones[(cov.zones["method"] == method) & (cov.zones["tier"] != "all") & ~cov.zones.geometry.is_empty].copy()
+    if len(z):
+        z["tier_label"] = z["tier"].map(tier_lab)
+        layers.append(MapLayer(z, f"{L('served')} ({L(method)})", kind="polygon", column="tier", categories=tier_col,
+                               category_labels=tier_lab, fill_opacity=0.12, weight=1, dash="4 3", show=False,
+                               tooltip=[("tier_label", L("tier"))]))
+
+    b = cov.blind_spots[cov.blind_spots["method"] == method].copy() if len(cov.blind_spots) else cov.blind_spots
+    if len(b):
+        b["area_m2"] = b["area_m2"].round(0)
+        b["residents"] = b["residents"].round(0)
+        layers.append(MapLayer(b, f"{L('blind_spots')} ({L(method)})", kind="polygon", color="#b2182b", fill_color="#ef8a62",
+                               fill_opacity=0.6, weight=1.5,
+                               tooltip=[("rank", L("rank")), ("unit_name", L("unit_name")), ("area_m2", L("area_m2")), ("residents", L("residents"))]))
+
+    p = cov.parks.copy()
+    p["tier"] = p["tier"].fillna("none")
+    p["area_m2"] = p["area_m2"].round(0)
+    p["name"] = p["name"].fillna("")
+    cats = {**tier_col, "none": "#bdbdbd"}
+    labs = {**tier_lab, "none": "below every tier (not counted)" if lang == "en" else "低于最小规模（不计入）"}
+    layers.append(MapLayer(p, L("parks"), kind="polygon", column="tier", categories=cats, category_labels=labs,
+                           fill_opacity=0.8, weight=1, color="#00441b",
+                           tooltip=[("name", L("name")), ("area_m2", L("area_m2")), ("tier", L("tier"))]))
+    if method == "network" and len(cov.access):
+        layers.append(MapLayer(cov.access, L("access_points"), kind="point", color="#08306b", radius_px=3, show=False,
+                               tooltip=[("park_id", L("park_id")), ("kind", L("kind"))]))
+    return layers
