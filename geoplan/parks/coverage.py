@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 
 from ..config import Rules
-from ..network import Sources, WalkNetwork, multi_source, point_distances, reached_edge_parts
+from ..network import Snapped, Sources, WalkNetwork, multi_source, point_distances, reached_edge_parts
 
 __all__ = ["ParkCoverage", "park_coverage", "euclidean_cover", "network_cover", "summarise", "SCOPES"]
 
@@ -126,8 +126,13 @@ def network_cover(
     access: gpd.GeoDataFrame,
     network: WalkNetwork,
     rules: Rules,
+    snapped: Snapped | None = None,
 ) -> tuple[pd.DataFrame, list]:
     """Walking-distance coverage of every residential cell (one kernel pass per tier).
+
+    ``snapped`` gives where each cell joins the network (e.g. through its
+    compound's gate); default: the nearest point on any street to the cell's
+    representative point.
 
     Returns
     -------
@@ -137,8 +142,8 @@ def network_cover(
     zones : list of (tier, geometry)
         Network service areas: reached street parts buffered by half a cell.
     """
-    rep = shapely.point_on_surface(cells.geometry.values)
-    snapped = network.snap(rep)
+    if snapped is None:
+        snapped = network.snap(shapely.point_on_surface(cells.geometry.values))
     out = pd.DataFrame(index=cells.index)
     out["net_snap_m"] = snapped.offset
     best_d = np.full(len(cells), np.inf)
@@ -272,6 +277,7 @@ def park_coverage(
     network: WalkNetwork | None = None,
     access: gpd.GeoDataFrame | None = None,
     has_historic: bool = False,
+    snapped: Snapped | None = None,
 ) -> ParkCoverage:
     """Park service-radius coverage of residential cells by one or both methods.
 
@@ -291,6 +297,9 @@ def park_coverage(
         Park access points (:func:`~geoplan.parks.access_points`), for the network method.
     has_historic : bool
         Whether the cells are split by historic-cultural districts (adds the two scopes).
+    snapped : Snapped, optional
+        Where each cell joins the walking network (network method); default:
+        the nearest point on any street.
 
     Returns
     -------
@@ -309,7 +318,7 @@ def park_coverage(
     if "network" in methods:
         if network is None or access is None:
             raise ValueError("the network method needs the walking network and the park access points")
-        cov, z = network_cover(cells, parks, access, network, rules)
+        cov, z = network_cover(cells, parks, access, network, rules, snapped)
         cells = cells.join(cov)
         cells["net_cov_m2"] = np.where(cells["net_covered"], cells["area_m2"], 0.0)
         cells["net_res"] = np.where(cells["net_covered"], cells["residents"], 0.0)
