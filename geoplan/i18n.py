@@ -55,6 +55,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "access_points": ("Park access points", "公园出入口"),
     "kind": ("Kind", "类型"),
     "distance_m": ("Distance (m)", "距离（米）"),
+    "median_distance_m": ("Median distance to a park (m)", "到公园的中位距离（米）"),
 }
 
 

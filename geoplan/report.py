@@ -56,7 +56,7 @@ def write_maps_and_report(result: Any, folder: Path, lang: str, *, tables: dict,
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        print_layers = park_map_layers(result.parks, result.study.units, lang)
+        print_layers = park_map_layers(result.parks, result.study.units, lang, for_print=True)
         static_map(print_layers, folder / "maps" / "park_coverage_A4.png", title=title, paper="A4", lang=lang, basemap_layers=base)
         static_map(print_layers, folder / "maps" / "park_coverage_A3.pdf", title=title, paper="A3", lang=lang, basemap_layers=base)
     _write_index(result, folder, lang, summary)

@@ -14,7 +14,8 @@ __all__ = ["park_map_layers"]
 TIER_COLOURS = ("#1b7837", "#5aae61", "#a6dba0", "#d9f0d3")
 
 
-def park_map_layers(cov: ParkCoverage, units: gpd.GeoDataFrame, lang: str = "en", method: str | None = None) -> list[MapLayer]:
+def park_map_layers(cov: ParkCoverage, units: gpd.GeoDataFrame, lang: str = "en", method: str | None = None,
+                    *, for_print: bool = False) -> list[MapLayer]:
     """Layers of a park-coverage result: units choropleth, residential land covered or not,
     served zones, blind spots, parks by tier and access points.
 
@@ -26,6 +27,9 @@ def park_map_layers(cov: ParkCoverage, units: gpd.GeoDataFrame, lang: str = "en"
     lang : str
     method : str, optional
         Method whose cells/blind spots are drawn (default: network if computed, else euclidean).
+    for_print : bool
+        Leave out the layers that are hidden by default on the interactive map
+        (served zones, access points): a printed map cannot switch them on.
     """
     L = lambda k: label(k, lang)  # noqa: E731
     method = method or ("network" if "network" in cov.methods else "euclidean")
@@ -51,14 +55,16 @@ def park_map_layers(cov: ParkCoverage, units: gpd.GeoDataFrame, lang: str = "en"
     c["distance_m"] = cells[dcol].replace(np.inf, np.nan).round(0)
     c["residents"] = c["residents"].round(1)
     c = c.dissolve(by=["unit_name", "status"], aggfunc={"area_m2": "sum", "residents": "sum", "distance_m": "median"}).reset_index()
+    c["status_label"] = c["status"].map(L)
     layers.append(MapLayer(c, f"{L('residential')} ({L(method)})", kind="polygon", column="status",
                            categories={"covered": "#4daf4a", "not_covered": "#e41a1c"},
                            category_labels={"covered": L("covered"), "not_covered": L("not_covered")},
                            fill_opacity=0.55, weight=0.5,
-                           tooltip=[("unit_name", L("unit_name")), ("status", L("kind")), ("residents", L("residents"))]))
+                           tooltip=[("unit_name", L("unit_name")), ("status_label", L("kind")), ("residents", L("residents")),
+                                    ("distance_m", L("median_distance_m"))]))
 
     z = cov.zones[(cov.zones["method"] == method) & (cov.zones["tier"] != "all") & ~cov.zones.geometry.is_empty].copy()
-    if len(z):
+    if len(z) and not for_print:
         z["tier_label"] = z["tier"].map(tier_lab)
         layers.append(MapLayer(z, f"{L('served')} ({L(method)})", kind="polygon", column="tier", categories=tier_col,
                                category_labels=tier_lab, fill_opacity=0.12, weight=1, dash="4 3", show=False,
@@ -76,12 +82,15 @@ def park_map_layers(cov: ParkCoverage, units: gpd.GeoDataFrame, lang: str = "en"
     p["tier"] = p["tier"].fillna("none")
     p["area_m2"] = p["area_m2"].round(0)
     p["name"] = p["name"].fillna("")
+    present = set(p["tier"])
+    tier_col = {k: v for k, v in tier_col.items() if k in present}
+    tier_lab = {k: v for k, v in tier_lab.items() if k in present}
     cats = {**tier_col, "none": "#bdbdbd"}
     labs = {**tier_lab, "none": "below every tier (not counted)" if lang == "en" else "低于最小规模（不计入）"}
     layers.append(MapLayer(p, L("parks"), kind="polygon", column="tier", categories=cats, category_labels=labs,
                            fill_opacity=0.8, weight=1, color="#00441b",
                            tooltip=[("name", L("name")), ("area_m2", L("area_m2")), ("tier", L("tier"))]))
-    if method == "network" and len(cov.access):
+    if method == "network" and len(cov.access) and not for_print:
         layers.append(MapLayer(cov.access, L("access_points"), kind="point", color="#08306b", radius_px=3, show=False,
                                tooltip=[("park_id", L("park_id")), ("kind", L("kind"))]))
     return layers
