@@ -36,13 +36,23 @@ class Reporter:
             print(f"[{time.perf_counter() - self.t0:6.1f} s] {message}", file=sys.stderr, flush=True)
 
 
+#: Inputs whose datum can be declared with --datum LAYER=DATUM.
+DATUM_LAYERS = ("parks", "units", "residential", "historic", "area", "candidates", "facilities", "greenways")
+
+
 def _parse_datums(items: Sequence[str] | None) -> dict:
     out = {}
     for it in items or []:
         if "=" not in it:
             raise UsageError(f"--datum {it!r}: expected LAYER=DATUM, e.g. parks=gcj02.")
         k, v = it.split("=", 1)
-        out[k.strip()] = v.strip()
+        k, v = k.strip(), v.strip()
+        if k not in DATUM_LAYERS:
+            raise UsageError(f"--datum {it!r}: unknown layer {k!r}.", hint=f"Use one of {', '.join(DATUM_LAYERS)}.")
+        from .sources.datum import normalize_datum
+
+        normalize_datum(v)  # raises UsageError naming the accepted datums
+        out[k] = v
     return out
 
 
@@ -83,7 +93,7 @@ def config_from_args(args: argparse.Namespace, **extra: Any):
     if args.residential_class:
         res["user_class_values"] = args.residential_class
     units = {"name_field": args.units_name_field} if args.units_name_field else None
-    pop = {"total": args.population_total} if args.population_total else None
+    pop = {"total": args.population_total} if args.population_total is not None else None
     return _load(args, res, units, pop, _parse_datums(args.datum), extra)
 
 
@@ -135,12 +145,11 @@ def print_summary(result: Any, out: Path | None, lang: str) -> None:
 def cmd_audit(args: argparse.Namespace) -> int:
     """Run the full audit and write the output folder."""
     from .audit import run_audit
-    from .outputs import write_audit
+    from .outputs import check_output_folder, write_audit
 
     cfg = config_from_args(args)
     out = Path(args.out) if args.out else default_out(cfg)
-    if out.exists() and not args.overwrite:
-        raise UsageError(f"output folder {out.resolve()} already exists.", hint="Choose another --out or pass --overwrite.")
+    check_output_folder(out, overwrite=args.overwrite)  # fail before the work, not after
     say = Reporter(args.quiet)
     result = run_audit(cfg, progress=say)
     path = write_audit(result, out, overwrite=args.overwrite, maps=not args.no_maps, progress=say)
@@ -188,10 +197,25 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
         print(f"warning: {message}", file=sys.stderr)
 
 
+def error_line(exc: BaseException) -> str:
+    """The one line printed for an error: ``error: <message>`` with no line breaks."""
+    return "error: " + " ".join(str(exc).split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``geoplan`` console script."""
+    """Entry point of the ``geoplan`` console script.
+
+    Returns the exit code: 0 success, 2 usage error (bad option, unknown
+    preset, radius out of range, output folder exists or not writable ...),
+    3 data error (missing or broken file, no walking network, no residential
+    land ...), 130 interrupted.  Errors print one ``error: ...`` line on
+    stderr, without a traceback.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help / --version (0) or a bad option (2)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
@@ -202,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except GeoplanError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted: no output folder was written", file=sys.stderr)

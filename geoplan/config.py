@@ -71,9 +71,17 @@ def _read_yaml(path: Path) -> Any:
         with open(path, encoding="utf-8") as fh:
             return yaml.safe_load(fh)
     except FileNotFoundError:
-        raise DataError(f"file not found: {path}") from None
+        raise DataError(f"file not found: {path}", hint="Check the path of the YAML file.") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a folder, not a YAML file.") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text.", hint="Save the YAML file as UTF-8.") from None
     except yaml.YAMLError as exc:
-        raise UsageError(f"{path} is not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+        raise UsageError(f"{path} is not valid YAML{where}: {problem}.",
+                         hint="Check the indentation and the colons on that line.") from None
 
 
 def load_rules(name_or_path: str | Path | dict) -> Rules:
@@ -110,23 +118,36 @@ def load_rules(name_or_path: str | Path | dict) -> Rules:
             data, source = _read_yaml(preset), f"preset:{name_or_path}"
     if not isinstance(data, dict) or not data.get("tiers"):
         raise UsageError(f"rules {source} define no tiers.", hint="Add a 'tiers:' list with radius_m for each tier.")
+    if not isinstance(data["tiers"], list):
+        raise UsageError(f"rules {source}: 'tiers' must be a list of tiers.", hint="Write each tier as '- id: ...' with radius_m.")
     tiers = []
     for i, t in enumerate(data["tiers"]):
         try:
             r = float(t["radius_m"])
         except (KeyError, TypeError, ValueError):
-            raise UsageError(f"rules {source}: tier {i + 1} has no numeric radius_m.") from None
+            raise UsageError(f"rules {source}: tier {i + 1} has no numeric radius_m.",
+                             hint="Give every tier a service radius in metres, e.g. radius_m: 500.") from None
         if not (0 < r <= MAX_RADIUS_M):
             raise UsageError(
                 f"rules {source}: tier {t.get('id', i + 1)} radius_m={r:g} is out of range.",
                 hint=f"A service radius must be > 0 and at most {MAX_RADIUS_M:g} m.",
             )
+        try:
+            lo = float(t.get("min_area_m2", 0) or 0)
+            hi = float(t.get("max_area_m2", math.inf) or math.inf)
+        except (TypeError, ValueError):
+            raise UsageError(f"rules {source}: tier {t.get('id', i + 1)} min_area_m2/max_area_m2 must be numbers.") from None
+        if not (0 <= lo < hi):
+            raise UsageError(
+                f"rules {source}: tier {t.get('id', i + 1)} park area range {lo:g}–{hi:g} m² is empty or negative.",
+                hint="Use 0 <= min_area_m2 < max_area_m2.",
+            )
         tiers.append(
             Tier(
                 id=str(t.get("id", f"tier-{i + 1}")),
                 radius_m=r,
-                min_area_m2=float(t.get("min_area_m2", 0) or 0),
-                max_area_m2=float(t.get("max_area_m2", math.inf) or math.inf),
+                min_area_m2=lo,
+                max_area_m2=hi,
                 within_historic=bool(t.get("within_historic", False)),
                 label=dict(t.get("label", {}) or {}),
             )
@@ -253,9 +274,21 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> AuditConfig
     lang = data.pop("lang", "en")
     if lang not in ("en", "zh"):
         raise UsageError(f"unknown language {lang!r}.", hint="Use zh or en.")
-    cell = float(data["residential"].get("cell_size_m", 25))
+    try:
+        cell = float(data["residential"].get("cell_size_m", 25))
+    except (TypeError, ValueError):
+        raise UsageError(f"residential cell_size_m={data['residential'].get('cell_size_m')!r} is not a number.") from None
     if not (1 <= cell <= 500):
         raise UsageError(f"residential cell_size_m={cell:g} is out of range.", hint="Use 1 to 500 m.")
+    total = (data.get("population") or {}).get("total")
+    if total is not None:
+        try:
+            total = float(total)
+        except (TypeError, ValueError):
+            total = math.nan
+        if not (total > 0 and math.isfinite(total)):
+            raise UsageError(f"population total {data['population']['total']!r} must be a positive number of residents.",
+                             hint="Give e.g. --population-total 1106000, or leave it out.")
     known = {"parks", "residential", "population", "units", "siting", "targets", "crs"}
     return AuditConfig(
         inputs=Inputs(**inputs),

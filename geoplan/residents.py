@@ -158,23 +158,32 @@ def population_from_raster(path: str | Path, cells: gpd.GeoDataFrame, area: Any)
 
     path = Path(path)
     if not path.exists():
-        raise DataError(f"population raster not found: {path}")
+        raise DataError(f"population raster not found: {path}", hint="Check the path given to --population.")
     try:
         src = rasterio.open(path)
     except RasterioIOError as exc:
-        raise DataError(f"cannot read population raster {path}: {exc}", hint="Give a GeoTIFF of residents per pixel.") from None
+        detail = " ".join(str(exc).split())
+        raise DataError(f"cannot read population raster {path}: {detail}",
+                        hint="Give a GeoTIFF of residents per pixel (--population FILE.tif).") from None
     with src:
         if src.crs is None:
-            raise DataError(f"population raster {path} has no CRS.", hint="Assign one (e.g. gdal_edit.py -a_srs EPSG:4326).")
+            raise DataError(f"population raster {path} has no CRS.",
+                            hint="Assign the CRS it was made in (e.g. gdal_edit.py -a_srs EPSG:4326 FILE.tif).")
         a_r = gpd.GeoSeries([area], crs=cells.crs).to_crs(src.crs).iloc[0]
         from rasterio.windows import from_bounds
 
         bounds = src.bounds
         if not shapely.box(*bounds).intersects(a_r):
+            fmt = (lambda v: f"{v:.4f}") if src.crs.is_geographic else (lambda v: f"{v:.0f}")
             raise DataError(
-                f"population raster {path} does not overlap the study area.",
-                hint="Check its CRS and extent (and whether the study area is in the same datum).",
+                f"population raster {path} does not overlap the study area: the raster covers "
+                f"{', '.join(map(fmt, bounds))}, the study area {', '.join(map(fmt, a_r.bounds))} "
+                f"(x/y min, max in {src.crs.to_string()}).",
+                hint="Give a raster of this area, or fix its CRS if it is labelled wrongly.",
             )
+        if src.count > 1:
+            warnings.warn(f"population raster {path} has {src.count} bands: band 1 is read as residents per pixel.",
+                          GeoplanWarning, stacklevel=2)
         win = from_bounds(*a_r.bounds, transform=src.transform).round_offsets().round_lengths()
         win = win.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
         band = src.read(1, window=win, masked=True).astype(float)
@@ -185,8 +194,9 @@ def population_from_raster(path: str | Path, cells: gpd.GeoDataFrame, area: Any)
     if (values < 0).any():
         n_neg = int((values < 0).sum())
         raise DataError(
-            f"population raster {path} has {n_neg} negative pixels in the study area.",
-            hint="Set its nodata value (e.g. -99999 or -200) so those pixels are read as no data.",
+            f"population raster {path} has {n_neg} negative pixels in the study area (min {values.min():g}).",
+            hint="If they mean 'no data', set the raster's nodata value (e.g. gdal_edit.py -a_nodata "
+            f"{values.min():g} FILE.tif) so those pixels are read as no data.",
         )
     # only pixels whose centre is in the study area count
     inside = geometry_mask([a_r], out_shape=values.shape, transform=transform, invert=True, all_touched=False)
@@ -207,6 +217,9 @@ def population_from_raster(path: str | Path, cells: gpd.GeoDataFrame, area: Any)
     np.add.at(residents, df["cell"].to_numpy(), df["res"].to_numpy())
     total_in = float(pix_val.sum())
     outside = total_in - float(residents.sum())
+    if total_in <= 0:
+        warnings.warn(f"population raster {path} has no residents (all pixels 0 or no data) in the study area: "
+                      "population-weighted figures are not available.", GeoplanWarning, stacklevel=2)
     note = (f"residents from population raster {path.name}: {total_in:,.0f} in the study area, "
             f"{residents.sum():,.0f} on residential land, {outside:,.0f} outside residential land (not measured)")
     return residents, Population("raster", float(residents.sum()), outside, None, (values * inside, transform, src.crs), note)

@@ -24,7 +24,7 @@ from .network import WalkNetwork, build_network
 from .sources.layers import read_layer, repair_geometries
 from .sources.osm import OSMSource, bundled_sample, tag_values
 
-__all__ = ["Study", "load_study", "choose_crs", "EXTRA_MARGIN_M"]
+__all__ = ["Study", "load_study", "choose_crs", "check_layer_datum", "EXTRA_MARGIN_M"]
 
 #: Metres loaded beyond the largest service radius (snapping, entrances outside the boundary).
 EXTRA_MARGIN_M = 300.0
@@ -134,7 +134,55 @@ def _read_user(cfg: AuditConfig, name: str, what: str, geom: tuple[str, ...]) ->
     path = getattr(cfg.inputs, name)
     if not path:
         return None
-    return read_layer(path, datum=cfg.inputs.datums.get(name), what=what, geom_types=geom)
+    return read_layer(path, datum=cfg.inputs.datums.get(name), what=what, geom_types=geom, name=name)
+
+
+def check_layer_datum(layer: gpd.GeoDataFrame, network: WalkNetwork, name: str, declared: Any = None,
+                      source: str | None = None) -> Any:
+    """Warn when a user layer taken as WGS 84 looks shifted like GCJ-02 / BD-09 data.
+
+    Layers declared ``gcj02`` or ``bd09`` were already converted and are not
+    checked.  The others (no declaration, ``wgs84``, ``cgcs2000`` or a CRS) are
+    compared with the walking network's edges, which come from OpenStreetMap
+    and are WGS 84-true (:func:`geoplan.sources.datum.check_datum_shift`).
+
+    Parameters
+    ----------
+    layer : GeoDataFrame
+        The layer as read (any CRS).
+    network : WalkNetwork
+        The study's walking network.
+    name : str
+        Input name (``parks``, ``units``, ``residential``, ``historic``, ``area``,
+        ``candidates``), used in the fix: ``--datum NAME=gcj02``.
+    declared : str, optional
+        The datum declared for the layer.
+    source : str, optional
+        The layer's description for the message (default: ``name``).
+
+    Returns
+    -------
+    DatumCheck or None
+        None when the layer was not checked.
+
+    Warns
+    -----
+    GeoplanWarning
+        When the layer looks shifted, with the declaration that fixes it.
+    """
+    from .sources.datum import check_datum_shift, normalize_datum
+
+    if layer is None or len(layer) == 0 or network.n_nodes == 0 or normalize_datum(declared) in ("gcj02", "bd09"):
+        return None
+    check = check_datum_shift(layer, network.edges[["geometry"]], source=source or name)
+    if check.suspected is not None:
+        warnings.warn(
+            f"{check.message} On the command line: --datum {name}={check.suspected}; in a config file: "
+            f"inputs: {{datums: {{{name}: {check.suspected}}}}}.",
+            GeoplanWarning,
+            stacklevel=3,
+        )
+    return check
 
 
 def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> Study:
@@ -158,14 +206,26 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> S
     pbf = cfg.inputs.pbf or str(bundled_sample())
     prov["osm"] = pbf
 
+    user_layers: list[tuple[str, gpd.GeoDataFrame]] = []  # checked for a GCJ-02 shift once the network is loaded
     user_units = _read_user(cfg, "units", "units", ("polygon",))
+    if user_units is not None:
+        user_layers.append(("units", user_units))
     if area is None and cfg.inputs.area:
-        a = read_layer(cfg.inputs.area, datum=cfg.inputs.datums.get("area"), what="study area", geom_types=("polygon",))
+        a = read_layer(cfg.inputs.area, datum=cfg.inputs.datums.get("area"), what="study area", geom_types=("polygon",),
+                       name="area")
+        user_layers.append(("area", a))
         area = shapely.union_all(a.geometry.values)
         prov["area"] = cfg.inputs.area
     if area is None and user_units is not None:
         area = shapely.union_all(user_units.geometry.values)
         prov["area"] = f"union of {cfg.inputs.units}"
+    if area is not None and user_units is not None and not shapely.intersects(
+            shapely.union_all(user_units.geometry.values), shapely.make_valid(area)):
+        raise DataError(
+            f"the unit layer {cfg.inputs.units} does not overlap the study area ({prov.get('area', 'given')}).",
+            hint="Check that units, study area and OSM extract cover the same place (and the same datum: "
+            "--datum units=gcj02 for AMap data).",
+        )
 
     margin = cfg.rules.max_radius_m + EXTRA_MARGIN_M
     bbox = None
@@ -187,7 +247,11 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> S
     net = build_network(nodes, edges, crs)
     area_p = shapely.make_valid(area_p)
     if not area_p.intersects(shapely.multipoints(np.c_[net.x, net.y])):
-        raise DataError(f"{pbf}: no walking network inside the study area.", hint="Does the extract cover the study area?")
+        raise DataError(
+            f"{pbf}: no walking network inside the study area ({prov.get('area', 'given')}).",
+            hint="Check that the extract covers the study area (and that the area layer's datum is right: "
+            "--datum area=gcj02 for AMap data).",
+        )
 
     say("reading parks")
     parks = _read_user(cfg, "parks", "parks", ("polygon",))
@@ -197,11 +261,19 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> S
         prov["parks"] = f"OpenStreetMap {cfg.parks['osm_tags']}"
     else:
         prov["parks"] = cfg.inputs.parks
+        user_layers.append(("parks", parks))
     parks = _polygons(_to_crs(parks, crs))
     if "access" in parks.columns or "tags" in parks.columns:
         acc = tag_values(parks, "access")
         parks = parks[~acc.isin(cfg.parks.get("exclude_access", []))]
     parks = repair_geometries(parks, "parks")
+    if parks.empty:
+        warnings.warn(
+            f"no parks found ({prov['parks']}) in the study area or within {margin:g} m of it: park coverage is 0 % "
+            "and all residential land is a blind spot. If the area has parks, give them with --parks FILE.",
+            GeoplanWarning,
+            stacklevel=2,
+        )
 
     say("reading residential land")
     res = _read_user(cfg, "residential", "residential land", ("polygon",))
@@ -210,6 +282,7 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> S
         res = lu[_match_tags(lu, cfg.residential["osm_tags"])] if len(lu) else lu
         prov["residential"] = f"OpenStreetMap {cfg.residential['osm_tags']}"
     else:
+        user_layers.append(("residential", res))
         field_ = cfg.residential.get("user_class_field")
         values = cfg.residential.get("user_class_values") or []
         if field_:
@@ -232,7 +305,8 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> S
     if residential.empty:
         raise DataError(
             f"no residential land inside the study area ({prov['residential']}).",
-            hint="Give a land-use layer with --residential FILE --residential-class VALUE.",
+            hint="Give a land-use layer with --residential FILE --residential-field FIELD --residential-class VALUE "
+            "(and check that it covers the study area).",
         )
 
     say("reading buildings")
@@ -246,6 +320,14 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> S
     if user_units is not None:
         units = _to_crs(user_units, crs)
         name_field = cfg.units.get("name_field", "name")
+        if name_field not in units.columns:
+            warnings.warn(
+                f"unit layer {cfg.inputs.units} has no field {name_field!r}: units are numbered 'unit 1', 'unit 2' ... "
+                f"Give the name field with --units-name-field (its fields: "
+                f"{', '.join(str(c) for c in units.columns if c != 'geometry')}).",
+                GeoplanWarning,
+                stacklevel=2,
+            )
         names = units[name_field].astype(str) if name_field in units.columns else pd.Series(
             [f"unit {i + 1}" for i in range(len(units))], index=units.index)
         prov["units"] = cfg.inputs.units
@@ -262,6 +344,12 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> S
     units.insert(0, "unit_id", np.arange(1, len(units) + 1))
 
     historic = _read_user(cfg, "historic", "historic-cultural districts", ("polygon",))
+    if historic is not None:
+        user_layers.append(("historic", historic))
+    for name, layer in user_layers:
+        check = check_layer_datum(layer, net, name, cfg.inputs.datums.get(name), f"{name} layer {getattr(cfg.inputs, name)}")
+        if check is not None and check.suspected is not None:
+            prov[f"{name} datum warning"] = check.message
     historic = _to_crs(historic, crs) if historic is not None else _to_crs(gpd.GeoDataFrame(geometry=[]), crs)
     prov["historic"] = cfg.inputs.historic or "none given"
 

@@ -47,6 +47,7 @@ def read_layer(
     datum: str | None = None,
     what: str = "layer",
     geom_types: Iterable[str] | None = None,
+    name: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a vector layer and return it in EPSG:4326.
 
@@ -65,15 +66,28 @@ def read_layer(
         What the layer is for ("parks", "units" ...), used in messages.
     geom_types : iterable of str, optional
         Accepted geometry families: "polygon", "line", "point".
+    name : str, optional
+        The input's name in the configuration (``parks``, ``units`` ...), used
+        in hints such as ``--datum parks=gcj02``.
 
     Returns
     -------
     GeoDataFrame in EPSG:4326
+
+    Raises
+    ------
+    DataError
+        Missing or unreadable file, unknown layer, no geometry column, no
+        features, no CRS and no declared datum, or only geometries of the wrong
+        kind.  Every message names the file (and layer) and says what to do.
     """
     path = Path(path)
     src = f"{what} layer {path}" + (f" (layer {layer!r})" if layer else "")
+    key = name or "LAYER"
     if not path.exists():
         raise DataError(f"file not found: {path}", hint=f"Check the path given for the {what} layer.")
+    if path.is_dir() and path.suffix.lower() not in (".gdb",):
+        raise DataError(f"{src} is a folder, not a file.", hint="Give the path of a GeoPackage, GeoJSON, Shapefile or CSV.")
     if path.suffix.lower() in (".csv", ".txt"):
         gdf = read_points_csv(path, datum=datum, what=what)
     else:
@@ -91,11 +105,12 @@ def read_layer(
         if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None or "geometry" not in gdf.columns:
             raise DataError(f"{src} has no geometry column.", hint="Export it with geometries, or give a CSV with lon/lat columns.")
     if len(gdf) == 0:
-        raise DataError(f"{src} has no features.")
+        raise DataError(f"{src} has no features.", hint="Check that the right file (and layer) was given.")
     if gdf.crs is None and datum is None:
         raise DataError(
-            f"{src} has no coordinate reference system.",
-            hint="Declare it (e.g. datum wgs84, gcj02, bd09 or EPSG:4547) or save the file with a CRS.",
+            f"{src} has no coordinate reference system (e.g. a Shapefile without its .prj).",
+            hint=f"Declare it with --datum {key}=wgs84 (or gcj02, bd09, EPSG:4547; in a config file "
+            f"inputs: datums: {key}: wgs84) or save the file with a CRS.",
         )
     if datum is not None:
         from .datum import to_wgs84
@@ -104,6 +119,9 @@ def read_layer(
     elif not gdf.crs.equals("EPSG:4326"):
         gdf = gdf.to_crs("EPSG:4326")
     gdf = repair_geometries(gdf, src)
+    if len(gdf) == 0:
+        raise DataError(f"{src}: no feature has a geometry (all are empty or null).",
+                        hint="Export the layer again with its geometries.")
     if geom_types:
         fam = {"polygon": ("Polygon", "MultiPolygon"), "line": ("LineString", "MultiLineString"), "point": ("Point", "MultiPoint")}
         ok_types = {t for g in geom_types for t in fam[g]}
@@ -119,15 +137,25 @@ def read_layer(
 
 
 def _read_csv_any_encoding(path: Path) -> pd.DataFrame:
+    """A CSV in UTF-8 (with or without BOM) or GBK/GB18030, as Chinese web-map exports are."""
+    import io
+
+    if not path.exists():
+        raise DataError(f"file not found: {path}", hint="Check the path of the CSV file.")
     raw = path.read_bytes()
     for enc in ("utf-8-sig", "gb18030"):
         try:
             text = raw.decode(enc)
         except UnicodeDecodeError:
             continue
-        import io
-
-        return pd.read_csv(io.StringIO(text))
+        try:
+            return pd.read_csv(io.StringIO(text))
+        except pd.errors.EmptyDataError:
+            raise DataError(f"CSV {path} is empty.", hint="Give a CSV with a header row and one row per point.") from None
+        except pd.errors.ParserError as exc:
+            msg = " ".join(str(exc).split())
+            raise DataError(f"cannot parse CSV {path}: {msg}",
+                            hint="Check the delimiter (a comma) and quoting of that line.") from None
     raise DataError(f"{path}: cannot decode the CSV as UTF-8 or GBK/GB18030.", hint="Save it as UTF-8.")
 
 
@@ -154,6 +182,9 @@ def read_points_csv(
     Returns
     -------
     GeoDataFrame in EPSG:4326
+        Rows without valid coordinates and exact duplicate rows (the same
+        values in every column, as double exports produce) are dropped with a
+        :class:`~geoplan.errors.GeoplanWarning`.
     """
     path = Path(path)
     df = _read_csv_any_encoding(path)
@@ -172,6 +203,14 @@ def read_points_csv(
     if bad.any():
         warnings.warn(f"{what} CSV {path}: dropped {int(bad.sum())} rows without valid coordinates.", GeoplanWarning, stacklevel=2)
     df, xy = df[~bad], xy[~bad]
+    dup = df.duplicated(keep="first")
+    if dup.any():
+        warnings.warn(
+            f"{what} CSV {path}: dropped {int(dup.sum())} duplicate rows (identical in every column, "
+            f"first at line {int(df.index[dup.to_numpy()][0]) + 2}); remove them from the file to silence this.",
+            GeoplanWarning, stacklevel=2,
+        )
+        df, xy = df[~dup], xy[~dup]
     gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(xy[lon], xy[lat]), crs=None)
     if datum is None:
         gdf = gdf.set_crs("EPSG:4326")

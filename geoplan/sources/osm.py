@@ -100,7 +100,8 @@ class OSMSource:
         if self.path.is_dir():
             raise DataError(f"{self.path} is a folder, not an OpenStreetMap file.")
         if self.path.stat().st_size == 0:
-            raise DataError(f"{self.path} is empty (0 bytes).", hint="Download the extract again.")
+            raise DataError(f"{self.path} is empty (0 bytes).", hint="Download or export the extract again.")
+        self.bounding_box = bounding_box
         self._tmp: tempfile.TemporaryDirectory | None = None
         pbf = self._as_pbf(self.path)
         import pyrosm
@@ -110,8 +111,9 @@ class OSMSource:
                 warnings.simplefilter("ignore")
                 self.osm = pyrosm.OSM(str(pbf), bounding_box=bounding_box)
         except Exception as exc:  # pyrosm raises bare errors on broken files
+            detail = " ".join(f"{type(exc).__name__}: {exc}".split())
             raise DataError(
-                f"cannot read {self.path} as OpenStreetMap PBF ({type(exc).__name__}: {exc}).",
+                f"cannot read {self.path} as OpenStreetMap PBF ({detail}).",
                 hint="The file is corrupt or truncated: download it again.",
             ) from exc
 
@@ -144,8 +146,9 @@ class OSMSource:
                 for obj in osmium.FileProcessor(str(path)):
                     writer.add(obj)
         except Exception as exc:
+            detail = " ".join(str(exc).split())
             raise DataError(
-                f"cannot read {path} as OpenStreetMap XML ({exc}).",
+                f"cannot read {path} as OpenStreetMap XML ({detail}).",
                 hint="The file is corrupt or truncated: export it again.",
             ) from exc
         return out
@@ -157,7 +160,12 @@ class OSMSource:
             try:
                 res = getattr(self.osm, fn)(*args, **kwargs)
             except Exception as exc:
-                raise DataError(f"cannot read {fn[4:]} from {self.path} ({type(exc).__name__}: {exc}).") from exc
+                detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+                raise DataError(
+                    f"cannot read {fn[4:]} from {self.path} ({detail}).",
+                    hint="The file is corrupt or truncated: download or export it again "
+                    "(osmium fileinfo -e FILE shows where it breaks).",
+                ) from exc
         if res is None:
             return EMPTY.copy()
         if isinstance(res, tuple):
@@ -173,14 +181,16 @@ class OSMSource:
         edges : GeoDataFrame with ``u``, ``v`` (OSM node ids), ``id``, ``highway``, ``name``
         """
         res = self._get("get_network", network_type="walking", nodes=True)
-        if not isinstance(res, tuple):
-            raise DataError(f"{self.path}: the area has no walking network (no highway usable on foot).",
-                            hint="Check that the file covers the study area and contains highway=* ways.")
-        nodes, edges = res
+        nodes, edges = res if isinstance(res, tuple) else (None, None)
+        if edges is not None and len(edges):
+            edges = edges[~edges["highway"].isin(WALKABLE_EXCLUDE)]
         if edges is None or len(edges) == 0:
-            raise DataError(f"{self.path}: the area has no walking network (no highway usable on foot).",
-                            hint="Check that the file covers the study area and contains highway=* ways.")
-        edges = edges[~edges["highway"].isin(WALKABLE_EXCLUDE)]
+            where = " inside the study area and its margin" if self.bounding_box is not None else ""
+            raise DataError(
+                f"{self.path}: no walking network{where} (no highway=* way usable on foot).",
+                hint="Check that the extract covers the study area (and that the area layer's datum is right: "
+                "--datum area=gcj02 for AMap data) and that it contains streets, not only buildings or land use.",
+            )
         return nodes, edges
 
     def features(self, tag_filter: dict[str, Iterable[str] | bool], *, nodes: bool = True,
