@@ -1,0 +1,14 @@
+"""Walled compounds and gates: the walk residents really make (issue #10).
+
+Most homes in Chinese cities are inside walled compounds (小区, work-unit and
+campus compounds) that residents leave only through gates.  With the
+compound model on, a home inside a compound joins the walking network only
+on the paths inside its own compound, or straight at its nearest gate where
+no inner path is mapped, and so leaves through a gate instead of through the
+wall.
+"""
+
+from .extract import DEFAULTS, Compounds, compound_settings, compounds_from_layers, compounds_from_osm, find_gates, load_compounds
+
+__all__ = ["DEFAULTS", "Compounds", "compound_settings", "compounds_from_layers", "compounds_from_osm", "find_gates",
+           "load_compounds"]

@@ -1,0 +1,548 @@
+"""Compound-aware snapping: homes leave their compound through its gates, not through the wall.
+
+The compound model changes two things, and nothing else:
+
+* **the network**: a gate that is not on a mapped path (a ``barrier=gate``
+  node on a wall, a user or proposed gate) is linked by straight *connector*
+  edges to the nearest path inside each compound it opens (within
+  ``connector_max_m``) and to the nearest path outside them.  The paths they
+  join are split at the joining points, so no distance changes except through
+  the gate.  Gates on mapped paths (and crossings) need nothing.
+* **where homes join it**: a home inside a compound joins the network only on
+  the paths inside its own compound that lead out of it (edges whose midpoint
+  lies inside the outline, in a connected piece of the network that also has
+  nodes outside), or straight at the nearest of its gates when that is
+  closer or when no such path is mapped.  Homes in compounds without any gate
+  (and homes outside compounds) snap to the nearest street as before.
+
+:func:`compound_network` builds the first, :func:`compound_snap` the second;
+:meth:`CompoundNetwork.remap` carries points snapped on the plain network
+over to the split one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import csgraph
+
+from ..network import Snapped, WalkNetwork
+from .extract import EDGE_INSET_M, Compounds
+
+__all__ = ["CompoundNetwork", "CompoundSnap", "compound_network", "compound_snap", "snap_to_edges", "CONNECTOR"]
+
+#: ``highway`` value of the connector edges through off-network gates.
+CONNECTOR = "gate_connector"
+
+#: A gate closer than this to a mapped path is on it (no connector needed).
+ON_NETWORK_M = 0.5
+
+
+def snap_to_edges(net: WalkNetwork, points: np.ndarray, edges: np.ndarray) -> Snapped:
+    """Snap points to the nearest point on the nearest of the given edges.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+    points : array of shapely Points
+    edges : array of int
+        Candidate edge indices (non-empty).
+
+    Returns
+    -------
+    Snapped
+        Edge indices refer to ``net``.
+    """
+    pts = np.asarray(points, dtype=object)
+    edges = np.asarray(edges, dtype=np.int64)
+    if len(pts) == 0:
+        return Snapped(np.empty(0, np.int64), np.empty(0), np.empty(0))
+    geoms = net.edges.geometry.values[edges]
+    tree = shapely.STRtree(geoms)
+    idx = tree.query_nearest(pts, all_matches=False, return_distance=False)
+    order = np.argsort(idx[0], kind="stable")
+    e = edges[idx[1][order]]
+    return _locate(net, pts, e)
+
+
+def _locate(net: WalkNetwork, pts: np.ndarray, e: np.ndarray) -> Snapped:
+    lines = net.edges.geometry.values[e]
+    along = shapely.line_locate_point(lines, pts)
+    offset = shapely.distance(pts, shapely.line_interpolate_point(lines, along))
+    return Snapped(e.astype(np.int64), np.clip(along, 0.0, net.edge_length[e]), offset)
+
+
+@dataclass
+class CompoundNetwork:
+    """The walking network of the compound model and what it knows about compounds.
+
+    Attributes
+    ----------
+    network : WalkNetwork
+        The plain network with paths split where connectors join them, gate
+        nodes (negative ``node_id``) and connector edges (``highway`` =
+        ``gate_connector``, ``osmid`` = -gate_id).
+    base_edges : int
+        Number of edges of the plain network.
+    pieces : DataFrame
+        How plain edges were split: ``old_edge``, ``start`` (metres along the plain
+        edge), ``new_edge``; edges not listed are unchanged.
+    compounds : Compounds
+    edge_compound : DataFrame
+        ``edge``, ``compound_id``: paths inside each compound (midpoint inside the outline).
+    inner : dict
+        ``compound_id`` -> edges inside it that lead out (usable by its homes).
+    gate_pos : DataFrame
+        Per gate and compound: ``gate_id``, ``compound_id``, ``edge``, ``along``,
+        ``offset``: where a walk through the gate reaches the network outside the
+        compound, and ``x``, ``y`` of the gate.
+    connectors : DataFrame
+        ``gate_id``, ``compound_id`` (0 for the outside link), ``edge`` (connector edge index),
+        ``length``.
+    """
+
+    network: WalkNetwork
+    base_edges: int
+    pieces: pd.DataFrame
+    compounds: Compounds
+    edge_compound: pd.DataFrame
+    inner: dict
+    gate_pos: pd.DataFrame
+    connectors: pd.DataFrame
+    connector_max_m: float = 60.0
+    _poly_tree: Any = field(default=None, repr=False)
+
+    def remap(self, snapped: Snapped) -> Snapped:
+        """Points snapped on the plain network, on this (split) network: same places, same distances."""
+        if len(self.pieces) == 0 or len(snapped) == 0:
+            return snapped
+        p = self.pieces
+        old = p["old_edge"].to_numpy()
+        start = p["start"].to_numpy()
+        L0 = np.maximum(self._old_length(old), 1e-9) * (1 + 1e-12) + 1e-9
+        key = old + start / L0
+        order = np.argsort(key, kind="stable")
+        key, new, start = key[order], p["new_edge"].to_numpy()[order], start[order]
+        e, a = snapped.edge.copy(), snapped.along.copy()
+        split = np.isin(e, old)
+        if split.any():
+            le = np.maximum(self._old_length(e[split]), 1e-9) * (1 + 1e-12) + 1e-9
+            k = np.searchsorted(key, e[split] + a[split] / le, side="right") - 1
+            a_new = a[split] - start[k]
+            e_new = new[k]
+            e[split] = e_new
+            a[split] = np.clip(a_new, 0.0, self.network.edge_length[e_new])
+        return Snapped(e, a, snapped.offset.copy())
+
+    def _old_length(self, old_edge: np.ndarray) -> np.ndarray:
+        if not hasattr(self, "_lens"):
+            p = self.pieces
+            # the length of a plain edge = the sum of its pieces
+            tot = pd.Series(self.network.edge_length[p["new_edge"].to_numpy()]).groupby(p["old_edge"].to_numpy()).sum()
+            self._lens = tot
+        return self._lens.reindex(old_edge).to_numpy()
+
+    @property
+    def polygon_tree(self) -> shapely.STRtree:
+        """Spatial index over the compound outlines."""
+        if self._poly_tree is None:
+            self._poly_tree = shapely.STRtree(self.compounds.polygons.geometry.values)
+        return self._poly_tree
+
+
+def _pieces_split(net: WalkNetwork, cuts: pd.DataFrame) -> tuple[WalkNetwork, pd.DataFrame, dict]:
+    """Split edges at the given positions and return the new network (no new edges beyond the pieces).
+
+    Parameters
+    ----------
+    cuts : DataFrame with ``edge`` and ``along`` (strictly inside the edge)
+
+    Returns
+    -------
+    network, pieces (old_edge, start, new_edge), node_at (dict (edge, along) -> new node index)
+    """
+    from shapely.ops import substring
+
+    edges = net.edges
+    n_nodes = net.n_nodes
+    node_at: dict = {}
+    if len(cuts) == 0:
+        return net, pd.DataFrame({"old_edge": [], "start": [], "new_edge": []}, dtype=float), node_at
+    cuts = cuts.drop_duplicates(["edge", "along"]).sort_values(["edge", "along"], kind="stable")
+    geoms = edges.geometry.values
+    new_rows = []
+    piece_rows = []
+    new_nodes_x, new_nodes_y = [], []
+    replace: dict[int, tuple] = {}
+    next_edge = net.n_edges
+    for e, grp in cuts.groupby("edge", sort=True):
+        e = int(e)
+        L = net.edge_length[e]
+        ts = grp["along"].to_numpy()
+        nodes = []
+        for t in ts:
+            p = shapely.line_interpolate_point(geoms[e], t)
+            node_at[(e, float(t))] = n_nodes + len(new_nodes_x)
+            nodes.append(n_nodes + len(new_nodes_x))
+            new_nodes_x.append(p.x)
+            new_nodes_y.append(p.y)
+        bounds = np.concatenate([[0.0], ts, [L]])
+        ends = [int(net.edge_u[e]), *nodes, int(net.edge_v[e])]
+        for k in range(len(bounds) - 1):
+            g = substring(geoms[e], bounds[k], bounds[k + 1])
+            idx = e if k == 0 else next_edge
+            if k > 0:
+                next_edge += 1
+            piece_rows.append((e, bounds[k], idx))
+            row = (ends[k], ends[k + 1], bounds[k + 1] - bounds[k], g)
+            if k == 0:
+                replace[e] = row
+            else:
+                new_rows.append((e, row))
+    e2 = edges.copy()
+    if replace:
+        ix = np.fromiter(replace.keys(), dtype=np.int64)
+        e2.loc[ix, "u"] = [r[0] for r in replace.values()]
+        e2.loc[ix, "v"] = [r[1] for r in replace.values()]
+        e2.loc[ix, "length"] = [r[2] for r in replace.values()]
+        e2.loc[ix, "geometry"] = gpd.GeoSeries([r[3] for r in replace.values()], index=ix, crs=edges.crs)
+    if new_rows:
+        src = np.array([r[0] for r in new_rows], dtype=np.int64)
+        add = edges.iloc[src].copy().reset_index(drop=True)
+        add["u"] = [r[1][0] for r in new_rows]
+        add["v"] = [r[1][1] for r in new_rows]
+        add["length"] = [r[1][2] for r in new_rows]
+        add = add.set_geometry(gpd.GeoSeries([r[1][3] for r in new_rows], crs=edges.crs))
+        e2 = pd.concat([e2, add], ignore_index=True)
+    e2 = gpd.GeoDataFrame(e2, geometry="geometry", crs=edges.crs)
+    node_id = np.concatenate([net.node_id, -(1_000_000_000 + np.arange(len(new_nodes_x), dtype=np.int64))])
+    x = np.concatenate([net.x, new_nodes_x])
+    y = np.concatenate([net.y, new_nodes_y])
+    pieces = pd.DataFrame(piece_rows, columns=["old_edge", "start", "new_edge"])
+    return WalkNetwork(node_id, x, y, e2, net.crs), pieces, node_at
+
+
+def _midpoints(net: WalkNetwork) -> np.ndarray:
+    return shapely.line_interpolate_point(net.edges.geometry.values, 0.5, normalized=True)
+
+
+def _edge_compound(net: WalkNetwork, compounds: Compounds, edges: np.ndarray | None = None) -> pd.DataFrame:
+    """Pairs (edge, compound) of edges whose midpoint lies inside the outline (inset by 1 m)."""
+    polys = compounds.polygons
+    if len(polys) == 0 or net.n_edges == 0:
+        return pd.DataFrame({"edge": np.empty(0, np.int64), "compound_id": np.empty(0, np.int64)})
+    edges = np.arange(net.n_edges) if edges is None else np.asarray(edges, dtype=np.int64)
+    mids = shapely.line_interpolate_point(net.edges.geometry.values[edges], 0.5, normalized=True)
+    inset = shapely.buffer(polys.geometry.values, -EDGE_INSET_M)
+    tree = shapely.STRtree(inset)
+    mi, ci = tree.query(mids, predicate="within")
+    return pd.DataFrame({"edge": edges[mi], "compound_id": polys["compound_id"].to_numpy()[ci]})
+
+
+def compound_network(base: WalkNetwork, compounds: Compounds, *, connector_max_m: float = 60.0) -> CompoundNetwork:
+    """The network of the compound model: the plain network plus links through off-network gates.
+
+    Parameters
+    ----------
+    base : WalkNetwork
+        The plain walking network of the audit.
+    compounds : Compounds
+    connector_max_m : float
+        A gate off the mapped paths is linked to the nearest path inside a
+        compound it opens only within this distance (further, homes walk
+        straight to the gate); it is always linked to the nearest path outside.
+
+    Returns
+    -------
+    CompoundNetwork
+    """
+    polys = compounds.polygons
+    gates = compounds.gates
+    ec = _edge_compound(base, compounds)
+    inside_of = ec.groupby("compound_id")["edge"].agg(lambda s: np.asarray(s, dtype=np.int64)).to_dict()
+    all_edges = np.arange(base.n_edges)
+    plain = base.edges["highway"].to_numpy() != CONNECTOR if "highway" in base.edges else np.ones(base.n_edges, bool)
+
+    # 1. where each gate is: on a mapped path, or linked by connectors
+    links = []  # (gate_id, compound_id (0 = outside), edge, along, dist)
+    gate_xy = {}
+    if len(gates):
+        on_gate = _gates_on_network(base, compounds, ec)
+        for gid, grp in gates.groupby("gate_id", sort=True):
+            gid = int(gid)
+            p = grp.geometry.values[0]
+            gate_xy[gid] = (p.x, p.y)
+            if gid in on_gate:
+                continue
+            opens = grp["compound_id"].to_numpy()
+            outside = plain.copy()
+            for c in opens:
+                ins = inside_of.get(int(c))
+                if ins is not None and len(ins):
+                    outside[ins] = False
+                    cand = ins[plain[ins]]
+                    if len(cand):
+                        s = snap_to_edges(base, np.array([p], dtype=object), cand)
+                        if s.offset[0] <= connector_max_m:
+                            links.append((gid, int(c), int(s.edge[0]), float(s.along[0]), float(s.offset[0])))
+            cand = all_edges[outside]
+            if len(cand):
+                s = snap_to_edges(base, np.array([p], dtype=object), cand)
+                if s.offset[0] <= connector_max_m:
+                    links.append((gid, 0, int(s.edge[0]), float(s.along[0]), float(s.offset[0])))
+    links_df = pd.DataFrame(links, columns=["gate_id", "compound_id", "edge", "along", "dist"])
+
+    # 2. split the joined paths and add gate nodes and connectors
+    L = base.edge_length
+    if len(links_df):
+        mid = (links_df["along"] > 1e-6) & (links_df["along"] < L[links_df["edge"].to_numpy()] - 1e-6)
+        cuts = links_df.loc[mid, ["edge", "along"]]
+    else:
+        mid = pd.Series(dtype=bool)
+        cuts = pd.DataFrame({"edge": [], "along": []})
+    net, pieces, node_at = _pieces_split(base, cuts)
+    conn_rows = []
+    if len(links_df):
+        gids = sorted(links_df["gate_id"].unique().tolist())
+        gnode = {g: net.n_nodes + i for i, g in enumerate(gids)}
+        new_edges = []
+        for r, m in zip(links_df.itertuples(index=False), mid.to_numpy()):
+            if m:
+                target = node_at[(int(r.edge), float(r.along))]
+            else:
+                target = int(base.edge_u[r.edge]) if r.along <= 1e-6 else int(base.edge_v[r.edge])
+            gx, gy = gate_xy[int(r.gate_id)]
+            geom = shapely.LineString([(gx, gy), (net.x[target], net.y[target])])
+            new_edges.append({"u": gnode[int(r.gate_id)], "v": target, "length": max(float(geom.length), 1e-3),
+                              "osmid": -int(r.gate_id), "highway": CONNECTOR, "name": None, "geometry": geom})
+            conn_rows.append((int(r.gate_id), int(r.compound_id), net.n_edges + len(new_edges) - 1, float(geom.length)))
+        add = gpd.GeoDataFrame(new_edges, geometry="geometry", crs=base.crs)
+        e2 = gpd.GeoDataFrame(pd.concat([net.edges, add[[c for c in net.edges.columns if c in add.columns]]],
+                                        ignore_index=True), geometry="geometry", crs=base.crs)
+        node_id = np.concatenate([net.node_id, -np.asarray(gids, dtype=np.int64)])
+        x = np.concatenate([net.x, [gate_xy[g][0] for g in gids]])
+        y = np.concatenate([net.y, [gate_xy[g][1] for g in gids]])
+        net = WalkNetwork(node_id, x, y, e2, base.crs)
+    connectors = pd.DataFrame(conn_rows, columns=["gate_id", "compound_id", "edge", "length"])
+
+    cn = CompoundNetwork(net, base.n_edges, pieces, compounds, pd.DataFrame(), {}, pd.DataFrame(), connectors,
+                         float(connector_max_m))
+    # 3. paths inside each compound (on the split network), and those that lead out
+    ec2 = _edge_compound(net, compounds)
+    cn.edge_compound = ec2
+    cn.inner = _leading_out(net, compounds, ec2)
+    # 4. where a walk through each gate meets the network outside its compound
+    cn.gate_pos = _gate_positions(cn)
+    return cn
+
+
+def _leading_out(net: WalkNetwork, compounds: Compounds, ec: pd.DataFrame) -> dict:
+    """Per compound: its inside edges in a connected piece of the network with nodes outside it."""
+    if len(ec) == 0:
+        return {}
+    _, comp = csgraph.connected_components(net.graph, directed=False)
+    size = np.bincount(comp)
+    polys = compounds.polygons
+    inset = shapely.buffer(polys.geometry.values, -EDGE_INSET_M)
+    tree = shapely.STRtree(inset)
+    ni, ci = tree.query(shapely.points(net.x, net.y), predicate="within")
+    inside = pd.DataFrame({"compound_id": polys["compound_id"].to_numpy()[ci], "comp": comp[ni]})
+    n_in = inside.groupby(["compound_id", "comp"]).size()
+    out: dict = {}
+    ecomp = comp[net.edge_u[ec["edge"].to_numpy()]]
+    df = pd.DataFrame({"edge": ec["edge"].to_numpy(), "compound_id": ec["compound_id"].to_numpy(), "comp": ecomp})
+    k_in = n_in.reindex(pd.MultiIndex.from_arrays([df["compound_id"], df["comp"]])).fillna(0).to_numpy()
+    df = df[size[df["comp"].to_numpy()] > k_in]
+    for cid, grp in df.groupby("compound_id"):
+        out[int(cid)] = grp["edge"].to_numpy(np.int64)
+    return out
+
+
+def _gates_on_network(base: WalkNetwork, compounds: Compounds, ec: pd.DataFrame) -> set:
+    """Gates lying on a mapped path that leads out: a path outside the compounds the gate opens,
+    or one crossing their outline.  Other gates (on walls, or where an inner path ends at the
+    wall with no mapped path outside) get connectors."""
+    gates = compounds.gates
+    g1 = gates.drop_duplicates("gate_id")
+    gi, ei = base.tree.query(g1.geometry.values, predicate="dwithin", distance=ON_NETWORK_M)
+    if len(gi) == 0:
+        return set()
+    polys = compounds.polygons.set_index("compound_id").geometry
+    inner_pairs = set(zip(ec["edge"].to_numpy().tolist(), ec["compound_id"].to_numpy().tolist()))
+    opens = gates.groupby("gate_id")["compound_id"].agg(list).to_dict()
+    geoms = base.edges.geometry.values
+    out = set()
+    for g, e in zip(g1["gate_id"].to_numpy()[gi], ei):
+        g, e = int(g), int(e)
+        if g in out:
+            continue
+        ok = False
+        for c in opens[g]:
+            if (e, int(c)) not in inner_pairs:
+                ok = True
+                break
+            poly = polys.loc[c]
+            if not shapely.covered_by(geoms[e], shapely.buffer(poly, ON_NETWORK_M)):
+                ok = True  # an inside path that continues outside: a crossing
+                break
+        if ok:
+            out.add(g)
+    return out
+
+
+def _gate_positions(cn: CompoundNetwork) -> pd.DataFrame:
+    """Where a walk out through each gate joins the network outside its compound.
+
+    The gate node of its outside connector; else the gate's own point on a mapped
+    path leading out; else (no path outside within ``connector_max_m``) the nearest
+    point of a path outside the compound, walked straight (``offset``).
+    """
+    net = cn.network
+    gates = cn.compounds.gates
+    cols = ["gate_id", "compound_id", "edge", "along", "offset", "x", "y", "linked"]
+    if len(gates) == 0:
+        return pd.DataFrame({c: [] for c in cols})
+    pts = gates.geometry.values
+    gid = gates["gate_id"].to_numpy()
+    cid = gates["compound_id"].to_numpy()
+    e = np.zeros(len(gates), np.int64)
+    a = np.zeros(len(gates))
+    off = np.zeros(len(gates))
+    conn = cn.connectors
+    out_conn = conn[conn["compound_id"] == 0].drop_duplicates("gate_id").set_index("gate_id")["edge"]
+    has = np.isin(gid, out_conn.index.to_numpy())
+    e[has] = out_conn.reindex(gid[has]).to_numpy()  # the connector runs from the gate node (u)
+    linked = has.copy()
+    rest = np.nonzero(~has)[0]
+    if len(rest):
+        s = net.snap(pts[rest])
+        on = s.offset <= ON_NETWORK_M
+        e[rest], a[rest], off[rest] = s.edge, s.along, s.offset
+        linked[rest[on]] = True
+        far = rest[~on]
+        inside_of = cn.edge_compound.groupby("compound_id")["edge"].agg(lambda x: np.asarray(x, dtype=np.int64)).to_dict()
+        for k in far:
+            outside = np.ones(net.n_edges, bool)
+            ins = inside_of.get(int(cid[k]))
+            if ins is not None:
+                outside[ins] = False
+            if outside.any():
+                s = snap_to_edges(net, pts[k:k + 1], np.nonzero(outside)[0])
+                e[k], a[k], off[k] = s.edge[0], s.along[0], s.offset[0]
+    return pd.DataFrame({"gate_id": gid, "compound_id": cid, "edge": e, "along": a, "offset": off,
+                         "x": shapely.get_x(pts), "y": shapely.get_y(pts), "linked": linked})[cols]
+
+
+@dataclass
+class CompoundSnap:
+    """Where each point joins the network of the compound model.
+
+    Attributes
+    ----------
+    snapped : Snapped
+        On :attr:`CompoundNetwork.network`.
+    compound_id : ndarray of int
+        The compound the point's walk leaves (0 where the point is outside every
+        compound or only inside compounds without gates).
+    in_compound : ndarray of int
+        The innermost compound containing the point (0 outside every compound).
+    mode : ndarray of str
+        ``open`` (outside compounds), ``ungated`` (inside a compound with no gate:
+        ordinary snapping), ``inner`` (on a path inside its compound) or ``gate``
+        (straight to a gate).
+    gate_id : ndarray of int
+        The gate walked to in ``gate`` mode (-1 otherwise).
+    """
+
+    snapped: Snapped
+    compound_id: np.ndarray
+    in_compound: np.ndarray
+    mode: np.ndarray
+    gate_id: np.ndarray
+
+    def table(self) -> pd.DataFrame:
+        """The snapping as a table (one row per point)."""
+        return pd.DataFrame({"compound_id": self.compound_id, "in_compound": self.in_compound, "mode": self.mode,
+                             "gate_id": self.gate_id, "snap_m": self.snapped.offset})
+
+    def subset(self, idx: np.ndarray) -> "CompoundSnap":
+        """The rows ``idx``."""
+        s = self.snapped
+        return CompoundSnap(Snapped(s.edge[idx], s.along[idx], s.offset[idx]), self.compound_id[idx],
+                            self.in_compound[idx], self.mode[idx], self.gate_id[idx])
+
+
+def point_compounds(cn: CompoundNetwork, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Innermost compound and innermost *gated* compound containing each point (0 for none)."""
+    pts = np.asarray(points, dtype=object)
+    polys = cn.compounds.polygons
+    inner = np.zeros(len(pts), np.int64)
+    gated = np.zeros(len(pts), np.int64)
+    if len(polys) == 0 or len(pts) == 0:
+        return inner, gated
+    pi, ci = cn.polygon_tree.query(pts, predicate="within")
+    cid = polys["compound_id"].to_numpy()[ci]
+    has_gate = polys["n_gates"].to_numpy()[ci] > 0
+    # compound ids grow as areas shrink: the innermost compound has the largest id
+    np.maximum.at(inner, pi, cid)
+    np.maximum.at(gated, pi[has_gate], cid[has_gate])
+    return inner, gated
+
+
+def compound_snap(cn: CompoundNetwork, points: Any) -> CompoundSnap:
+    """Snap points (homes, cells, building entrances) by the compound model.
+
+    Parameters
+    ----------
+    cn : CompoundNetwork
+    points : array or GeoSeries of shapely Points in the network CRS
+
+    Returns
+    -------
+    CompoundSnap
+    """
+    pts = np.asarray(points.values if isinstance(points, gpd.GeoSeries) else points, dtype=object)
+    net = cn.network
+    n = len(pts)
+    edge = np.zeros(n, np.int64)
+    along = np.zeros(n)
+    offset = np.zeros(n)
+    mode = np.full(n, "open", dtype=object)
+    gate = np.full(n, -1, dtype=np.int64)
+    inner_c, gated_c = point_compounds(cn, pts)
+    mode[inner_c > 0] = "ungated"
+    plain = gated_c == 0
+    if plain.any():
+        s = net.snap(pts[plain])
+        edge[plain], along[plain], offset[plain] = s.edge, s.along, s.offset
+    gp = cn.gate_pos
+    for cid in np.unique(gated_c[~plain]):
+        idx = np.nonzero(gated_c == cid)[0]
+        p = pts[idx]
+        g = gp[gp["compound_id"] == cid]
+        # nearest gate, straight
+        gxy = shapely.points(g["x"].to_numpy(), g["y"].to_numpy())
+        tree = shapely.STRtree(gxy)
+        q, dg = tree.query_nearest(p, all_matches=False, return_distance=True)
+        order = np.argsort(q[0], kind="stable")
+        k = q[1][order]
+        dg = dg[order]
+        g_edge, g_along = g["edge"].to_numpy()[k], g["along"].to_numpy()[k]
+        g_off = g["offset"].to_numpy()[k] + dg
+        e_c = cn.inner.get(int(cid))
+        use_gate = np.ones(len(idx), bool)
+        if e_c is not None and len(e_c):
+            s = snap_to_edges(net, p, e_c)
+            use_gate = g_off < s.offset
+            edge[idx[~use_gate]], along[idx[~use_gate]], offset[idx[~use_gate]] = \
+                s.edge[~use_gate], s.along[~use_gate], s.offset[~use_gate]
+            mode[idx[~use_gate]] = "inner"
+        edge[idx[use_gate]], along[idx[use_gate]], offset[idx[use_gate]] = g_edge[use_gate], g_along[use_gate], g_off[use_gate]
+        mode[idx[use_gate]] = "gate"
+        gate[idx[use_gate]] = g["gate_id"].to_numpy()[k][use_gate]
+    return CompoundSnap(Snapped(edge, along, offset), gated_c, inner_c, mode, gate)
