@@ -1,0 +1,48 @@
+"""15-minute community life circles (十五分钟社区生活圈): what every home reaches on foot.
+
+Public API
+----------
+life_circle(network, origins, facilities, rules)
+    Per origin: walking distance/time to the nearest facility of every category
+    (one bounded kernel pass per category), categories reached at 5/10/15
+    minutes, completeness.
+isochrones(network, points, minutes=(5, 10, 15), speed_kmh=4.5, buffer_m=25)
+    Walking areas from the reached street network (never convex hulls).
+e2sfca(network, origins, population, facilities, capacity, threshold_m=1000)
+    Enhanced two-step floating catchment with a Gaussian decay.
+load_lifecircle_rules("gb50180")
+    The preset (levels, walking profiles, categories and their OSM tags, local catchments).
+run_lifecircle(audit_result)
+    The analysis of an audit (registered as ``lifecircle``).
+"""
+
+from ..registry import register
+from .access import completeness, life_circle, scenario_change, summarise_units
+from .facilities import osm_facilities, read_register, snap_facilities
+from .isochrones import isochrones
+from .origins import grid_origins, origins_from_audit
+from .result import LifeCircleResult, run_lifecircle, run_lifecircle_for_audit
+from .rules import LifeCircleRules, load_lifecircle_rules
+from .supply import e2sfca, e2sfca_from_distances, gaussian_weight
+
+__all__ = [
+    "life_circle",
+    "completeness",
+    "summarise_units",
+    "scenario_change",
+    "isochrones",
+    "e2sfca",
+    "e2sfca_from_distances",
+    "gaussian_weight",
+    "osm_facilities",
+    "read_register",
+    "snap_facilities",
+    "grid_origins",
+    "origins_from_audit",
+    "load_lifecircle_rules",
+    "LifeCircleRules",
+    "LifeCircleResult",
+    "run_lifecircle",
+]
+
+register("lifecircle", run_lifecircle_for_audit)

@@ -1,0 +1,474 @@
+"""The life-circle analysis of an audit: settings, run, and the result object the writers read."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..errors import GeoplanWarning, UsageError
+from ..network import Snapped
+from .access import category_distances, completeness, life_circle, scenario_change, summarise_units, weighted_quantile
+from .facilities import FACILITY_COLUMNS, combine_facilities, osm_facilities, read_register, snap_facilities, snapped_of
+from .isochrones import isochrones
+from .origins import assign_units, origins_from_audit
+from .rules import LifeCircleRules, load_lifecircle_rules
+from .supply import e2sfca
+
+__all__ = ["LifeCircleResult", "run_lifecircle", "run_lifecircle_for_audit"]
+
+
+def _finite(df: pd.DataFrame) -> pd.DataFrame:
+    """Replace +-inf by NaN in float columns (file formats and spreadsheets)."""
+    out = df.copy()
+    for c in out.columns:
+        if c != getattr(out, "_geometry_column_name", None) and pd.api.types.is_float_dtype(out[c]):
+            v = out[c].to_numpy()
+            if np.isinf(v).any():
+                out[c] = np.where(np.isinf(v), np.nan, v)
+    return out
+
+
+@dataclass
+class LifeCircleResult:
+    """What the life-circle analysis measured.
+
+    Attributes
+    ----------
+    rules : LifeCircleRules
+    settings : dict
+        The ``lifecircle`` settings used.
+    origin_kind : str
+        ``buildings``, ``cells`` or ``grid``.
+    origins : GeoDataFrame
+        One row per origin (see :func:`~geoplan.lifecircle.access.life_circle`);
+        plus ``e2sfca`` with a supply layer and the scenario columns with planned facilities.
+    facilities : GeoDataFrame
+        Entry points of every facility (``fac_id``, ``category``, ``name``,
+        ``source``, ``ref``, ``unit_id`` ...), snapped.
+    units : GeoDataFrame
+        Unit polygons with the columns of ``by_unit``.
+    by_unit, by_unit_category, overall, overall_category : DataFrame
+        See :func:`~geoplan.lifecircle.access.summarise_units`.
+    catchments : DataFrame
+        Local catchments per unit (share of residents within the catchment,
+        facilities against one per km² of residential land).
+    isochrones : GeoDataFrame
+        Walking areas per chosen point and band.
+    scenario : DataFrame or None
+        Before/after by unit and level with planned facilities.
+    planned : GeoDataFrame or None
+    supply : GeoDataFrame or None
+        Facilities with a capacity and their E2SFCA ratio.
+    e2sfca_by_unit : DataFrame or None
+    notes : list of str
+    meta : dict
+        Figures for the summary (scenario after-values, E2SFCA settings).
+    """
+
+    rules: LifeCircleRules
+    settings: dict
+    origin_kind: str
+    origins: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    units: gpd.GeoDataFrame
+    by_unit: pd.DataFrame
+    by_unit_category: pd.DataFrame
+    overall: pd.DataFrame
+    overall_category: pd.DataFrame
+    catchments: pd.DataFrame
+    isochrones: gpd.GeoDataFrame
+    scenario: pd.DataFrame | None = None
+    planned: gpd.GeoDataFrame | None = None
+    supply: gpd.GeoDataFrame | None = None
+    e2sfca_by_unit: pd.DataFrame | None = None
+    notes: list = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+    # -- headline figures ------------------------------------------------------
+    def complete_pct(self, level: str | None = None) -> float:
+        """Share of residents (%) with a complete circle at ``level`` (default: the largest)."""
+        lid = level or self.rules.levels[-1].id
+        return float(self.overall[f"complete_{lid}_pct"].iloc[0])
+
+    def most_missing(self, n: int = 3) -> list[tuple[str, float]]:
+        """The ``n`` required categories the most residents lack within the largest circle: (id, % lacking)."""
+        top = self.rules.levels[-1].id
+        oc = self.overall_category[self.overall_category["required"]]
+        s = (100.0 - oc.set_index("category")[f"reached_{top}_pct"]).sort_values(ascending=False, kind="stable")
+        return [(k, float(v)) for k, v in s.head(n).items() if v > 0]
+
+    # -- the interface the writers use --------------------------------------------
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Tables for CSV and spreadsheet output (inf written as empty: beyond the search bound)."""
+        t = {
+            "lifecircle_overall": self.overall,
+            "lifecircle_by_unit": self.by_unit,
+            "lifecircle_overall_category": self.overall_category,
+            "lifecircle_by_unit_category": self.by_unit_category,
+            "lifecircle_categories": self.category_table(),
+            "lifecircle_catchments": self.catchments,
+            "lifecircle_isochrones": pd.DataFrame(self.isochrones.drop(columns="geometry")),
+        }
+        if self.scenario is not None:
+            t["lifecircle_scenario_by_unit"] = self.scenario
+        if self.e2sfca_by_unit is not None:
+            t["lifecircle_e2sfca_by_unit"] = self.e2sfca_by_unit
+        return {k: _finite(v) for k, v in t.items()}
+
+    def category_table(self, lang: str = "en") -> pd.DataFrame:
+        """One row per category: label, level, threshold, whether required, facilities found by source."""
+        rows = []
+        f = self.facilities.drop_duplicates("fac_id") if len(self.facilities) else self.facilities
+        for c in self.rules.categories:
+            fc = f[f["category"] == c.id] if len(f) else f
+            lv = self.rules.level(c.level)
+            rows.append({
+                "category": c.id, "label_en": c.text("en"), "label_zh": c.text("zh"), "level": c.level,
+                "minutes": lv.minutes, "threshold_m": lv.distance_m, "required": c.required,
+                "facilities": int(len(fc)),
+                "sources": ", ".join(f"{k} {v}" for k, v in fc["source"].value_counts().items()) if len(fc) else "",
+            })
+        return pd.DataFrame(rows)
+
+    def layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """Layers for the GeoPackage (projected CRS)."""
+        out = {
+            "lifecircle_origins": _finite(self.origins),
+            "lifecircle_facilities": _finite(self.facilities),
+            "lifecircle_units": _finite(self.units),
+            "lifecircle_isochrones": self.isochrones,
+            "lifecircle_gaps": self.gaps(),
+        }
+        if self.planned is not None:
+            out["lifecircle_planned"] = _finite(self.planned)
+        if self.supply is not None:
+            out["lifecircle_supply"] = _finite(self.supply)
+        return out
+
+    def gaps(self, level: str = "own") -> gpd.GeoDataFrame:
+        """One row per origin and required category it does not reach.
+
+        ``level="own"`` (default) uses each category's own level distance;
+        a level id uses that level's distance.
+        """
+        o = self.origins
+        parts = []
+        for cid in self.rules.required_ids:
+            thr = self.rules.threshold(cid) if level == "own" else self.rules.level(level).distance_m
+            if level != "own" and cid not in self.rules.required_at(level):
+                continue
+            d = o[f"dist:{cid}"].to_numpy()
+            m = d > thr
+            if m.any():
+                parts.append(gpd.GeoDataFrame({
+                    "origin_id": o["origin_id"].to_numpy()[m], "unit_id": o["unit_id"].to_numpy()[m],
+                    "unit_name": o["unit_name"].to_numpy()[m], "residents": o["residents"].to_numpy()[m],
+                    "category": cid, "threshold_m": thr, "dist_m": np.where(np.isinf(d[m]), np.nan, d[m]),
+                }, geometry=o.geometry.values[m], crs=o.crs))
+        if not parts:
+            return gpd.GeoDataFrame({"origin_id": [], "unit_id": [], "unit_name": [], "residents": [], "category": [],
+                                     "threshold_m": [], "dist_m": []}, geometry=gpd.GeoSeries([], crs=o.crs), crs=o.crs)
+        return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=o.crs)
+
+    def summary(self) -> dict:
+        """Headline figures as plain data (merged into ``summary.json`` under ``lifecircle``)."""
+        r = self.rules
+        ov = self.overall.iloc[0]
+        oc = self.overall_category.set_index("category")
+        top = r.levels[-1].id
+
+        def num(x: Any) -> Any:
+            x = float(x)
+            return None if math.isnan(x) or math.isinf(x) else round(x, 2)
+
+        snap = self.origins["snap_m"].to_numpy()
+        s = {
+            "rules": r.name,
+            "title": r.text("en"),
+            "threshold_basis": r.threshold_basis,
+            "speed_kmh": r.speed.speed_kmh,
+            "speed_m_per_min": round(r.m_per_min, 2),
+            "levels": [{"id": lv.id, "minutes": lv.minutes, "distance_m": lv.distance_m,
+                        "required": r.required_at(lv.id)} for lv in r.levels],
+            "origins": self.origin_kind,
+            "n_origins": int(len(self.origins)),
+            "residents": num(self.origins["residents"].sum()),
+            "weight": str(ov["weight"]),
+            "complete_pct": {lv.id: num(ov[f"complete_{lv.id}_pct"]) for lv in r.levels},
+            "complete_own_level_pct": num(ov["complete_own_pct"]),
+            "score_pct": {lv.id: num(ov[f"score_{lv.id}_pct"]) for lv in r.levels},
+            "most_missing": [{"category": c, "label": r.category(c).text("en"), "label_zh": r.category(c).text("zh"),
+                              "residents_lacking_pct": num(p)} for c, p in self.most_missing(5)],
+            "reached_own_level_pct": {c: num(oc.loc[c, "reached_pct"]) for c in r.category_ids},
+            f"reached_{top}_pct": {c: num(oc.loc[c, f"reached_{top}_pct"]) for c in r.category_ids},
+            "facilities": {c: int(v) for c, v in self.category_table().set_index("category")["facilities"].items()},
+            "catchments": {k.id: num(ov[f"catch_{k.id}_pct"]) for k in r.catchments},
+            "snap_m": {"median": num(np.median(snap)) if len(snap) else None,
+                       "p95": num(np.percentile(snap, 95)) if len(snap) else None,
+                       "max": num(snap.max()) if len(snap) else None},
+            "isochrone_points": int(self.isochrones["point_id"].nunique()) if len(self.isochrones) else 0,
+            "notes": list(self.notes),
+        }
+        if self.scenario is not None:
+            sc = self.scenario
+            s["scenario"] = {
+                "planned_facilities": int(len(self.planned.drop_duplicates("fac_id"))) if self.planned is not None else 0,
+                **{lv.id: {"gain_origins": int(sc.loc[sc["level"] == lv.id, "gain_origins"].sum()),
+                           "gain_residents": num(sc.loc[sc["level"] == lv.id, "gain_residents"].sum())}
+                   for lv in r.levels},
+                "complete_after_pct": {lv.id: num(self.meta.get("after_pct", {}).get(lv.id, np.nan)) for lv in r.levels},
+            }
+        if self.e2sfca_by_unit is not None:
+            e = self.e2sfca_by_unit
+            s["e2sfca"] = {"per": self.meta.get("e2sfca_per"), "threshold_m": self.meta.get("e2sfca_d0"),
+                           "decay": self.meta.get("e2sfca_decay"),
+                           "mean": num(e.loc[e["unit_id"] == "all", "e2sfca_mean"].iloc[0]) if (e["unit_id"] == "all").any() else None}
+        return s
+
+    def map_layers(self, lang: str = "en") -> list:
+        """Map layers (completeness choropleth, homes, gaps per category, isochrones, facilities)."""
+        from .maplayers import lifecircle_map_layers
+
+        return lifecircle_map_layers(self, lang)
+
+
+# ---------------------------------------------------------------------------
+# running
+# ---------------------------------------------------------------------------
+def _park_facilities(result: Any) -> gpd.GeoDataFrame | None:
+    """Access points of the parks the park audit counts, as facilities of category ``park``."""
+    cov = result.parks
+    acc = getattr(cov, "access", None)
+    if acc is None or len(acc) == 0:
+        return None
+    parks = cov.parks
+    counted = parks[parks["tier"].notna()] if "tier" in parks else parks
+    a = acc.merge(counted[["park_id", *(["name"] if "name" in counted else [])]], on="park_id")
+    if len(a) == 0:
+        return None
+    return gpd.GeoDataFrame(
+        {"fac_id": a["park_id"].astype(object).to_numpy(), "category": "park",
+         "name": a["name"].to_numpy() if "name" in a else None, "source": "park-audit",
+         "ref": [f"park {p} {k}" for p, k in zip(a["park_id"], a["kind"] if "kind" in a else [""] * len(a))]},
+        geometry=a.geometry.values, crs=acc.crs)
+
+
+def _iso_points(spec: Any, study: Any, fac: gpd.GeoDataFrame, rules: LifeCircleRules, settings: dict) -> gpd.GeoDataFrame:
+    crs = study.crs
+    max_points = int(rules.isochrones.get("max_points", 200))
+    if spec is None or spec == "units":
+        u = study.units
+        pts = gpd.GeoDataFrame({"label": u["unit_name"].astype(str).to_numpy()},
+                               geometry=shapely.point_on_surface(u.geometry.values), crs=crs)
+    elif isinstance(spec, str) and spec in rules.category_ids:
+        f = fac[fac["category"] == spec].drop_duplicates("fac_id")
+        pts = gpd.GeoDataFrame({"label": f["name"].fillna(spec).astype(str).to_numpy()}, geometry=f.geometry.values, crs=crs)
+    else:
+        from ..sources.layers import read_layer
+
+        g = read_layer(spec, datum=settings.get("isochrone_points_datum"), what="isochrone points")
+        g = g.to_crs(crs)
+        lab = next((c for c in ("name", "名称", "label") if c in g.columns), None)
+        pts = gpd.GeoDataFrame({"label": g[lab].astype(str).to_numpy() if lab else [str(i + 1) for i in range(len(g))]},
+                               geometry=shapely.point_on_surface(g.geometry.values), crs=crs)
+    if len(pts) > max_points:
+        warnings.warn(f"life-circle isochrones: {len(pts)} points, only the first {max_points} are drawn "
+                      "(raise isochrones.max_points).", GeoplanWarning, stacklevel=3)
+        pts = pts.iloc[:max_points]
+    return pts
+
+
+def _catchment_table(table: pd.DataFrame, by_unit: pd.DataFrame, overall: pd.DataFrame, rules: LifeCircleRules,
+                     fac: pd.DataFrame, land_km2: pd.Series | None) -> pd.DataFrame:
+    rows = []
+    for k in rules.catchments:
+        for df, is_all in ((by_unit, False), (overall, True)):
+            for _, u in df.iterrows():
+                uid = "all" if is_all else u["unit_id"]
+                row = {"unit_id": uid, "unit_name": "all" if is_all else u["unit_name"], "catchment": k.id,
+                       "label": k.text("en"), "category": k.category, "distance_m": round(k.distance_m, 1),
+                       "profile": k.profile or "", "residents": u["residents"],
+                       "within_pct": u[f"catch_{k.id}_pct"], "target_pct": k.target_pct}
+                row["gap_pp"] = (k.target_pct - row["within_pct"]) if k.target_pct is not None else np.nan
+                if k.per_km2_residential and land_km2 is not None:
+                    f = fac[fac["category"] == k.category].drop_duplicates("fac_id")
+                    km2 = float(land_km2.sum()) if is_all else float(land_km2.get(uid, 0.0))
+                    have = int(len(f)) if is_all else int((f["unit_id"] == uid).sum())
+                    need = int(math.ceil(km2 / k.per_km2_residential - 1e-9)) if km2 > 0 else 0
+                    row.update(residential_km2=round(km2, 4), facilities=have, facilities_required=need,
+                               facilities_short=max(need - have, 0))
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResult:
+    """Run the life-circle analysis on an audit's study area, population and parks.
+
+    Parameters
+    ----------
+    result : AuditResult
+    settings : dict, optional
+        The ``lifecircle`` section (default: ``result.config.extra["lifecircle"]``):
+        ``preset``, ``facilities`` (register file), ``facilities_mode``
+        (``add``: register and OSM; ``replace``: the register replaces OSM in the
+        categories it contains; ``only``: the register alone), ``facilities_datum``,
+        ``category_field``, ``category_map``, ``unknown_categories``,
+        ``origins`` (``auto``/``buildings``/``cells``/``grid``), ``grid_size_m``,
+        ``speed_kmh``, ``park_source`` (``audit``/``osm``), ``search_limit_m``,
+        ``isochrone_points`` (``units``, a category id or a file),
+        ``planned`` (file of planned facilities), ``supply`` + ``capacity_field``
+        (E2SFCA), plus any key of the preset to override.
+
+    Returns
+    -------
+    LifeCircleResult
+    """
+    settings = dict(settings if settings is not None else (result.config.extra.get("lifecircle") or {}))
+    rules = load_lifecircle_rules(settings.get("preset", "gb50180"), settings)
+    study = result.study
+    net = study.network
+    crs = study.crs
+    notes: list[str] = []
+    meta: dict = {}
+
+    # origins
+    origins, kind = origins_from_audit(result, str(settings.get("origins", "auto")), float(settings.get("grid_size_m", 50)))
+    osnap = net.snap(origins.geometry.values)
+
+    # facilities
+    mode = str(settings.get("facilities_mode", "add"))
+    if mode not in ("add", "replace", "only"):
+        raise UsageError(f"unknown facilities_mode {mode!r}.", hint="Use add, replace or only.")
+    register = None
+    if settings.get("facilities"):
+        register = read_register(
+            settings["facilities"], rules, crs, category_field=str(settings.get("category_field", "category")),
+            name_field=settings.get("name_field"), datum=settings.get("facilities_datum"),
+            layer=settings.get("facilities_layer"), category_map=settings.get("category_map"),
+            unknown_categories=str(settings.get("unknown_categories", "error")))
+    park_source = str(settings.get("park_source", "audit"))
+    parks = _park_facilities(result) if park_source == "audit" else None
+    osm_cats = rules.category_ids
+    if parks is not None:
+        osm_cats = [c for c in osm_cats if c != "park"]
+        notes.append("park category: access points of the parks counted by the park-coverage rule")
+    if register is not None and mode == "only":
+        osm, parks = None, None
+    else:
+        if register is not None and mode == "replace":
+            osm_cats = [c for c in osm_cats if c not in set(register["category"])]
+            if parks is not None and "park" in set(register["category"]):
+                parks = None
+        osm = osm_facilities(study.osm, rules, crs, osm_cats) if osm_cats else None
+    fac = combine_facilities(osm, parks, register, crs=crs)
+    fac = snap_facilities(fac, net)
+    fac = assign_units(fac, study.units)
+
+    table = life_circle(net, origins, fac, rules, search_limit_m=settings.get("search_limit_m"), origin_snap=osnap)
+    by_unit, by_cat = summarise_units(table, rules, facilities=fac)
+    overall, overall_cat = summarise_units(table, rules, by=[], facilities=fac)
+
+    # local catchments
+    cells = result.parks.cells
+    land_km2 = cells.groupby("unit_id")["area_m2"].sum() / 1e6 if "area_m2" in cells else None
+    catch = _catchment_table(table, by_unit, overall, rules, fac, land_km2)
+
+    # isochrones: the level distances (normative) labelled with their minutes
+    iso_pts = _iso_points(settings.get("isochrone_points", rules.isochrones.get("points", "units")), study, fac, rules, settings)
+    iso = isochrones(net, iso_pts, [lv.minutes for lv in rules.levels], distances_m=[lv.distance_m for lv in rules.levels],
+                     buffer_m=float(rules.isochrones.get("buffer_m", 25)), origins=table, origin_snap=osnap)
+
+    # scenario
+    scen, planned = None, None
+    if settings.get("planned"):
+        planned = read_register(settings["planned"], rules, crs, category_field=str(settings.get("category_field", "category")),
+                                name_field=settings.get("name_field"), datum=settings.get("planned_datum"),
+                                category_map=settings.get("category_map"),
+                                unknown_categories=str(settings.get("unknown_categories", "error")), source="planned")
+        planned = snap_facilities(planned, net)
+        planned["fac_id"] = np.arange(1, len(planned) + 1) + (int(fac["fac_id"].max()) if len(fac) else 0)
+        planned = assign_units(planned, study.units)
+        allf = pd.concat([fac, planned], ignore_index=True)
+        cats = sorted(set(planned["category"]))
+        limits = {c: rules.search_limit(c, float(settings.get("search_limit_m") or 0)) for c in cats}
+        after = table.copy()
+        for c, (d, lab) in category_distances(net, osnap, allf, limits).items():
+            after[f"dist:{c}"] = d
+            after[f"min:{c}"] = d / rules.m_per_min
+            after[f"fac:{c}"] = lab
+        comp = completeness(after, rules)
+        after[comp.columns] = comp
+        per, scen = scenario_change(table, after, rules)
+        _, scen_all = scenario_change(table, after, rules, by=[])
+        scen_all.insert(0, "unit_id", "all")
+        scen_all.insert(1, "unit_name", "all")
+        scen = pd.concat([scen, scen_all], ignore_index=True)
+        for c in per.columns[1:]:
+            table[c] = per[c].to_numpy()
+        for lv in rules.levels:
+            table[f"complete_after:{lv.id}"] = after[f"complete:{lv.id}"].to_numpy()
+        meta["after_pct"] = {lv.id: float(scen_all.loc[scen_all["level"] == lv.id, "complete_after_pct"].iloc[0])
+                                  for lv in rules.levels}
+
+    # supply and demand
+    supply, e_by_unit = None, None
+    if settings.get("supply"):
+        supply, e_by_unit = _run_e2sfca(settings, rules, net, table, osnap, crs, study.units, meta)
+    units = study.units.merge(by_unit.drop(columns=["unit_name"]), on="unit_id", how="left")
+    return LifeCircleResult(rules, settings, kind, table, fac, units, by_unit, by_cat, overall, overall_cat, catch, iso,
+                            scen, planned, supply, e_by_unit, notes, meta)
+
+
+def _run_e2sfca(settings: dict, rules: LifeCircleRules, net: Any, table: gpd.GeoDataFrame, osnap: Snapped, crs: Any,
+                units: gpd.GeoDataFrame, meta: dict) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    from ..errors import DataError
+    from ..sources.layers import read_layer
+
+    path = settings["supply"]
+    field_ = settings.get("capacity_field")
+    g = read_layer(path, datum=settings.get("supply_datum"), what="supply facilities")
+    if not field_ or field_ not in g.columns:
+        raise DataError(f"supply facilities layer {path} has no capacity field {field_!r}.",
+                        hint=f"Set capacity_field to one of: {', '.join(c for c in g.columns if c != 'geometry')}.")
+    cap = pd.to_numeric(g[field_], errors="coerce")
+    if cap.isna().any() or (cap < 0).any():
+        bad = int((cap.isna() | (cap < 0)).sum())
+        raise DataError(f"supply facilities layer {path}: {bad} rows have no valid (non-negative) {field_}.")
+    sup = gpd.GeoDataFrame(g.drop(columns=g.geometry.name), geometry=g.geometry.values, crs=g.crs).to_crs(crs)
+    sup["category"] = settings.get("supply_category", "supply")
+    sup["fac_id"] = np.arange(1, len(sup) + 1)
+    sup["capacity"] = cap.to_numpy(float)
+    sup = snap_facilities(sup, net)
+    cfg = rules.e2sfca
+    d0 = float(settings.get("supply_threshold_m", cfg.get("threshold_m", 1000)))
+    decay = str(settings.get("supply_decay", cfg.get("decay", "gaussian")))
+    per = float(settings.get("supply_per", cfg.get("per", 1000)))
+    acc, ratio = e2sfca(net, osnap, table["residents"].to_numpy(float), snapped_of(sup), sup["capacity"].to_numpy(),
+                        threshold_m=d0, decay=decay, zones_m=cfg.get("zones_m"), zone_weights=cfg.get("zone_weights"))
+    table["e2sfca"] = acc * per
+    sup["ratio_per"] = ratio * per
+    sup = assign_units(sup, units)
+    meta.update(e2sfca_per=per, e2sfca_d0=d0, e2sfca_decay=decay)
+    rows = []
+    for key, g2 in [(k, v) for k, v in table.groupby(["unit_id", "unit_name"], sort=True)] + [(("all", "all"), table)]:
+        w = g2["residents"].to_numpy(float)
+        a = g2["e2sfca"].to_numpy(float)
+        rows.append({"unit_id": key[0], "unit_name": key[1], "residents": float(w.sum()),
+                     "e2sfca_mean": float((a * w).sum() / w.sum()) if w.sum() > 0 else np.nan,
+                     "e2sfca_median": weighted_quantile(a, w, 0.5),
+                     "no_supply_pct": 100.0 * float((w * (a <= 0)).sum()) / w.sum() if w.sum() > 0 else np.nan,
+                     "capacity_in_unit": float(sup.loc[sup["unit_id"] == key[0], "capacity"].sum()) if key[0] != "all"
+                     else float(sup["capacity"].sum())})
+    return sup, pd.DataFrame(rows)
+
+
+def run_lifecircle_for_audit(result: Any) -> LifeCircleResult:
+    """The function registered with :func:`geoplan.registry.register` (settings from the audit configuration)."""
+    return run_lifecircle(result)
