@@ -101,13 +101,14 @@ def _load(args, res, units, pop, datums, extra):
     from .config import load_config
 
     kw: dict = dict(pbf=args.pbf, area=args.area, parks=args.parks, historic=args.historic,
-                    population=args.population, candidates=args.candidates, rules=args.rules, method=args.method,
+                    candidates=args.candidates, rules=args.rules, method=args.method,
                     crs=args.crs, lang=args.lang)
     cfg = load_config(args.config, **kw, **extra,
                       **({"residential": res} if res else {}),
                       **({"population": pop} if pop else {}))
     # inputs whose names clash with config sections are set last
-    repl = {k: v for k, v in {"units": args.units, "residential": args.residential}.items() if v}
+    repl = {k: v for k, v in {"units": args.units, "residential": args.residential,
+                              "population": args.population}.items() if v}
     if datums:
         repl["datums"] = {**cfg.inputs.datums, **datums}
     if repl:
@@ -219,18 +220,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
-    warnings.showwarning = _show_warning
-    warnings.filterwarnings("ignore", module="pyrosm")
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    warnings.filterwarnings("ignore", category=RuntimeWarning)
-    try:
-        return int(args.func(args) or 0)
-    except GeoplanError as exc:
-        print(error_line(exc), file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted: no output folder was written", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings():  # leave the caller's warning settings as they were
+        warnings.showwarning = _show_warning
+        warnings.filterwarnings("ignore", module="pyrosm")
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        warnings.filterwarnings("always", category=GeoplanWarning)
+        try:
+            return int(args.func(args) or 0)
+        except GeoplanError as exc:
+            print(error_line(exc), file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("interrupted: no output folder was written", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,7 +21,7 @@ from .errors import DataError, UsageError
 PRESET_DIR = Path(__file__).parent / "presets"
 MAX_RADIUS_M = 5000.0
 
-__all__ = ["Tier", "Rules", "Inputs", "AuditConfig", "load_rules", "load_config", "list_presets"]
+__all__ = ["Tier", "Rules", "Inputs", "AuditConfig", "load_rules", "load_config", "list_presets", "check_crs"]
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,51 @@ class Rules:
         return self.title.get(lang) or self.title.get("en") or self.name
 
 
+def _is_rule_preset(path: Path) -> bool:
+    """A park rule preset has a ``tiers:`` list (other YAML files there are analysis settings)."""
+    if path.stem == "defaults":
+        return False
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("tiers"), list)
+
+
+def check_crs(value: Any) -> Any:
+    """Parse the working CRS and check that it is projected in metres.
+
+    Returns
+    -------
+    pyproj.CRS
+
+    Raises
+    ------
+    UsageError
+        Unknown CRS, a geographic CRS (degrees) or a CRS in feet.
+    """
+    from pyproj import CRS
+
+    try:
+        crs = CRS.from_user_input(value)
+    except Exception as exc:
+        raise UsageError(f"unknown CRS {value!r}: {' '.join(str(exc).split())}",
+                         hint="Give an EPSG code such as EPSG:4547 (CGCS2000 Gauss-Kruger, Beijing) or EPSG:32650.") from None
+    if not crs.is_projected:
+        raise UsageError(
+            f"CRS {value!r} is geographic (degrees); distances need metres.",
+            hint="Give a projected CRS such as a UTM zone or EPSG:4547 (CGCS2000 Gauss-Kruger).",
+        )
+    unit = crs.axis_info[0].unit_name if crs.axis_info else "metre"
+    if unit not in ("metre", "meter"):
+        raise UsageError(f"CRS {value!r} measures in {unit}, not metres.",
+                         hint="Give a projected CRS in metres such as a UTM zone or EPSG:4547.")
+    return crs
+
+
 def list_presets() -> list[str]:
     """Names of the rule presets shipped with geoplan."""
-    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml") if p.stem not in ("defaults", "gb50180"))
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml") if _is_rule_preset(p))
 
 
 def _read_yaml(path: Path) -> Any:
@@ -110,7 +152,7 @@ def load_rules(name_or_path: str | Path | dict) -> Rules:
             data, source = _read_yaml(p), str(p)
         else:
             preset = PRESET_DIR / f"{name_or_path}.yaml"
-            if not preset.exists() or str(name_or_path) in ("defaults", "gb50180"):
+            if not preset.exists() or not _is_rule_preset(preset):
                 raise UsageError(
                     f"unknown rule preset {name_or_path!r}.",
                     hint=f"Use one of {', '.join(list_presets())} or the path of a YAML rules file.",
@@ -257,7 +299,9 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> AuditConfig
     for k, v in overrides.items():
         if v is None:
             continue
-        if k in input_keys:
+        if k in input_keys and not (isinstance(v, dict) and isinstance(data.get(k), dict)):
+            # an input file; a dict for a name that is also a settings section (residential,
+            # population, units, parks) is that section's settings
             inputs[k] = v
         elif isinstance(v, dict) and isinstance(data.get(k), dict):
             data[k] = _deep_merge(data[k], v)
@@ -289,6 +333,8 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> AuditConfig
         if not (total > 0 and math.isfinite(total)):
             raise UsageError(f"population total {data['population']['total']!r} must be a positive number of residents.",
                              hint="Give e.g. --population-total 1106000, or leave it out.")
+    if data.get("crs"):
+        check_crs(data["crs"])  # fail now, not after reading the data
     known = {"parks", "residential", "population", "units", "siting", "targets", "crs"}
     return AuditConfig(
         inputs=Inputs(**inputs),

@@ -13,6 +13,7 @@ a known total), written out as a GeoTIFF for inspection and reuse.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,8 +185,17 @@ def population_from_raster(path: str | Path, cells: gpd.GeoDataFrame, area: Any)
         if src.count > 1:
             warnings.warn(f"population raster {path} has {src.count} bands: band 1 is read as residents per pixel.",
                           GeoplanWarning, stacklevel=2)
-        win = from_bounds(*a_r.bounds, transform=src.transform).round_offsets().round_lengths()
-        win = win.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
+        # every pixel touching the area's bounding box: offsets floored, ends ceiled (rounding the
+        # lengths to the nearest pixel could drop the last row or column of residents)
+        w = from_bounds(*a_r.bounds, transform=src.transform)
+        c0, r0 = math.floor(w.col_off), math.floor(w.row_off)
+        c1, r1 = math.ceil(w.col_off + w.width), math.ceil(w.row_off + w.height)
+        try:
+            win = rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0).intersection(
+                rasterio.windows.Window(0, 0, src.width, src.height))
+        except rasterio.errors.WindowError:
+            raise DataError(f"population raster {path} does not overlap the study area.",
+                            hint="Give a raster of this area, or fix its CRS if it is labelled wrongly.") from None
         band = src.read(1, window=win, masked=True).astype(float)
         transform = src.window_transform(win)
     values = band.filled(0.0)

@@ -19,7 +19,7 @@ import shapely
 from pyproj import CRS
 
 from .config import AuditConfig
-from .errors import DataError, GeoplanWarning, UsageError
+from .errors import DataError, GeoplanWarning
 from .network import WalkNetwork, build_network
 from .sources.layers import read_layer, repair_geometries
 from .sources.osm import OSMSource, bundled_sample, tag_values
@@ -94,19 +94,9 @@ def choose_crs(geom_wgs84: Any, override: str | None = None) -> CRS:
         ``override`` or the UTM zone of the area's centre.
     """
     if override:
-        try:
-            crs = CRS.from_user_input(override)
-        except Exception as exc:
-            raise UsageError(f"unknown CRS {override!r}: {exc}") from None
-        if not crs.is_projected:
-            raise UsageError(
-                f"CRS {override!r} is geographic (degrees); distances need metres.",
-                hint="Give a projected CRS such as a UTM zone or EPSG:4547 (CGCS2000 Gauss-Kruger).",
-            )
-        unit = crs.axis_info[0].unit_name if crs.axis_info else "metre"
-        if unit not in ("metre", "meter"):
-            raise UsageError(f"CRS {override!r} measures in {unit}, not metres.")
-        return crs
+        from .config import check_crs
+
+        return check_crs(override)
     return gpd.GeoSeries([geom_wgs84], crs="EPSG:4326").estimate_utm_crs()
 
 
@@ -185,6 +175,35 @@ def check_layer_datum(layer: gpd.GeoDataFrame, network: WalkNetwork, name: str, 
     return check
 
 
+def _residential_class(cfg: AuditConfig, res: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The features of a user land-use layer whose class field has a residential value."""
+    field_ = cfg.residential.get("user_class_field")
+    values = cfg.residential.get("user_class_values") or []
+    if not field_:
+        return res
+    if field_ not in res.columns:
+        raise DataError(
+            f"residential land layer {cfg.inputs.residential} has no field {field_!r}.",
+            hint=f"Its fields are: {', '.join(str(c) for c in res.columns if c != 'geometry')}; "
+            "give the class field with --residential-field.",
+        )
+    if not values:
+        raise DataError(
+            f"residential land layer {cfg.inputs.residential}: no residential value given for the field {field_!r}.",
+            hint="Give the value(s) meaning residential with --residential-class (e.g. R or 居住用地).",
+        )
+    found = res[field_].astype(str)
+    out = res[found.isin([str(v) for v in values])]
+    if len(out) == 0:
+        seen = found.value_counts().index.tolist()
+        raise DataError(
+            f"residential land layer {cfg.inputs.residential}: no feature has {field_} in {list(values)}.",
+            hint=f"Check --residential-class against the values in the layer: "
+            f"{', '.join(seen[:12])}{' ...' if len(seen) > 12 else ''}.",
+        )
+    return out
+
+
 def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> Study:
     """Load every layer of an audit.
 
@@ -226,6 +245,14 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> S
             hint="Check that units, study area and OSM extract cover the same place (and the same datum: "
             "--datum units=gcj02 for AMap data).",
         )
+    # the other user layers are read (and their fields checked) before the extract: a mistake in
+    # them should not cost the minutes a district extract takes to read
+    user_parks = _read_user(cfg, "parks", "parks", ("polygon",))
+    user_res = _read_user(cfg, "residential", "residential land", ("polygon",))
+    if user_res is not None:
+        user_layers.append(("residential", user_res))
+        user_res = _residential_class(cfg, user_res)
+    user_historic = _read_user(cfg, "historic", "historic-cultural districts", ("polygon",))
 
     margin = cfg.rules.max_radius_m + EXTRA_MARGIN_M
     bbox = None
@@ -254,7 +281,7 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> S
         )
 
     say("reading parks")
-    parks = _read_user(cfg, "parks", "parks", ("polygon",))
+    parks = user_parks
     if parks is None:
         parks = osm.features(cfg.parks["osm_tags"])
         parks = parks[_match_tags(parks, cfg.parks["osm_tags"])] if len(parks) else parks
@@ -276,27 +303,12 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> S
         )
 
     say("reading residential land")
-    res = _read_user(cfg, "residential", "residential land", ("polygon",))
+    res = user_res
     if res is None:
         lu = osm.landuse()
         res = lu[_match_tags(lu, cfg.residential["osm_tags"])] if len(lu) else lu
         prov["residential"] = f"OpenStreetMap {cfg.residential['osm_tags']}"
     else:
-        user_layers.append(("residential", res))
-        field_ = cfg.residential.get("user_class_field")
-        values = cfg.residential.get("user_class_values") or []
-        if field_:
-            if field_ not in res.columns:
-                raise DataError(
-                    f"residential land layer {cfg.inputs.residential} has no field {field_!r}.",
-                    hint=f"Its fields are: {', '.join(c for c in res.columns if c != 'geometry')}.",
-                )
-            res = res[res[field_].astype(str).isin([str(v) for v in values])]
-            if len(res) == 0:
-                raise DataError(
-                    f"residential land layer {cfg.inputs.residential}: no feature has {field_} in {values}.",
-                    hint="Check --residential-class against the values in the layer.",
-                )
         prov["residential"] = cfg.inputs.residential
     res = repair_geometries(_polygons(_to_crs(res, crs)), "residential land")
     res_union = shapely.intersection(shapely.union_all(res.geometry.values), area_p) if len(res) else shapely.Polygon()
@@ -343,7 +355,7 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> S
         )
     units.insert(0, "unit_id", np.arange(1, len(units) + 1))
 
-    historic = _read_user(cfg, "historic", "historic-cultural districts", ("polygon",))
+    historic = user_historic
     if historic is not None:
         user_layers.append(("historic", historic))
     for name, layer in user_layers:

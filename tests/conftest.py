@@ -1,0 +1,122 @@
+"""Shared test fixtures.
+
+* The test suite cannot reach the network: an autouse, session-wide guard
+  blocks ``socket.connect`` / ``connect_ex`` / ``sendto`` and
+  ``socket.getaddrinfo`` to anything but loopback (127.0.0.0/8, ::1,
+  ``localhost``) and Unix sockets, so that the headless-browser tests (Chromium
+  and chromedriver on 127.0.0.1) still work.  PROJ and GDAL network access is
+  switched off too (they use their own C sockets).
+* ``shared_data("osm", "haidian_bupt_campus.osm")`` gives the path of a real
+  data file in ``../shared/data`` and skips the test, with the reason, when the
+  folder or the file is absent (the package never needs them at run time).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+#: ../shared/data beside the repository (real Beijing data for tests; not shipped).
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+# PROJ (pyproj) and GDAL (pyogrio, rasterio) open network connections from C,
+# out of reach of the socket guard: switch them off before they are imported.
+os.environ["PROJ_NETWORK"] = "OFF"
+os.environ["GDAL_HTTP_PROXY"] = "127.0.0.1:9"  # any /vsicurl/ access fails at once on a closed local port
+os.environ.setdefault("NO_PROXY", "localhost,127.0.0.1,::1")
+
+
+class NetworkBlocked(RuntimeError):
+    """Raised when a test tries to reach a non-loopback address."""
+
+
+_LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", ""}
+
+
+def _is_local_host(host) -> bool:  # noqa: ANN001
+    if host is None:
+        return True  # getaddrinfo(None, port): the local wildcard, used to bind servers
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    host = str(host).strip().strip("[]").lower()
+    if host in _LOCAL_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False  # a host name other than localhost: would need DNS
+    return ip.is_loopback or ip.is_unspecified
+
+
+def _address_is_local(family, address) -> bool:  # noqa: ANN001
+    if family == getattr(socket, "AF_UNIX", object()) or isinstance(address, (str, bytes)):
+        return True  # Unix domain socket path
+    if isinstance(address, tuple) and address:
+        return _is_local_host(address[0])
+    return False
+
+
+def _blocked(what: str, target) -> NetworkBlocked:  # noqa: ANN001
+    return NetworkBlocked(f"tests must not use the network: {what} {target!r} blocked (only loopback is allowed)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_network():
+    """Block every connection to a non-loopback address for the whole session."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+    real_sendto = socket.socket.sendto
+    real_getaddrinfo = socket.getaddrinfo
+
+    def connect(self, address, *a, **k):  # noqa: ANN001
+        if not _address_is_local(self.family, address):
+            raise _blocked("connect to", address)
+        return real_connect(self, address, *a, **k)
+
+    def connect_ex(self, address, *a, **k):  # noqa: ANN001
+        if not _address_is_local(self.family, address):
+            raise _blocked("connect to", address)
+        return real_connect_ex(self, address, *a, **k)
+
+    def sendto(self, data, *args):  # noqa: ANN001
+        address = args[-1]
+        if not _address_is_local(self.family, address):
+            raise _blocked("sendto", address)
+        return real_sendto(self, data, *args)
+
+    def getaddrinfo(host, *a, **k):  # noqa: ANN001
+        if not _is_local_host(host):
+            raise _blocked("name lookup of", host)
+        return real_getaddrinfo(host, *a, **k)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket.socket, "connect", connect)
+        mp.setattr(socket.socket, "connect_ex", connect_ex)
+        mp.setattr(socket.socket, "sendto", sendto)
+        mp.setattr(socket, "getaddrinfo", getaddrinfo)
+        try:
+            import pyproj.network
+
+            pyproj.network.set_network_enabled(False)
+        except Exception:  # pragma: no cover - older pyproj
+            pass
+        yield
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """``shared_data(*parts)`` -> Path of ``../shared/data/<parts>``, or skip with the reason."""
+
+    def need(*parts: str) -> Path:
+        if not SHARED_DATA.is_dir():
+            pytest.skip(f"real data folder {SHARED_DATA} is absent (see ../shared/data/SOURCES.md)")
+        path = SHARED_DATA.joinpath(*parts)
+        if not path.exists():
+            pytest.skip(f"real data file {path} is absent (see ../shared/data/SOURCES.md)")
+        return path
+
+    return need
