@@ -1,88 +1,1207 @@
-"""Maps and the HTML report of an audit folder."""
+"""Maps and the HTML report of an audit folder, in Chinese or English.
+
+:func:`write_maps_and_report` (called by :func:`geoplan.outputs.write_audit`)
+writes, beside the tables and the GeoPackage::
+
+    index.html                  the report: each target met or not, coverage by both
+                                methods and their difference, per-unit table, maps,
+                                further analyses, files, method notes
+    units/<unit_id>.html        one page per unit ("one map, one page"), printable on A4
+    units/book.html             every unit page in one printable file
+    map.html                    the interactive map (opens offline, every asset inlined)
+    maps/park_coverage_A4.png   print map, A4 landscape
+    maps/park_coverage_A3.pdf   print map, A3 landscape (vector)
+    maps/units/<unit_id>.png    each unit's map
+    maps/<analysis>_A4.png      each further analysis' map
+
+Every page is self-contained HTML (inline CSS, no script, no web font), so the
+folder can be zipped, mailed and opened offline.  Every label, legend, table
+header and sentence follows ``lang``.
+"""
 
 from __future__ import annotations
 
+import datetime as _dt
 import html
+import math
+import os
+import re
+import sys
+import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Sequence
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
+from .errors import GeoplanWarning
 from .i18n import label
 
-__all__ = ["write_maps_and_report", "audit_map_layers", "basemap_layers"]
+__all__ = [
+    "write_maps_and_report", "audit_map_layers", "basemap_layers", "unit_map_layers", "coverage_status",
+    "MapJob", "MapRenderer", "render_map_job", "html_table", "auto_table", "Col", "UNIT_MAP_DPI", "PRINT_DPI",
+]
+
+#: Resolution of each unit's map (a web page and an A4 print both look right at 150 dpi).
+UNIT_MAP_DPI = 150
+#: Resolution of the A4 PNG print map.
+PRINT_DPI = 200
+#: Rows of a further analysis' table shown in the report (all rows are in the CSV).
+MAX_TABLE_ROWS = 25
+#: Metres shown around a unit on its map.
+UNIT_MAP_MARGIN_M = 120.0
+#: Colours of the coverage-status classes (colour-blind safe, print safe).
+STATUS_COLOURS = {"walk_covered": "#1a9850", "covered": "#1a9850", "line_only": "#fdae61", "not_covered": "#d73027"}
 
 
-def basemap_layers(result: Any) -> list:
-    """Light basemap from the OSM data of the audit (streets, buildings) for offline maps."""
+# =====================================================================  map layers
+def basemap_layers(result: Any, area: Any = None) -> list:
+    """Light basemap from the OSM data of the audit (streets, buildings) for offline maps.
+
+    Streets and buildings are merged into one multi-geometry each, which draws
+    several times faster than thousands of separate features.
+
+    Parameters
+    ----------
+    result : AuditResult
+    area : shapely geometry, optional
+        Keep only what lies in this rectangle's bounds (in the study CRS).
+    """
     from .maps.layers import osm_basemap_layers
 
     st = result.study
-    return osm_basemap_layers(streets=st.network.edges[["geometry"]], buildings=st.buildings[["geometry"]] if len(st.buildings) else None)
+    crs = st.crs
+    streets = np.asarray(st.network.edges.geometry.values)
+    buildings = np.asarray(st.buildings.geometry.values) if len(st.buildings) else np.array([], dtype=object)
+    if area is not None:  # features whose bounding box meets the area's (the map frame cuts the rest)
+        streets, buildings = _in_bounds(streets, area.bounds), _in_bounds(buildings, area.bounds)
+    streets = shapely.get_parts(streets[~shapely.is_empty(streets)]) if len(streets) else streets
+    streets = streets[shapely.get_type_id(streets) == 1] if len(streets) else streets
+    buildings = shapely.get_parts(buildings[~shapely.is_empty(buildings)]) if len(buildings) else buildings
+    buildings = buildings[shapely.get_type_id(buildings) == 3] if len(buildings) else buildings
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    if len(streets):
+        layers["streets"] = gpd.GeoDataFrame(geometry=[shapely.multilinestrings(streets)], crs=crs)
+    if len(buildings):
+        layers["buildings"] = gpd.GeoDataFrame(geometry=[shapely.multipolygons(buildings)], crs=crs)
+    return osm_basemap_layers(**layers)
 
 
-def audit_map_layers(result: Any, lang: str) -> list:
-    """All map layers of an audit: park coverage, then each extra analysis."""
+def _in_bounds(geoms: np.ndarray, bounds: tuple) -> np.ndarray:
+    if len(geoms) == 0:
+        return geoms
+    b = shapely.bounds(geoms)
+    minx, miny, maxx, maxy = bounds
+    ok = (b[:, 0] <= maxx) & (b[:, 2] >= minx) & (b[:, 1] <= maxy) & (b[:, 3] >= miny)
+    return geoms[ok]
+
+
+def coverage_status(result: Any) -> gpd.GeoDataFrame:
+    """Residential land split by how it is covered, dissolved per unit.
+
+    With both methods the classes are ``walk_covered`` (within walking distance
+    of a park), ``line_only`` (inside the straight-line radius but not within
+    walking distance: the straight-line-minus-network difference on the map)
+    and ``not_covered``; with one method ``covered`` and ``not_covered``.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``unit_id``, ``unit_name``, ``status``, ``area_m2``, ``residents`` in the study CRS.
+    """
+    cov = result.parks
+    cells = cov.cells
+    geoms = cells.geometry.values
+    area = cells["area_m2"].to_numpy(dtype=float)
+    res = cells["residents"].to_numpy(dtype=float)
+    pieces: list[tuple[np.ndarray, np.ndarray, str]] = []  # (cell index, geometry, status)
+    idx = np.arange(len(cells))
+    if "euclidean" in cov.methods:
+        z = cov.zones[(cov.zones["method"] == "euclidean") & (cov.zones["tier"] == "all")]
+        zone = z.geometry.iloc[0] if len(z) else shapely.Polygon()
+        shapely.prepare(zone)
+    if set(cov.methods) == {"euclidean", "network"}:
+        walk = cells["net_covered"].to_numpy(dtype=bool)
+        pieces.append((idx[walk], geoms[walk], "walk_covered"))
+        rest = ~walk
+        inside = shapely.intersection(geoms[rest], zone) if not zone.is_empty else np.full(rest.sum(), shapely.Polygon())
+        outside = shapely.difference(geoms[rest], zone) if not zone.is_empty else geoms[rest]
+        pieces.append((idx[rest], inside, "line_only"))
+        pieces.append((idx[rest], outside, "not_covered"))
+    elif "network" in cov.methods:
+        walk = cells["net_covered"].to_numpy(dtype=bool)
+        pieces.append((idx[walk], geoms[walk], "covered"))
+        pieces.append((idx[~walk], geoms[~walk], "not_covered"))
+    else:
+        inside = shapely.intersection(geoms, zone) if not zone.is_empty else np.full(len(geoms), shapely.Polygon())
+        outside = shapely.difference(geoms, zone) if not zone.is_empty else geoms
+        pieces.append((idx, inside, "covered"))
+        pieces.append((idx, outside, "not_covered"))
+    frames = []
+    for ci, g, status in pieces:
+        if len(ci) == 0:
+            continue
+        a = shapely.area(g)
+        keep = a > 0.01
+        frac = np.divide(a, area[ci], out=np.zeros(len(ci)), where=area[ci] > 0)
+        frames.append(pd.DataFrame({"unit_id": cells["unit_id"].to_numpy()[ci][keep],
+                                    "unit_name": cells["unit_name"].to_numpy()[ci][keep],
+                                    "status": status, "area_m2": a[keep], "residents": (res[ci] * frac)[keep],
+                                    "geometry": g[keep]}))
+    if not frames:
+        return gpd.GeoDataFrame({"unit_id": [], "unit_name": [], "status": [], "area_m2": [], "residents": []},
+                                geometry=[], crs=cells.crs)
+    df = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=cells.crs)
+    out = df.dissolve(by=["unit_id", "unit_name", "status"], aggfunc={"area_m2": "sum", "residents": "sum"}).reset_index()
+    return out
+
+
+def _status_layer(status: gpd.GeoDataFrame, lang: str, *, show: bool = True, name: str | None = None):
+    from .maps.layers import MapLayer
+
+    L = lambda k: label(k, lang)  # noqa: E731
+    s = status.copy()
+    s["status_label"] = s["status"].map(L)
+    s["area_m2"] = s["area_m2"].round(0)
+    s["residents"] = s["residents"].round(0)
+    present = [k for k in ("walk_covered", "covered", "line_only", "not_covered") if k in set(s["status"])]
+    return MapLayer(s, name or L("method_gap"), kind="polygon", column="status",
+                    categories={k: STATUS_COLOURS[k] for k in present},
+                    category_labels={k: L(k) for k in present}, fill_opacity=0.6, weight=0.4, show=show,
+                    tooltip=[("unit_name", L("unit_name")), ("status_label", L("status")),
+                             ("area_m2", L("area_m2")), ("residents", L("residents"))])
+
+
+def audit_map_layers(result: Any, lang: str, *, status: gpd.GeoDataFrame | None = None) -> list:
+    """All map layers of an audit: park coverage, the method difference, then each extra analysis.
+
+    Parameters
+    ----------
+    result : AuditResult
+    lang : {"zh", "en"}
+    status : GeoDataFrame, optional
+        :func:`coverage_status` of the result, if already computed.
+    """
+    from .maps.layers import MapLayer
     from .parks.maplayers import park_map_layers
 
+    L = lambda k: label(k, lang)  # noqa: E731
     layers = park_map_layers(result.parks, result.study.units, lang)
+    if set(result.parks.methods) == {"euclidean", "network"}:
+        st = coverage_status(result) if status is None else status
+        if len(st):
+            # under the parks, above the units: switched off at first (the residential layer shows one method)
+            layers.insert(2, _status_layer(st, lang, show=False))
     if len(result.siting):
-        from .maps.layers import MapLayer
-
         s = result.siting.copy()
         s["new_residents"] = s["new_residents"].round(0)
-        layers.append(MapLayer(s, label("pocket_parks", lang), kind="polygon", color="#6a3d9a", fill_color="#cab2d6",
+        s["area_m2"] = s["area_m2"].round(0)
+        layers.append(MapLayer(s, L("pocket_parks"), kind="polygon", color="#6a3d9a", fill_color="#cab2d6",
                                fill_opacity=0.8, weight=2,
-                               tooltip=[("step", label("step", lang)), ("area_m2", label("area_m2", lang)),
-                                        ("new_residents", label("new_residents", lang))]))
-    for a in result.analyses.values():
+                               tooltip=[("step", L("step")), ("area_m2", L("area_m2")),
+                                        ("new_residents", L("new_residents"))]))
+    for name, a in result.analyses.items():
         if hasattr(a, "map_layers"):
-            layers.extend(a.map_layers(lang))
+            try:
+                layers.extend(a.map_layers(lang))
+            except Exception as exc:  # an analysis' map must not cost the whole report
+                warnings.warn(f"{name}: its map layers failed ({exc}); left off the interactive map.",
+                              GeoplanWarning, stacklevel=2)
     return layers
 
 
-def write_maps_and_report(result: Any, folder: Path, lang: str, *, tables: dict, summary: dict) -> None:
-    """Write ``map.html`` (offline interactive map), print maps and ``index.html`` into ``folder``."""
-    from .maps import interactive_map, save_map, static_map
+def unit_map_layers(result: Any, unit_id: Any, lang: str, *, status: gpd.GeoDataFrame | None = None,
+                    margin_m: float = UNIT_MAP_MARGIN_M) -> tuple[list, list]:
+    """Layers of one unit's map: neighbouring units, the unit's residential land by
+    coverage status, parks by tier, access points, pocket-park sites and the unit outline,
+    all clipped to the unit's bounds plus ``margin_m``.
 
-    title = f"{label('park_coverage', lang)} · {result.config.rules.text(lang)}"
-    layers = audit_map_layers(result, lang)
-    base = basemap_layers(result)
-    m = interactive_map(layers, title=title, basemap="osm-data", basemap_layers=base)
-    save_map(m, folder / "map.html")
+    Parameters
+    ----------
+    result : AuditResult
+    unit_id : the unit's ``unit_id``
+    lang : {"zh", "en"}
+    status : GeoDataFrame, optional
+        :func:`coverage_status` of the result, if already computed.
+    margin_m : float
+        Metres shown around the unit.
+
+    Returns
+    -------
+    layers, basemap : list of MapLayer, list of MapLayer
+        For :func:`geoplan.maps.static_map` / :func:`geoplan.maps.interactive_map`.
+    """
+    from .maps.layers import MapLayer
+    from .parks.maplayers import TIER_COLOURS
+
+    L = lambda k: label(k, lang)  # noqa: E731
+    cov = result.parks
+    units = result.study.units
+    crs = result.study.crs
+    unit = units[units["unit_id"] == unit_id]
+    if unit.empty:
+        raise KeyError(f"no unit with unit_id {unit_id!r}")
+    geom = unit.geometry.iloc[0]
+    minx, miny, maxx, maxy = geom.bounds
+    box = shapely.box(minx - margin_m, miny - margin_m, maxx + margin_m, maxy + margin_m)
+
+    def clip(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        if gdf is None or len(gdf) == 0:
+            return gdf
+        g = gdf[gdf.intersects(box)].copy()
+        if len(g):
+            g = g.set_geometry(shapely.clip_by_rect(g.geometry.values, *box.bounds))
+            g = g[~g.geometry.is_empty]
+        return g
+
+    layers: list = []
+    others = units[(units["unit_id"] != unit_id) & units.intersects(box)][["unit_name", "geometry"]]
+    if len(others):
+        lines = shapely.clip_by_rect(shapely.boundary(others.geometry.values), *box.bounds)
+        others = gpd.GeoDataFrame({"unit_name": others["unit_name"].to_numpy()}, geometry=lines, crs=crs)
+        others = others[~others.geometry.is_empty & others.geom_type.isin(["LineString", "MultiLineString"])]
+        if len(others):
+            layers.append(MapLayer(others, L("other_units"), kind="line", color="#777777", weight=1.2, dash="5 3",
+                                   tooltip=[("unit_name", L("unit_name"))]))
+    st = coverage_status(result) if status is None else status
+    su = st[st["unit_id"] == unit_id]
+    if len(su):
+        layers.append(_status_layer(su, lang, name=L("residential")))
+    tiers = [t.id for t in cov.rules.tiers]
+    tier_col = {t: TIER_COLOURS[i % len(TIER_COLOURS)] for i, t in enumerate(tiers)}
+    tier_lab = {t.id: t.text(lang) for t in cov.rules.tiers}
+    p = clip(cov.parks)
+    if p is not None and len(p):
+        p = p[["name", "tier", "area_m2", "geometry"]].copy()
+        p["tier"] = p["tier"].fillna("none")
+        p["name"] = p["name"].fillna("")
+        present = set(p["tier"])
+        cats = {k: v for k, v in tier_col.items() if k in present}
+        labs = {k: v for k, v in tier_lab.items() if k in present}
+        if "none" in present:
+            cats["none"] = "#bdbdbd"
+            labs["none"] = "below every tier (not counted)" if lang == "en" else "低于最小规模（不计入）"
+        layers.append(MapLayer(p, L("parks"), kind="polygon", column="tier", categories=cats, category_labels=labs,
+                               fill_opacity=0.85, weight=0.8, color="#00441b",
+                               tooltip=[("name", L("name")), ("tier", L("tier"))]))
+    if "network" in cov.methods and len(cov.access):
+        a = clip(cov.access)
+        if a is not None and len(a):
+            layers.append(MapLayer(a[["park_id", "geometry"]], L("access_points"), kind="point", color="#08306b",
+                                   fill_color="#ffffff", fill_opacity=1.0, radius_px=2.5, weight=1.2))
+    if len(result.siting):
+        s = clip(result.siting)
+        if s is not None and len(s):
+            layers.append(MapLayer(s[["step", "geometry"]], L("pocket_parks"), kind="polygon", color="#6a3d9a",
+                                   fill_color="#cab2d6", fill_opacity=0.85, weight=1.5))
+    layers.append(MapLayer(unit[["unit_name", "geometry"]], L("unit_outline"), kind="polygon", color="#111111",
+                           fill_color="#ffffff", fill_opacity=0.0, weight=2.4))
+    # the map frame is wider or taller than the unit: draw the basemap well beyond the unit
+    cx, cy, side = (minx + maxx) / 2, (miny + maxy) / 2, 1.6 * max(maxx - minx, maxy - miny) / 2 + margin_m
+    return layers, basemap_layers(result, shapely.box(cx - side, cy - side, cx + side, cy + side))
+
+
+# =====================================================================  formatting
+def _esc(v: Any) -> str:
+    return html.escape(str(v), quote=True)
+
+
+def _isnan(v: Any) -> bool:
+    try:
+        return v is None or (isinstance(v, (float, np.floating)) and math.isnan(float(v)))
+    except (TypeError, ValueError):
+        return False
+
+
+def _pct(v: Any) -> str:
+    return "—" if _isnan(v) else f"{float(v):.2f}"
+
+
+def _pp(v: Any) -> str:
+    return "—" if _isnan(v) else f"{float(v):+.2f}"
+
+
+def _int(v: Any) -> str:
+    return "—" if _isnan(v) else f"{float(v):,.0f}"
+
+
+def _auto_fmt(col: str, v: Any, lang: str) -> str:
+    """Format a value of a generic table cell by its column name and type."""
+    if _isnan(v):
+        return "—"
+    if isinstance(v, (bool, np.bool_)):
+        return "✓" if v else "✗"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}" if not col.endswith("_id") and col not in ("osm_id", "rank", "step") else str(int(v))
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if math.isinf(f):
+            return "∞"
+        if col.endswith("_pp"):
+            return f"{f:+.2f}"
+        if "pct" in col or col.endswith("_share") or col.endswith("_index"):
+            return f"{f:.2f}"
+        if col.endswith(("_m2", "_m", "residents", "_km", "_count")) or abs(f) >= 1000:
+            return f"{f:,.0f}" if abs(f) >= 100 or col.endswith("_m2") else f"{f:,.1f}"
+        if f.is_integer():
+            return f"{int(f):,}"
+        return f"{f:.3g}" if abs(f) < 1 else f"{f:,.2f}"
+    if isinstance(v, str):
+        return _esc(label(v, lang)) if v in _VALUE_KEYS else _esc(v)
+    return _esc(v)
+
+
+#: Cell values that are identifiers with a translated label (scope, method ...).
+_VALUE_KEYS = {"all", "outside_historic", "inside_historic", "euclidean", "network", "covered", "not_covered",
+               "walk_covered", "line_only", "newly_covered", "newly_uncovered", "still_uncovered"}
+
+
+@dataclass
+class Col:
+    """A column of an HTML table: source field, header, formatter and cell class."""
+
+    key: str
+    head: str
+    fmt: Callable[[Any], str] = _esc
+    cls: Callable[[Any], str] | None = None
+    num: bool = True
+
+
+def html_table(df: pd.DataFrame, cols: Sequence[Col], *, cls: str = "") -> str:
+    """Render ``df`` as an HTML table with the given columns (values already escaped by ``fmt``)."""
+    head = "".join(f"<th>{_esc(c.head)}</th>" for c in cols)
+    rows = []
+    for _, r in df.iterrows():
+        cells = []
+        for c in cols:
+            v = r.get(c.key)
+            klass = [c.cls(v)] if c.cls else []
+            if c.num:
+                klass.append("num")
+            attr = f' class="{" ".join(k for k in klass if k)}"' if any(klass) else ""
+            cells.append(f"<td{attr}>{c.fmt(v)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def auto_table(df: pd.DataFrame, lang: str, *, max_rows: int | None = MAX_TABLE_ROWS, file: str | None = None,
+               drop: Iterable[str] = ()) -> str:
+    """Any table as HTML: translated headers, numbers formatted by column name, first ``max_rows`` rows."""
+    df = df.drop(columns=[c for c in drop if c in df.columns])
+    df = df.drop(columns=[c for c in df.columns if c == "geometry"])
+    if df.empty:
+        return f"<p class='muted'>{_esc(label('none_found', lang))}</p>"
+    total = len(df)
+    shown = df.head(max_rows) if max_rows else df
+    cols = [Col(str(c), label(str(c), lang), fmt=(lambda v, c=str(c): _auto_fmt(c, v, lang)),
+                num=pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])) for c in df.columns]
+    out = html_table(shown, cols)
+    if max_rows and total > max_rows:
+        link = f'<a href="{_esc(file)}">{_esc(Path(file).name)}</a>' if file else ""
+        out += f"<p class='muted'>{label('rows_shown', lang).format(n=max_rows, total=total, file=link)}</p>"
+    return out
+
+
+def _status_cell(met: Any, lang: str) -> str:
+    if met is True:
+        return f'<span class="badge met">✓ {_esc(label("met", lang))}</span>'
+    if met is False:
+        return f'<span class="badge notmet">✗ {_esc(label("not_met", lang))}</span>'
+    return f'<span class="badge na">{_esc(label("not_measured", lang))}</span>'
+
+
+CSS = """
+:root{--green:#2e7d32;--red:#c62828;--grey:#777;}
+*{box-sizing:border-box}
+body{font-family:"Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",
+"WenQuanYi Micro Hei","Helvetica Neue",Arial,sans-serif;margin:0 auto;padding:1.2em 2em 3em;max-width:1150px;
+color:#222;line-height:1.45;font-size:15px}
+h1{font-size:1.6em;margin:.2em 0 .1em}h2{font-size:1.25em;margin:1.6em 0 .5em;border-bottom:2px solid var(--green);
+padding-bottom:.15em}h3{font-size:1.05em;margin:1.2em 0 .4em}
+.sub,.muted{color:#555}.muted{font-size:.9em}
+table{border-collapse:collapse;margin:.4em 0 .8em;font-size:.9em}
+th,td{border:1px solid #ccc;padding:3px 8px;vertical-align:top}
+th{background:var(--green);color:#fff;font-weight:600;text-align:left}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+tbody tr:nth-child(even){background:#f6f8f6}
+td.bad{color:var(--red);font-weight:600}td.good{color:var(--green)}
+.badge{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:600;white-space:nowrap}
+.met{background:#e8f5e9;color:var(--green)}.notmet{background:#ffebee;color:var(--red)}.na{background:#eee;color:var(--grey)}
+nav.toc a,nav.pager a{margin-right:1em}nav{margin:.3em 0 .8em}
+.cards{display:flex;flex-wrap:wrap;gap:.6em;margin:.5em 0}
+.card{border:1px solid #cfd8cf;border-radius:6px;padding:.4em .8em;min-width:10em;background:#fbfdfb}
+.card b{display:block;font-size:1.45em;color:#1b5e20}.card span{font-size:.85em;color:#555}
+img.map{width:100%;height:auto;border:1px solid #ccc;display:block}
+ul.files{columns:2}details{margin:.3em 0 .8em}summary{cursor:pointer;color:#1b5e20}
+footer{margin-top:2.5em;color:#777;font-size:.85em;border-top:1px solid #ddd;padding-top:.5em}
+.page{page-break-after:always;break-after:page}
+@page{size:A4;margin:12mm}
+@media print{body{max-width:none;padding:0;font-size:10.5pt}nav{display:none}h2{break-after:avoid}
+table{break-inside:auto}tr{break-inside:avoid}img.map{max-height:125mm;width:auto;max-width:100%}
+a{color:inherit;text-decoration:none}details>*{display:block}}
+"""
+
+
+def _page(title: str, body: str, lang: str, footer: str) -> str:
+    code = "zh-CN" if lang == "zh" else "en"
+    return (f'<!doctype html>\n<html lang="{code}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{_esc(title)}</title><style>{CSS}</style></head>\n<body>\n{body}\n"
+            f"<footer>{footer}</footer>\n</body></html>\n")
+
+
+# =====================================================================  the report
+@dataclass
+class _Ctx:
+    """What every page needs."""
+
+    result: Any
+    folder: Path
+    lang: str
+    summary: dict
+    tables: dict
+    status: gpd.GeoDataFrame
+    title: str
+    area_name: str
+    footer: str
+    default_method: str
+
+    def L(self, key: str) -> str:  # noqa: N802
+        return label(key, self.lang)
+
+
+def _area_name(result: Any) -> str:
+    rep = (result.config.extra or {}).get("report") or {}
+    if rep.get("area"):
+        return str(rep["area"])
+    src = result.config.inputs.pbf or (result.study.provenance or {}).get("osm")
+    return Path(str(src)).name.split(".")[0] if src else ""
+
+
+def _report_title(result: Any, lang: str, area: str) -> str:
+    rep = (result.config.extra or {}).get("report") or {}
+    t = rep.get("title")
+    if isinstance(t, dict):
+        t = t.get(lang) or t.get("en")
+    if t:
+        return str(t)
+    return f"{area} · {label('report_title', lang)}" if area else label("report_title", lang)
+
+
+def write_maps_and_report(result: Any, folder: Path, lang: str, *, tables: dict, summary: dict,
+                          progress: Callable[[str], None] | None = None, quiet: bool | None = None,
+                          unit_pages: bool = True, workers: int | None = None) -> dict:
+    """Write the interactive map, the print maps, the unit pages and ``index.html`` into ``folder``.
+
+    The static maps (the slow part) are drawn by a pool of worker processes
+    while this process writes the interactive map and the pages.
+
+    Parameters
+    ----------
+    result : AuditResult
+    folder : Path
+        The (temporary) output folder; tables and GeoPackage are already there.
+    lang : {"zh", "en"}
+    tables : dict of DataFrame
+        :func:`geoplan.outputs.audit_tables` of the result (file name -> table).
+    summary : dict
+        :func:`geoplan.outputs.audit_summary` of the result.
+    progress : callable, optional
+        ``progress(step)`` before each step.
+    quiet : bool, optional
+        True: no progress bars; None: bars only when stderr is a terminal.
+    unit_pages : bool
+        Write a page and a map per unit.
+    workers : int, optional
+        Processes drawing the static maps; default: the ``GEOPLAN_WORKERS``
+        environment variable, else up to 4 (one per CPU); 1 draws them here.
+
+    Returns
+    -------
+    dict
+        Seconds per step (also added to ``result.timings`` as ``report: <step>``).
+    """
+    say = progress or (lambda m: None)
+    folder = Path(folder)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    status = coverage_status(result)
+    area = _area_name(result)
+    from . import __version__
+
+    footer = (f"© OpenStreetMap contributors (ODbL) · geoplan {__version__} · "
+              f"{_esc(label('generated', lang))} {_dt.date.today().isoformat()}")
+    ctx = _Ctx(result, folder, lang, summary, tables, status, _report_title(result, lang, area), area, footer,
+               "network" if "network" in result.parks.methods else "euclidean")
     (folder / "maps").mkdir(exist_ok=True)
-    from .parks.maplayers import park_map_layers
+    unit_ids = list(result.study.units["unit_id"]) if unit_pages else []
+
+    say("drawing the print maps" + (f" and {len(unit_ids)} unit maps" if unit_ids else ""))
+    t = time.perf_counter()
+    jobs = _print_map_jobs(ctx) + _unit_map_jobs(ctx, unit_ids)
+    timings["map layers"] = time.perf_counter() - t
+    with MapRenderer(jobs, workers=workers, quiet=quiet, desc=label("maps", lang)) as renderer:
+        say("drawing the interactive map")
+        t = time.perf_counter()
+        _interactive(ctx)
+        timings["interactive map"] = time.perf_counter() - t
+        if unit_ids:
+            say(f"writing {len(unit_ids)} unit pages")
+            t = time.perf_counter()
+            _unit_pages(ctx, unit_ids)
+            timings["unit pages"] = time.perf_counter() - t
+        t = time.perf_counter()
+        drawn = renderer.wait()
+        timings["waiting for the static maps"] = time.perf_counter() - t
+    analysis_maps = {j.key: j.rel for j in jobs if j.key and j.rel in drawn}
+    t = time.perf_counter()
+    (folder / "index.html").write_text(_index(ctx, analysis_maps, bool(unit_ids)), encoding="utf-8")
+    timings["index"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    timings["static maps (sum over workers)"] = renderer.busy_s
+    for k, v in timings.items():
+        result.timings[f"report: {k}"] = round(v, 3)
+    return timings
+
+
+# ---------------------------------------------------------------------------- maps
+@dataclass
+class MapJob:
+    """One static map to draw: :func:`geoplan.maps.static_map` arguments and where it goes.
+
+    Attributes
+    ----------
+    layers, basemap : list of MapLayer
+    folder : Path
+        Output folder; the map is written to ``folder / rel``.
+    rel : str
+        Path of the map relative to the folder (``maps/units/3.png``).
+    kwargs : dict
+        Other ``static_map`` keyword arguments (title, subtitle, paper, dpi, lang).
+    key : str, optional
+        Name of the further analysis this map belongs to (its failure is a warning, not an error).
+    """
+
+    layers: list
+    basemap: list
+    folder: Path
+    rel: str
+    kwargs: dict
+    key: str | None = None
+
+
+def render_map_job(job: MapJob) -> tuple[str, float, str | None]:
+    """Draw one map (in a worker process or here); return (rel, seconds, error or None)."""
+    t = time.perf_counter()
+    try:
+        _quiet_static_map(job.layers, job.folder / job.rel, basemap_layers=job.basemap, **job.kwargs)
+    except Exception as exc:  # noqa: BLE001 - reported by MapRenderer.wait
+        if job.key is None:
+            raise
+        return job.rel, time.perf_counter() - t, f"{type(exc).__name__}: {exc}"
+    return job.rel, time.perf_counter() - t, None
+
+
+def _default_workers(n_jobs: int) -> int:
+    env = os.environ.get("GEOPLAN_WORKERS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            pass
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if n_jobs < 3:
+        return 1
+    return max(1, min(4, cpus, n_jobs))
+
+
+class MapRenderer:
+    """Draw static maps in worker processes while the caller goes on; ``wait()`` collects them.
+
+    Falls back to drawing them one after the other in this process when only
+    one worker is asked for, or when worker processes cannot be started.
+    """
+
+    def __init__(self, jobs: Sequence[MapJob], *, workers: int | None = None, quiet: bool | None = None,
+                 desc: str = "maps"):
+        self.jobs = list(jobs)
+        self.quiet = quiet
+        self.desc = desc
+        self.workers = _default_workers(len(self.jobs)) if workers is None else max(1, int(workers))
+        self.busy_s = 0.0
+        self._pool = None
+        self._futures: list = []
+
+    def __enter__(self) -> "MapRenderer":
+        if self.workers > 1 and self.jobs:
+            import concurrent.futures as cf
+            import multiprocessing as mp
+
+            method = "fork" if "fork" in mp.get_all_start_methods() and sys.platform.startswith("linux") else None
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads alive (Python >= 3.12)
+                    self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context(method))
+                    self._futures = [self._pool.submit(render_map_job, j) for j in self.jobs]
+            except (OSError, RuntimeError, ValueError) as exc:
+                warnings.warn(f"cannot start map workers ({exc}); drawing the maps one by one.", GeoplanWarning,
+                              stacklevel=2)
+                self._shutdown()
+        return self
+
+    def wait(self) -> set[str]:
+        """Wait for every map; return the relative paths drawn.
+
+        Raises
+        ------
+        Exception
+            The first error of a park-coverage or unit map (further analyses' map errors are warnings).
+        """
+        from concurrent.futures import as_completed
+        from concurrent.futures.process import BrokenProcessPool
+
+        done: set[str] = set()
+        results = []
+        bar = _bar(len(self.jobs), self.desc, self.quiet)
+        try:
+            if self._pool is not None:
+                try:
+                    for f in as_completed(self._futures):
+                        results.append(f.result())
+                        bar.update(1)
+                except BrokenProcessPool as exc:
+                    warnings.warn(f"a map worker died ({exc}); drawing the rest of the maps here.", GeoplanWarning,
+                                  stacklevel=2)
+                    self._shutdown()
+                    have = {r[0] for r in results}
+                    for j in self.jobs:
+                        if j.rel not in have:
+                            results.append(render_map_job(j))
+                            bar.update(1)
+            else:
+                for j in self.jobs:
+                    results.append(render_map_job(j))
+                    bar.update(1)
+        finally:
+            bar.close()
+        for rel, secs, err in results:
+            self.busy_s += secs
+            if err is None:
+                done.add(rel)
+            else:
+                warnings.warn(f"{rel}: the map could not be drawn ({err}); the report shows the tables only.",
+                              GeoplanWarning, stacklevel=2)
+        return done
+
+    def _shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __exit__(self, *exc: Any) -> None:
+        self._shutdown()
+
+
+def _bar(total: int, desc: str, quiet: bool | None):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="map", leave=False, file=sys.stderr,
+                disable=True if quiet else (None if quiet is None else False))
+
+
+def _interactive(ctx: _Ctx) -> None:
+    from .maps import interactive_map, save_map
+
+    title = f"{ctx.title} · {ctx.L('park_coverage')}"
+    layers = audit_map_layers(ctx.result, ctx.lang, status=ctx.status)
+    m = interactive_map(layers, title=title, basemap="osm-data", basemap_layers=basemap_layers(ctx.result))
+    save_map(m, ctx.folder / "map.html")
+
+
+def _quiet_static_map(*args: Any, **kwargs: Any) -> Path:
+    from .maps import static_map
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        print_layers = park_map_layers(result.parks, result.study.units, lang, for_print=True)
-        static_map(print_layers, folder / "maps" / "park_coverage_A4.png", title=title, paper="A4", lang=lang, basemap_layers=base)
-        static_map(print_layers, folder / "maps" / "park_coverage_A3.pdf", title=title, paper="A3", lang=lang, basemap_layers=base)
-    _write_index(result, folder, lang, summary)
+        warnings.filterwarnings("ignore", category=UserWarning)
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        return static_map(*args, **kwargs)
 
 
-def _write_index(result: Any, folder: Path, lang: str, summary: dict) -> None:
-    L = lambda k: label(k, lang)  # noqa: E731
-    ov = result.parks.overall
-    ov = ov[ov["tier"] == "all"][["scope", "method", "land_pct", "residents_pct"]].copy()
-    ov["scope"] = ov["scope"].map(L)
-    ov["method"] = ov["method"].map(L)
-    ov.columns = [L(c) for c in ov.columns]
-    targets = pd.DataFrame(summary.get("targets", []))
-    rows = ""
-    for t in summary.get("targets", []):
-        ok = {True: L("met"), False: L("not_met"), None: "—"}[t.get("met")]
-        lab = (t.get("label") or {}).get(lang) or t.get("indicator")
-        val = "—" if t.get("measured") is None else f"{t['measured']:.2f} %"
-        rows += f"<tr><td>{html.escape(str(lab))}</td><td>{t['value']} %</td><td>{val}</td><td>{ok}</td></tr>"
-    doc = f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(L('park_coverage'))}</title>
-<style>body{{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px}}th{{background:#2e7d32;color:#fff}}</style></head><body>
-<h1>{html.escape(L('park_coverage'))}</h1><p>{html.escape(result.config.rules.text(lang))}</p>
-<h2>{L('target')}</h2><table><tr><th>{L('target')}</th><th>{L('value')}</th><th>{L('value')}</th><th></th></tr>{rows}</table>
-<h2>{L('park_coverage')}</h2>{ov.to_html(index=False, float_format=lambda v: f'{v:.2f}')}
-<p><a href="map.html">map.html</a> · <a href="audit.xlsx">audit.xlsx</a> · <a href="geoplan.gpkg">geoplan.gpkg</a></p>
-<img src="maps/park_coverage_A4.png" style="max-width:100%">
-<p>© OpenStreetMap contributors</p></body></html>"""
-    (folder / "index.html").write_text(doc, encoding="utf-8")
+def _print_map_jobs(ctx: _Ctx) -> list[MapJob]:
+    """The park-coverage print maps (A3 PDF, A4 PNG) and an A4 PNG per further analysis."""
+    from .parks.maplayers import park_map_layers
+
+    res, lang = ctx.result, ctx.lang
+    base = basemap_layers(res)
+    title = f"{ctx.L('park_coverage')} · {ctx.area_name}".rstrip(" ·")
+    sub = res.config.rules.text(lang)
+    layers = park_map_layers(res.parks, res.study.units, lang, for_print=True)
+    jobs = [MapJob(layers, base, ctx.folder, "maps/park_coverage_A3.pdf", dict(title=title, subtitle=sub, paper="A3", lang=lang)),
+            MapJob(layers, base, ctx.folder, "maps/park_coverage_A4.png",
+                   dict(title=title, subtitle=sub, paper="A4", dpi=PRINT_DPI, lang=lang))]
+    for name, a in res.analyses.items():
+        if not hasattr(a, "map_layers"):
+            continue
+        try:
+            al = [x for x in a.map_layers(lang) if getattr(x, "show", True)]
+        except Exception as exc:  # an analysis' map must not cost the whole report
+            warnings.warn(f"{name}: its map layers failed ({exc}); the report shows its tables only.",
+                          GeoplanWarning, stacklevel=2)
+            continue
+        if not al or all(len(x.gdf) == 0 for x in al):
+            continue
+        jobs.append(MapJob(al, base, ctx.folder, f"maps/{_slug(name)}_A4.png",
+                           dict(title=f"{ctx.L(name)} · {ctx.area_name}".rstrip(" ·"), paper="A4", dpi=PRINT_DPI,
+                                lang=lang), key=name))
+    return jobs
+
+
+def _unit_map_jobs(ctx: _Ctx, unit_ids: list) -> list[MapJob]:
+    res, lang, L = ctx.result, ctx.lang, ctx.L
+    if not unit_ids:
+        return []
+    (ctx.folder / "maps" / "units").mkdir(parents=True, exist_ok=True)
+    piv = _unit_table(ctx).set_index("unit_id", drop=False)
+    names = dict(zip(res.study.units["unit_id"], res.study.units["unit_name"]))
+    jobs = []
+    for uid in unit_ids:
+        row = piv.loc[uid]
+        layers, base = unit_map_layers(res, uid, lang, status=ctx.status)
+        sub = f"{L('land_covered')}: " + " · ".join(
+            f"{L(m)} {_pct(row.get(f'land_pct:{m}'))} %" for m in res.parks.methods)
+        jobs.append(MapJob(layers, base, ctx.folder, f"maps/units/{_slug(uid)}.png",
+                           dict(title=f"{names.get(uid, uid)} · {L('park_coverage')}", subtitle=sub, paper="A4",
+                                dpi=UNIT_MAP_DPI, lang=lang)))
+    return jobs
+
+
+def _slug(v: Any) -> str:
+    s = re.sub(r"[^0-9A-Za-z_\-\u4e00-\u9fff]+", "_", str(v)).strip("_")
+    return s or "unit"
+
+
+def _unit_file(uid: Any) -> str:
+    return f"{_slug(uid)}.html"
+
+
+# --------------------------------------------------------------------------- index
+def _targets_html(ctx: _Ctx) -> str:
+    L, lang = ctx.L, ctx.lang
+    rows = ctx.summary.get("targets") or []
+    if not rows:
+        return f"<p class='muted'>{_esc(L('none_found'))}</p>"
+    has_year = any(t.get("year") for t in rows)
+    has_hist = ctx.result.parks.has_historic
+    body = []
+    for t in rows:
+        lab = (t.get("label") or {}).get(lang) or (t.get("label") or {}).get("en") or t.get("indicator")
+        measured = t.get("measured")
+        gap = None if _isnan(measured) else float(measured) - float(t["value"])
+        note = ""
+        if _isnan(measured) and str(t.get("scope", "all")).endswith("historic") and not has_hist:
+            note = f"<br><span class='muted'>{_esc(L('historic_missing'))}</span>"
+        cells = [f"<td>{_esc(lab)}{note}</td>",
+                 f"<td>{_esc(L(str(t.get('scope', 'all'))))}</td>",
+                 f"<td>{_esc(L(str(t.get('method', ''))) if t.get('method') else '—')}</td>",
+                 f"<td>{_esc(L('measure_' + str(t.get('measure', 'land'))))}</td>"]
+        if has_year:
+            cells.append(f"<td class='num'>{_esc(t.get('year') or '—')}</td>")
+        cells += [f"<td class='num'>≥ {_esc(t['value'])}</td>",
+                  f"<td class='num'>{_pct(measured)}</td>",
+                  f"<td class='num{' bad' if gap is not None and gap < -1e-9 else ''}'>{_pp(gap)}</td>",
+                  f"<td>{_status_cell(t.get('met'), lang)}</td>"]
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    heads = [L("indicator"), L("scope"), L("method"), L("measure")] + ([L("year")] if has_year else []) + \
+            [L("required"), L("measured"), L("gap_pp"), L("status")]
+    head = "".join(f"<th>{_esc(h)}</th>" for h in heads)
+    return f'<table class="targets"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _method_pivot(df: pd.DataFrame, methods: Sequence[str], keys: list[str]) -> pd.DataFrame:
+    """One row per ``keys``, columns ``land_pct:<method>``, ``residents_pct:<method>`` and the differences."""
+    d = df[df["tier"] == "all"]
+    out = d.pivot_table(index=keys, columns="method", values=["land_pct", "residents_pct"], aggfunc="first")
+    out.columns = [f"{v}:{m}" for v, m in out.columns]
+    out = out.reset_index()
+    base = d[d["method"] == methods[0]].set_index(keys)[["land_m2", "residents"]]
+    out = out.merge(base.reset_index(), on=keys, how="left")
+    if set(methods) == {"euclidean", "network"}:
+        out["difference_land_pp"] = out["land_pct:euclidean"] - out["land_pct:network"]
+        out["difference_residents_pp"] = out["residents_pct:euclidean"] - out["residents_pct:network"]
+    return out
+
+
+def _coverage_cols(ctx: _Ctx, first: list[Col]) -> list[Col]:
+    L = ctx.L
+    methods = list(ctx.result.parks.methods)
+    cols = list(first)
+    for m in methods:
+        cols.append(Col(f"land_pct:{m}", f"{L('land_pct')} · {L(m)}", _pct))
+    if len(methods) == 2:
+        cols.append(Col("difference_land_pp", L("difference_land_pp"), _pp))
+    for m in methods:
+        cols.append(Col(f"residents_pct:{m}", f"{L('residents_pct')} · {L(m)}", _pct))
+    if len(methods) == 2:
+        cols.append(Col("difference_residents_pp", L("difference_residents_pp"), _pp))
+    return cols
+
+
+def _overview_html(ctx: _Ctx) -> str:
+    L = ctx.L
+    cov = ctx.result.parks
+    methods = list(cov.methods)
+    cards = []
+    for m in methods:
+        cards.append(f"<div class='card'><b>{_pct(cov.coverage(m, 'all', 'land'))} %</b>"
+                     f"<span>{_esc(L('land_pct'))} · {_esc(L(m))}</span></div>")
+    for m in methods:
+        cards.append(f"<div class='card'><b>{_pct(cov.coverage(m, 'all', 'residents'))} %</b>"
+                     f"<span>{_esc(L('residents_pct'))} · {_esc(L(m))}</span></div>")
+    if len(methods) == 2:
+        d = cov.coverage("euclidean", "all") - cov.coverage("network", "all")
+        cards.append(f"<div class='card'><b>{_pp(d)}</b><span>{_esc(L('difference_pp'))}</span></div>")
+    piv = _method_pivot(cov.overall, methods, ["scope"])
+    order = {s: i for i, s in enumerate(("all", "outside_historic", "inside_historic"))}
+    piv = piv.sort_values("scope", key=lambda s: s.map(order)).reset_index(drop=True)
+    cols = _coverage_cols(ctx, [Col("scope", L("scope"), lambda v: _esc(L(v)), num=False),
+                                Col("land_m2", L("land_m2"), _int), Col("residents", L("residents"), _int)])
+    tiers = cov.overall.copy()
+    tier_lab = {t.id: t.text(ctx.lang) for t in cov.rules.tiers}
+    tiers["tier_label"] = tiers["tier"].map(lambda t: tier_lab.get(t, L(t)))
+    tcols = [Col("scope", L("scope"), lambda v: _esc(L(v)), num=False),
+             Col("method", L("method"), lambda v: _esc(L(v)), num=False),
+             Col("tier_label", L("tier"), _esc, num=False),
+             Col("covered_m2", L("covered_m2"), _int), Col("land_pct", L("land_pct"), _pct),
+             Col("covered_residents", L("covered_residents"), _int), Col("residents_pct", L("residents_pct"), _pct)]
+    pk = ctx.summary.get("parks", {})
+    return (f"<div class='cards'>{''.join(cards)}</div>" + html_table(piv, cols) +
+            f"<details><summary>{_esc(L('by_tier'))}</summary>{html_table(tiers, tcols)}</details>"
+            f"<p class='muted'>{_esc(L('definition'))}: {_esc(ctx.summary.get('definition', ''))}. "
+            f"{_esc(L('parks_found'))}: {pk.get('found', '—')}; {_esc(L('parks_counted'))}: {pk.get('counted', '—')}.</p>")
+
+
+def _unit_table(ctx: _Ctx) -> pd.DataFrame:
+    """Per-unit coverage by both methods, their difference and the blind spots, in unit order."""
+    cov = ctx.result.parks
+    bu = cov.by_unit[cov.by_unit["scope"] == "all"]
+    piv = _method_pivot(bu, list(cov.methods), ["unit_id", "unit_name"])
+    b = cov.blind_spots
+    if len(b):
+        b = b[b["method"] == ctx.default_method]
+        agg = b.groupby("unit_id").agg(blind_spot_count=("rank", "size"), blind_spot_m2=("area_m2", "sum")).reset_index()
+        piv = piv.merge(agg, on="unit_id", how="left")
+    else:
+        piv["blind_spot_count"] = 0
+        piv["blind_spot_m2"] = 0.0
+    piv["blind_spot_count"] = piv["blind_spot_count"].fillna(0)
+    piv["blind_spot_m2"] = piv["blind_spot_m2"].fillna(0.0)
+    units = ctx.result.study.units[["unit_id", "unit_name"]]
+    piv = units.merge(piv.drop(columns="unit_name"), on="unit_id", how="left")
+    return piv
+
+
+def _park_targets(ctx: _Ctx) -> list[dict]:
+    return [t for t in (ctx.summary.get("targets") or []) if t.get("indicator") == "park_coverage"]
+
+
+def _units_html(ctx: _Ctx, pages: bool) -> str:
+    L = ctx.L
+    piv = _unit_table(ctx)
+    targets = [t for t in _park_targets(ctx) if t.get("scope", "all") == "all"]
+    thr = min((float(t["value"]) for t in targets), default=None)
+
+    piv["link"] = [f'<a href="units/{_unit_file(u)}">{_esc(n)}</a>' if pages else _esc(n)
+                   for u, n in zip(piv["unit_id"], piv["unit_name"])]
+    bad = (lambda v: "bad" if thr is not None and not _isnan(v) and float(v) < thr - 1e-9 else "")
+    cols = _coverage_cols(ctx, [Col("unit_id", L("unit_id"), _esc), Col("link", L("unit_name"), lambda v: v, num=False),
+                                Col("land_m2", L("land_m2"), _int), Col("residents", L("residents"), _int)])
+    for c in cols:
+        if c.key.startswith(("land_pct:", "residents_pct:")):
+            c.cls = bad
+    cols += [Col("blind_spot_count", f"{L('blind_spot_count')} ({L(ctx.default_method)})", _int),
+             Col("blind_spot_m2", L("blind_spot_m2"), _int)]
+    note = ""
+    if thr is not None:
+        note = (f"<p class='muted'>{'红色：低于目标值' if ctx.lang == 'zh' else 'Red: below the target of'} "
+                f"{thr:g} %.</p>")
+    return html_table(piv, cols) + note
+
+
+def _parks_html(ctx: _Ctx) -> str:
+    L, lang = ctx.L, ctx.lang
+    cov = ctx.result.parks
+    out = []
+    p = pd.DataFrame(cov.parks.drop(columns="geometry"))
+    tier_lab = {t.id: t.text(lang) for t in cov.rules.tiers}
+    p = p[p["tier"].notna()].copy()
+    p["tier"] = p["tier"].map(lambda t: tier_lab.get(t, t))
+    p = p.sort_values("area_m2", ascending=False)
+    out.append(f"<h3>{_esc(L('parks'))}</h3>")
+    out.append(auto_table(p[[c for c in ("park_id", "name", "area_m2", "tier", "radius_m", "in_historic") if c in p.columns]],
+                          lang, file="tables/parks.csv"))
+    b = cov.blind_spots
+    out.append(f"<h3>{_esc(L('blind_spots'))} ({_esc(L(ctx.default_method))})</h3>")
+    if len(b):
+        b = pd.DataFrame(b[b["method"] == ctx.default_method].drop(columns="geometry"))
+        out.append(auto_table(b[["rank", "unit_name", "area_m2", "residents"]], lang, max_rows=10, file="tables/blind_spots.csv"))
+    else:
+        out.append(f"<p class='muted'>{_esc(L('none_found'))}</p>")
+    if len(ctx.result.siting):
+        s = pd.DataFrame(ctx.result.siting.drop(columns="geometry"))
+        s["tier"] = s["tier"].map(lambda t: tier_lab.get(t, t))
+        out.append(f"<h3>{_esc(L('pocket_parks'))}</h3>")
+        out.append(auto_table(s, lang, file="tables/pocket_park_sites.csv", drop=("osm_id",)))
+    return "".join(out)
+
+
+def _flatten(d: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Scalar leaves of a nested summary as (dotted key, value); lists of scalars are joined."""
+    out: list[tuple[str, Any]] = []
+    if isinstance(d, dict):
+        for k, v in d.items():
+            out += _flatten(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(d, (list, tuple)):
+        if all(not isinstance(x, (dict, list, tuple)) for x in d) and len(d) <= 12:
+            out.append((prefix, ", ".join(str(x) for x in d)))
+    else:
+        out.append((prefix, d))
+    return out
+
+
+def _analysis_table_name(name: str, key: str) -> str:
+    return key if key.startswith(name) else f"{name}_{key}"
+
+
+def _analyses_html(ctx: _Ctx, maps: dict[str, str]) -> str:
+    L, lang = ctx.L, ctx.lang
+    parts = []
+    for name, a in ctx.result.analyses.items():
+        parts.append(f"<h2 id='analysis-{_slug(name)}'>{_esc(L(name))}</h2>")
+        if hasattr(a, "headline"):
+            try:
+                parts.append(f"<p><b>{_esc(a.headline(lang))}</b></p>")
+            except Exception:  # noqa: BLE001 - a headline is optional decoration
+                pass
+        summ = ctx.summary.get(name)
+        if isinstance(summ, dict):
+            leaves = [(k, v) for k, v in _flatten(summ) if isinstance(v, (int, float, str, bool)) and v is not None]
+            if leaves:
+                df = pd.DataFrame({"figure": [L(k.split(".")[-1]) if k.split(".")[-1] in _known() else k for k, _ in leaves],
+                                   "value": [v for _, v in leaves], "key": [k for k, _ in leaves]})
+                df["value"] = [_auto_fmt(k.split(".")[-1], v, lang) for k, v in leaves]
+                parts.append(f"<details open><summary>{_esc(L('key_figures'))}</summary>" + html_table(
+                    df, [Col("figure", L("figure"), _esc, num=False), Col("value", L("value"), lambda v: v)]) + "</details>")
+        if name in maps:
+            parts.append(f"<p><a href='{maps[name]}'><img class='map' src='{maps[name]}' alt='{_esc(L(name))}'></a></p>")
+        if hasattr(a, "tables"):
+            try:
+                tabs = a.tables()
+            except Exception as exc:  # noqa: BLE001
+                tabs = {}
+                warnings.warn(f"{name}: its tables failed ({exc}).", GeoplanWarning, stacklevel=2)
+            for key, df in tabs.items():
+                fname = _analysis_table_name(name, key)
+                parts.append(f"<h3>{_esc(L(key))}</h3>")
+                parts.append(auto_table(pd.DataFrame(df), lang, file=f"tables/{fname}.csv"))
+    return "".join(parts)
+
+
+def _known() -> set:
+    from .i18n import LABELS
+
+    return set(LABELS)
+
+
+def _files_html(ctx: _Ctx, pages: bool) -> str:
+    L = ctx.L
+    items = [("map.html", L("interactive_map")), ("audit.xlsx", L("workbook")), ("geoplan.gpkg", L("geopackage")),
+             ("summary.json", L("summary_json")), ("geoplan.log", L("log_file"))]
+    if pages:
+        items.insert(1, ("units/book.html", L("unit_book")))
+    if ctx.result.population.grid is not None:
+        items.append(("population.tif", f"{L('population_note')} (GeoTIFF)"))
+    lis = "".join(f"<li><a href='{f}'>{_esc(t)}</a> <span class='muted'>{f}</span></li>" for f, t in items)
+    csvs = "".join(f"<li><a href='tables/{_esc(n)}.csv'>{_esc(n)}.csv</a></li>" for n in ctx.tables)
+    return f"<ul>{lis}</ul><h3>{_esc(L('tables_csv'))}</h3><ul class='files'>{csvs}</ul>"
+
+
+def _method_html(ctx: _Ctx) -> str:
+    L, lang = ctx.L, ctx.lang
+    s = ctx.summary
+    r = ctx.result.config.rules
+    tiers = pd.DataFrame([{"tier": t.text(lang), "min_area_m2": t.min_area_m2,
+                           "radius_m": t.radius_m, "in_historic": bool(t.within_historic)} for t in r.tiers])
+    rows = [(L("rules"), f"{r.text(lang)} — {r.basis} ({r.source})"),
+            (L("method"), ", ".join(L(m) for m in ctx.result.parks.methods)),
+            (L("definition"), s.get("definition", "")),
+            (L("population_note"), (s.get("population") or {}).get("note", "")),
+            (L("crs"), s.get("crs", "")),
+            (L("network_size"), f"{(s.get('network') or {}).get('nodes', '—')} nodes, "
+                                f"{(s.get('network') or {}).get('edges', '—')} edges, "
+                                f"{(s.get('network') or {}).get('length_km', 0):.1f} km"),
+            (L("software"), f"geoplan {s.get('geoplan_version', '')}")]
+    rows += [(f"{L('inputs')}: {k}", v) for k, v in (s.get("inputs") or {}).items()]
+    body = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in rows)
+    return (f"<table>{body}</table><h3>{_esc(L('tier'))}</h3>" + auto_table(tiers, lang))
+
+
+def _index(ctx: _Ctx, analysis_maps: dict[str, str], pages: bool) -> str:
+    L = ctx.L
+    toc = [("targets", L("targets")), ("overview", L("park_coverage")), ("units", L("by_unit")), ("maps", L("maps")),
+           ("parks", L("parks"))]
+    toc += [(f"analysis-{_slug(n)}", L(n)) for n in ctx.result.analyses]
+    toc += [("files", L("downloads")), ("method", L("method_notes"))]
+    nav = "<nav class='toc'>" + "".join(f"<a href='#{a}'>{_esc(t)}</a>" for a, t in toc) + "</nav>"
+    maps = (f"<p><a href='map.html'>{_esc(L('interactive_map'))}</a> · "
+            f"<a href='maps/park_coverage_A4.png'>{_esc(L('print_map_a4'))}</a> · "
+            f"<a href='maps/park_coverage_A3.pdf'>{_esc(L('print_map_a3'))}</a></p>"
+            f"<a href='maps/park_coverage_A4.png'><img class='map' src='maps/park_coverage_A4.png' "
+            f"alt='{_esc(L('park_coverage'))}'></a>")
+    book = f"<p><a href='units/book.html'>{_esc(L('unit_book'))}</a></p>" if pages else ""
+    body = (f"<header><h1>{_esc(ctx.title)}</h1><p class='sub'>{_esc(ctx.result.config.rules.text(ctx.lang))} · "
+            f"{_esc(', '.join(L(m) for m in ctx.result.parks.methods))}</p></header>{nav}"
+            f"<h2 id='targets'>{_esc(L('targets'))}</h2>{_targets_html(ctx)}"
+            f"<h2 id='overview'>{_esc(L('park_coverage'))}</h2>{_overview_html(ctx)}"
+            f"<h2 id='units'>{_esc(L('by_unit'))}</h2>{_units_html(ctx, pages)}{book}"
+            f"<h2 id='maps'>{_esc(L('maps'))}</h2>{maps}"
+            f"<h2 id='parks'>{_esc(L('parks'))}</h2>{_parks_html(ctx)}"
+            f"{_analyses_html(ctx, analysis_maps)}"
+            f"<h2 id='files'>{_esc(L('downloads'))}</h2>{_files_html(ctx, pages)}"
+            f"<h2 id='method'>{_esc(L('method_notes'))}</h2>{_method_html(ctx)}")
+    return _page(ctx.title, body, ctx.lang, ctx.footer)
+
+
+# ---------------------------------------------------------------------- unit pages
+def _serving_parks(ctx: _Ctx, uid: Any) -> pd.DataFrame:
+    cov = ctx.result.parks
+    cells = cov.cells[cov.cells["unit_id"] == uid]
+    parks = pd.DataFrame(cov.parks.drop(columns="geometry"))[["park_id", "name", "tier", "area_m2"]]
+    frames = []
+    if "network" in cov.methods:
+        c = cells[cells["net_covered"] & (cells["net_park"] >= 0)]
+        frames.append(c.groupby("net_park")["area_m2"].sum().rename("land_served_m2:network"))
+    if "euclidean" in cov.methods:
+        c = cells[cells["euc_park"] >= 0]
+        frames.append(c.groupby("euc_park")["euc_cov_m2"].sum().rename("land_served_m2:euclidean"))
+    if not frames:
+        return pd.DataFrame()
+    d = pd.concat(frames, axis=1).fillna(0.0)
+    d.index.name = "park_id"
+    d = d.reset_index().merge(parks, on="park_id", how="left")
+    tier_lab = {t.id: t.text(ctx.lang) for t in cov.rules.tiers}
+    d["tier"] = d["tier"].map(lambda t: tier_lab.get(t, t))
+    sort = "land_served_m2:network" if "land_served_m2:network" in d.columns else "land_served_m2:euclidean"
+    return d.sort_values(sort, ascending=False).reset_index(drop=True)
+
+
+def _unit_body(ctx: _Ctx, uid: Any, name: str, piv_row: pd.Series, prefix: str) -> str:
+    """The body of one unit page; ``prefix`` leads from the page to the folder root."""
+    L, lang = ctx.L, ctx.lang
+    cov = ctx.result.parks
+    methods = list(cov.methods)
+    cards = []
+    for m in methods:
+        cards.append(f"<div class='card'><b>{_pct(piv_row.get(f'land_pct:{m}'))} %</b>"
+                     f"<span>{_esc(L('land_pct'))} · {_esc(L(m))}</span></div>")
+    for m in methods:
+        cards.append(f"<div class='card'><b>{_pct(piv_row.get(f'residents_pct:{m}'))} %</b>"
+                     f"<span>{_esc(L('residents_pct'))} · {_esc(L(m))}</span></div>")
+    if len(methods) == 2:
+        cards.append(f"<div class='card'><b>{_pp(piv_row.get('difference_land_pp'))}</b>"
+                     f"<span>{_esc(L('difference_pp'))}</span></div>")
+    cards.append(f"<div class='card'><b>{_int(piv_row.get('land_m2'))}</b><span>{_esc(L('land_m2'))}</span></div>")
+    cards.append(f"<div class='card'><b>{_int(piv_row.get('residents'))}</b><span>{_esc(L('residents'))}</span></div>")
+    img = f"{prefix}maps/units/{_slug(uid)}.png"
+    parts = [f"<h1>{_esc(name)}</h1>",
+             f"<p class='sub'>{_esc(ctx.title)} · {_esc(L('park_coverage'))} · {_esc(ctx.result.config.rules.text(lang))}</p>",
+             f"<div class='cards'>{''.join(cards)}</div>",
+             f"<a href='{img}'><img class='map' src='{img}' alt='{_esc(name)}'></a>"]
+    # unit against the targets
+    rows = []
+    bu = cov.by_unit[(cov.by_unit["unit_id"] == uid) & (cov.by_unit["tier"] == "all")]
+    for t in _park_targets(ctx):
+        r = bu[(bu["scope"] == t.get("scope", "all")) & (bu["method"] == t.get("method", "euclidean"))]
+        v = float(r[f"{'land' if t.get('measure', 'land') == 'land' else 'residents'}_pct"].iloc[0]) if len(r) else float("nan")
+        met = None if _isnan(v) else bool(v >= float(t["value"]) - 1e-9)
+        lab = (t.get("label") or {}).get(lang) or (t.get("label") or {}).get("en") or t.get("indicator")
+        rows.append({"label": lab, "value": t["value"], "measured": v, "met": met})
+    if rows:
+        parts.append(f"<h2>{_esc(L('unit_vs_targets'))}</h2>")
+        parts.append(html_table(pd.DataFrame(rows), [
+            Col("label", L("indicator"), _esc, num=False), Col("value", L("required"), lambda v: f"≥ {_esc(v)}"),
+            Col("measured", L("measured"), _pct), Col("met", L("status"), lambda v: _status_cell(v, lang), num=False)]))
+    # coverage by scope and tier
+    d = cov.by_unit[cov.by_unit["unit_id"] == uid].copy()
+    tier_lab = {t.id: t.text(lang) for t in cov.rules.tiers}
+    d["tier_label"] = d["tier"].map(lambda t: tier_lab.get(t, L(t)))
+    parts.append(f"<h2>{_esc(L('park_coverage'))}</h2>")
+    parts.append(html_table(d, [
+        Col("scope", L("scope"), lambda v: _esc(L(v)), num=False), Col("method", L("method"), lambda v: _esc(L(v)), num=False),
+        Col("tier_label", L("tier"), _esc, num=False), Col("land_m2", L("land_m2"), _int),
+        Col("covered_m2", L("covered_m2"), _int), Col("land_pct", L("land_pct"), _pct),
+        Col("residents", L("residents"), _int), Col("covered_residents", L("covered_residents"), _int),
+        Col("residents_pct", L("residents_pct"), _pct)]))
+    sp = _serving_parks(ctx, uid)
+    parts.append(f"<h2>{_esc(L('serving_parks'))}</h2>")
+    if len(sp):
+        cols = [Col("name", L("name"), lambda v: "—" if _isnan(v) else _esc(v), num=False),
+                Col("tier", L("tier"), lambda v: "—" if _isnan(v) else _esc(v), num=False),
+                Col("area_m2", L("area_m2"), _int)]
+        cols += [Col(f"land_served_m2:{m}", f"{L('land_served_m2')} · {L(m)}", _int) for m in reversed(methods)
+                 if f"land_served_m2:{m}" in sp.columns]
+        parts.append(html_table(sp, cols))
+    else:
+        parts.append(f"<p class='muted'>{_esc(L('none_found'))}</p>")
+    b = cov.blind_spots
+    b = b[(b["method"] == ctx.default_method) & (b["unit_id"] == uid)] if len(b) else b
+    parts.append(f"<h2>{_esc(L('blind_spots'))} ({_esc(L(ctx.default_method))})</h2>")
+    if len(b):
+        parts.append(auto_table(pd.DataFrame(b.drop(columns="geometry"))[["rank", "area_m2", "residents"]], lang, max_rows=None))
+    else:
+        parts.append(f"<p class='muted'>{_esc(L('none_found'))}</p>")
+    # further analyses: the rows of their per-unit tables
+    for aname, a in ctx.result.analyses.items():
+        if not hasattr(a, "tables"):
+            continue
+        try:
+            tabs = a.tables()
+        except Exception:  # noqa: BLE001 - reported once on the index page
+            continue
+        shown = []
+        for key, df in tabs.items():
+            if isinstance(df, pd.DataFrame) and "unit_id" in df.columns:
+                rows_u = df[df["unit_id"] == uid]
+                if len(rows_u):
+                    shown.append(f"<h3>{_esc(L(key))}</h3>" + auto_table(pd.DataFrame(rows_u), lang, max_rows=None,
+                                                                         drop=("unit_id", "unit_name")))
+        if shown:
+            parts.append(f"<h2>{_esc(L(aname))}</h2>" + "".join(shown))
+    return "".join(parts)
+
+
+def _unit_pages(ctx: _Ctx, unit_ids: list) -> None:
+    """``units/<unit_id>.html`` per unit and ``units/book.html`` with them all (maps drawn elsewhere)."""
+    L, lang = ctx.L, ctx.lang
+    res = ctx.result
+    (ctx.folder / "units").mkdir(exist_ok=True)
+    piv = _unit_table(ctx).set_index("unit_id", drop=False)
+    names = dict(zip(res.study.units["unit_id"], res.study.units["unit_name"]))
+    book = []
+    for i, uid in enumerate(unit_ids):
+        name = str(names.get(uid, uid))
+        row = piv.loc[uid]
+        prev_ = f"<a href='{_unit_file(unit_ids[i - 1])}'>{_esc(L('previous'))}</a>" if i > 0 else ""
+        next_ = f"<a href='{_unit_file(unit_ids[i + 1])}'>{_esc(L('next'))}</a>" if i + 1 < len(unit_ids) else ""
+        nav = f"<nav class='pager'><a href='../index.html'>{_esc(L('back_to_index'))}</a>{prev_}{next_}</nav>"
+        body = _unit_body(ctx, uid, name, row, "../")
+        (ctx.folder / "units" / _unit_file(uid)).write_text(
+            _page(f"{name} · {ctx.title}", nav + body, lang, ctx.footer), encoding="utf-8")
+        book.append(f"<section class='page' id='u{_slug(uid)}'>{body}</section>")
+    toc = "".join(f"<a href='#u{_slug(u)}'>{_esc(names.get(u, u))}</a>" for u in unit_ids)
+    nav = f"<nav class='toc'><a href='../index.html'>{_esc(L('back_to_index'))}</a>{toc}</nav>"
+    (ctx.folder / "units" / "book.html").write_text(
+        _page(f"{ctx.title} · {L('units_page')}", nav + "".join(book), lang, ctx.footer), encoding="utf-8")
