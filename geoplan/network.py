@@ -374,6 +374,12 @@ def multi_source(net: WalkNetwork, sources: Sources, limit: float) -> Reach:
     node, off, lab = node[ok], off[ok], lab[ok]
     if len(node) == 0:
         return Reach(dist, label, float(limit), sources)
+    # only the nearest start matters at each node: one start per node
+    order = np.lexsort((lab, off, node))
+    node, off, lab = node[order], off[order], lab[order]
+    first = np.ones(len(node), dtype=bool)
+    first[1:] = node[1:] != node[:-1]
+    node, off, lab = node[first], off[first], lab[first]
 
     direct = off <= 0.0
     virtual = ~direct
@@ -398,6 +404,22 @@ def multi_source(net: WalkNetwork, sources: Sources, limit: float) -> Reach:
     dist[reached] = d[reached]
     label[reached] = start_of[src[reached]]
     return Reach(dist, label, float(limit), sources)
+
+
+def _same_edge_pairs(point_edge: np.ndarray, source_edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All (point, source) index pairs that lie on the same edge."""
+    order = np.argsort(source_edge, kind="stable")
+    se = source_edge[order]
+    lo = np.searchsorted(se, point_edge, "left")
+    cnt = np.searchsorted(se, point_edge, "right") - lo
+    has = np.nonzero(cnt)[0]
+    if len(has) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    c = cnt[has]
+    i_pt = np.repeat(has, c)
+    start = np.repeat(lo[has], c)
+    within = np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c)
+    return i_pt, order[start + within]
 
 
 def point_distances(net: WalkNetwork, reach: Reach, points: Snapped) -> tuple[np.ndarray, np.ndarray]:
@@ -431,16 +453,17 @@ def point_distances(net: WalkNetwork, reach: Reach, points: Snapped) -> tuple[np
     s = reach.sources.snapped
     if s is not None and len(s):
         # sources on the same edge as a point: walk straight along the edge
-        src = pd.DataFrame({"edge": s.edge, "s_along": s.along, "s_off": s.offset, "s_lab": reach.sources.snapped_label})
-        pts = pd.DataFrame({"edge": e, "p_along": points.along, "i": np.arange(len(e))})
-        m = pts.merge(src, on="edge")
-        if len(m):
-            m["d"] = np.abs(m["p_along"] - m["s_along"]) + m["s_off"]
-            best = m.sort_values("d").drop_duplicates("i")
-            i = best["i"].to_numpy()
-            better = best["d"].to_numpy() < d[i]
-            d[i[better]] = best["d"].to_numpy()[better]
-            lab[i[better]] = best["s_lab"].to_numpy()[better]
+        i_pt, i_src = _same_edge_pairs(e, s.edge)
+        if len(i_pt):
+            direct = np.abs(points.along[i_pt] - s.along[i_src]) + s.offset[i_src]
+            order = np.lexsort((direct, i_pt))
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = i_pt[order][1:] != i_pt[order][:-1]
+            best = order[first]
+            i, dd = i_pt[best], direct[best]
+            better = dd < d[i]
+            d[i[better]] = dd[better]
+            lab[i[better]] = reach.sources.snapped_label[i_src[best][better]]
 
     d = d + points.offset
     out = d > reach.limit
