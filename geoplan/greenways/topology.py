@@ -9,9 +9,10 @@ features).  :func:`greenway_network` turns it into a graph:
   line's end when the end is within ``snap_m`` as well, otherwise to the
   nearest point on the line, which splits it (a T-junction that the data did
   not node);
-* optionally (``node_crossings``) lines that cross without a shared vertex
-  are joined at the crossing; off by default because in OpenStreetMap such
-  crossings are bridges and underpasses.
+* lines that cross without a shared vertex are joined at the crossing when
+  both are digitised lines (``node_crossings="auto"``, the default), never
+  for OpenStreetMap ways, whose crossings without a shared node are bridges
+  and underpasses (``True``/``False`` force it either way).
 
 Lengths are always the lengths of the data: joining an end moves the end of
 the graph edge by at most ``snap_m`` but never changes the reported length.
@@ -62,7 +63,7 @@ class GreenwayNetwork:
         largest): ``length_m``, ``share_pct``, ``segments``, ``edges``,
         ``dangling_ends``, ``levels``, ``names``, ``lon``, ``lat``.
     snap_m : float
-    node_crossings : bool
+    node_crossings : bool or "auto"
     """
 
     segments: gpd.GeoDataFrame
@@ -70,7 +71,7 @@ class GreenwayNetwork:
     vertices: gpd.GeoDataFrame
     components: pd.DataFrame
     snap_m: float
-    node_crossings: bool
+    node_crossings: bool | str
     _walk: WalkNetwork | None = field(default=None, repr=False)
 
     @property
@@ -175,7 +176,7 @@ def _line_vertices(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return xy, line, along, start, count
 
 
-def greenway_network(lines: gpd.GeoDataFrame, snap_m: float = 5.0, *, node_crossings: bool = False) -> GreenwayNetwork:
+def greenway_network(lines: gpd.GeoDataFrame, snap_m: float = 5.0, *, node_crossings: bool | str = "auto") -> GreenwayNetwork:
     """Build the greenway graph: node shared vertices, join ends within ``snap_m``, find components.
 
     Parameters
@@ -186,8 +187,13 @@ def greenway_network(lines: gpd.GeoDataFrame, snap_m: float = 5.0, *, node_cross
     snap_m : float
         An end of a line within this distance of another line is joined to it
         (default 5 m).
-    node_crossings : bool
-        Also join lines where they cross without a shared vertex.
+    node_crossings : bool or "auto"
+        Also join lines where they cross without a shared vertex.  ``"auto"``
+        (default) joins crossings between lines that do not come from
+        OpenStreetMap (``source`` starting with ``layer`` or ``proposed``):
+        digitised lines carry no bridge information, while OpenStreetMap ways
+        that meet share a node and a crossing without one is a bridge or an
+        underpass.
 
     Returns
     -------
@@ -269,9 +275,13 @@ def greenway_network(lines: gpd.GeoDataFrame, snap_m: float = 5.0, *, node_cross
             rec_moved = [moved[:n_base]] + rec_moved[1:]
 
     # 3. crossings without a shared vertex
-    if node_crossings:
+    if node_crossings == "auto":
+        noded = segs["source"].astype(str).str.startswith(("layer", "proposed")).to_numpy()
+    else:
+        noded = np.full(n_lines, bool(node_crossings))
+    if noded.any():
         a, b = tree.query(geoms, predicate="intersects")
-        keep = a < b
+        keep = (a < b) & noded[a] & noded[b]
         a, b = a[keep], b[keep]
         if len(a):
             inter = shapely.intersection(geoms[a], geoms[b])
@@ -358,7 +368,7 @@ def greenway_network(lines: gpd.GeoDataFrame, snap_m: float = 5.0, *, node_cross
     vertices = gpd.GeoDataFrame({"vertex": np.arange(n_vert), "degree": degree, "component": vcomp},
                                 geometry=shapely.points(np.c_[vx, vy]), crs=segs.crs)
     comps = _component_table(segs, edges, vertices)
-    return GreenwayNetwork(segs, edges, vertices, comps, float(snap_m), bool(node_crossings))
+    return GreenwayNetwork(segs, edges, vertices, comps, float(snap_m), node_crossings)
 
 
 def _top_names(names: pd.Series, weights: pd.Series, k: int = 3) -> str:
