@@ -83,7 +83,7 @@ def lifecircle_map_layers(res: Any, lang: str = "en") -> list:
             layers.append(MapLayer(
                 ig.sort_values("minutes", ascending=False), _t("iso", lang), kind="polygon", column="minutes",
                 categories=cats, category_labels={m: _t("iso_band", lang, m=m, d=dist[m]) for m in bands},
-                fill_opacity=0.25, weight=1.0,
+                fill_opacity=0.15, weight=0.8,
                 tooltip=[("label", _t("name", lang)), ("minutes", "min"), ("residents", _t("residents", lang))]))
 
     # gap layers per required category (own level)
@@ -108,7 +108,7 @@ def lifecircle_map_layers(res: Any, lang: str = "en") -> list:
                                "missing": miss.to_numpy()}, geometry=o.geometry.values, crs=o.crs)
         layers.append(MapLayer(
             hg, _t("homes", lang, lv=lv_text), kind="point", column="score", cmap="RdYlGn",
-            bins=[0, 50, 75, 90, 99.99, 100], value_format="{:.0f}%", radius_px=3.0,
+            bins=[0, 25, 50, 75, 100], value_format="{:.0f}%", radius_px=3.0,
             tooltip=[("unit_name", _t("unit", lang)), ("residents", _t("residents", lang)),
                      ("score", _t("score", lang) + " %"), ("missing", _t("missing", lang, lv=lv_text))]))
         if "e2sfca" in o:

@@ -21,7 +21,7 @@ from .origins import assign_units, origins_from_audit
 from .rules import LifeCircleRules, load_lifecircle_rules
 from .supply import e2sfca
 
-__all__ = ["LifeCircleResult", "run_lifecircle", "run_lifecircle_for_audit"]
+__all__ = ["LifeCircleResult", "run_lifecircle", "run_lifecircle_for_audit", "column_labels"]
 
 
 def _finite(df: pd.DataFrame) -> pd.DataFrame:
@@ -56,17 +56,19 @@ class LifeCircleResult:
         Unit polygons with the columns of ``by_unit``.
     by_unit, by_unit_category, overall, overall_category : DataFrame
         See :func:`~geoplan.lifecircle.access.summarise_units`.
-    catchments : DataFrame
-        Local catchments per unit (share of residents within the catchment,
-        facilities against one per km² of residential land).
+    catchments, catchments_by_unit : DataFrame
+        Local catchments for the whole area and per unit (share of residents
+        within the catchment against its target; facilities against one per
+        km² of residential land).
     isochrones : GeoDataFrame
         Walking areas per chosen point and band.
-    scenario : DataFrame or None
-        Before/after by unit and level with planned facilities.
+    scenario, scenario_by_unit : DataFrame or None
+        Before/after per level with planned facilities (whole area, per unit).
     planned : GeoDataFrame or None
     supply : GeoDataFrame or None
-        Facilities with a capacity and their E2SFCA ratio.
-    e2sfca_by_unit : DataFrame or None
+        Facilities with a capacity and their E2SFCA ratio (``ratio_per``).
+    e2sfca, e2sfca_by_unit : DataFrame or None
+        Resident-weighted E2SFCA accessibility (whole area, per unit).
     notes : list of str
     meta : dict
         Figures for the summary (scenario after-values, E2SFCA settings).
@@ -83,10 +85,13 @@ class LifeCircleResult:
     overall: pd.DataFrame
     overall_category: pd.DataFrame
     catchments: pd.DataFrame
+    catchments_by_unit: pd.DataFrame
     isochrones: gpd.GeoDataFrame
     scenario: pd.DataFrame | None = None
+    scenario_by_unit: pd.DataFrame | None = None
     planned: gpd.GeoDataFrame | None = None
     supply: gpd.GeoDataFrame | None = None
+    e2sfca: pd.DataFrame | None = None
     e2sfca_by_unit: pd.DataFrame | None = None
     notes: list = field(default_factory=list)
     meta: dict = field(default_factory=dict)
@@ -114,11 +119,14 @@ class LifeCircleResult:
             "lifecircle_by_unit_category": self.by_unit_category,
             "lifecircle_categories": self.category_table(),
             "lifecircle_catchments": self.catchments,
+            "lifecircle_catchments_by_unit": self.catchments_by_unit,
             "lifecircle_isochrones": pd.DataFrame(self.isochrones.drop(columns="geometry")),
         }
         if self.scenario is not None:
-            t["lifecircle_scenario_by_unit"] = self.scenario
-        if self.e2sfca_by_unit is not None:
+            t["lifecircle_scenario"] = self.scenario
+            t["lifecircle_scenario_by_unit"] = self.scenario_by_unit
+        if self.e2sfca is not None:
+            t["lifecircle_e2sfca"] = self.e2sfca
             t["lifecircle_e2sfca_by_unit"] = self.e2sfca_by_unit
         return {k: _finite(v) for k, v in t.items()}
 
@@ -225,12 +233,49 @@ class LifeCircleResult:
                    for lv in r.levels},
                 "complete_after_pct": {lv.id: num(self.meta.get("after_pct", {}).get(lv.id, np.nan)) for lv in r.levels},
             }
-        if self.e2sfca_by_unit is not None:
-            e = self.e2sfca_by_unit
+        if self.e2sfca is not None:
+            e = self.e2sfca.iloc[0]
             s["e2sfca"] = {"per": self.meta.get("e2sfca_per"), "threshold_m": self.meta.get("e2sfca_d0"),
-                           "decay": self.meta.get("e2sfca_decay"),
-                           "mean": num(e.loc[e["unit_id"] == "all", "e2sfca_mean"].iloc[0]) if (e["unit_id"] == "all").any() else None}
+                           "decay": self.meta.get("e2sfca_decay"), "mean": num(e["e2sfca_mean"]),
+                           "median": num(e["e2sfca_median"]), "no_supply_pct": num(e["no_supply_pct"]),
+                           "facilities": int(len(self.supply)) if self.supply is not None else 0}
         return s
+
+    def headline(self, lang: str = "en") -> str:
+        """One sentence: share of residents with a complete circle and the most-missing categories."""
+        top = self.rules.levels[-1]
+        pct = self.complete_pct()
+        miss = self.most_missing(3)
+        ptxt = "n/a" if math.isnan(pct) else f"{pct:.1f}"
+        if lang == "zh":
+            m = "、".join(f"{self.rules.category(c).text('zh')}（{p:.0f}%居民缺少）" for c, p in miss) or "无"
+            return f"{top.text('zh')}完整（{top.distance_m:g}米内设施齐全）的居民占 {ptxt}%；最常缺少：{m}。"
+        m = ", ".join(f"{self.rules.category(c).text('en')} ({p:.0f} % of residents lack it)" for c, p in miss) or "none"
+        return (f"{ptxt} % of residents have a complete {top.text('en')} (every required category within "
+                f"{top.distance_m:g} m); most often missing: {m}.")
+
+    def indicator(self, target: dict) -> float | None:
+        """The measured value of an audit target about life circles, or None if the target is not one.
+
+        ``{"indicator": "lifecircle_complete", "level": "15min"}`` (level ``own`` for
+        every category within its own level), ``{"indicator": "lifecircle_catchment",
+        "catchment": "elderly-10min"}`` or ``{"indicator": "lifecircle_category",
+        "category": "elderly_care"}`` (share within its own level); percent of residents.
+        """
+        ind = target.get("indicator")
+        ov = self.overall.iloc[0]
+        if ind == "lifecircle_complete":
+            lid = str(target.get("level", self.rules.levels[-1].id))
+            col = "complete_own_pct" if lid == "own" else f"complete_{lid}_pct"
+            return float(ov[col]) if col in ov else None
+        if ind == "lifecircle_catchment":
+            col = f"catch_{target.get('catchment')}_pct"
+            return float(ov[col]) if col in ov else None
+        if ind == "lifecircle_category":
+            oc = self.overall_category.set_index("category")
+            c = target.get("category")
+            return float(oc.loc[c, "reached_pct"]) if c in oc.index else None
+        return None
 
     def map_layers(self, lang: str = "en") -> list:
         """Map layers (completeness choropleth, homes, gaps per category, isochrones, facilities)."""
@@ -242,6 +287,42 @@ class LifeCircleResult:
 # ---------------------------------------------------------------------------
 # running
 # ---------------------------------------------------------------------------
+def column_labels(rules: LifeCircleRules) -> dict[str, tuple[str, str]]:
+    """English and Chinese headers of the life-circle table columns (for :func:`geoplan.i18n.register_labels`)."""
+    lab = {
+        "origins": ("Origins", "起点数"), "weight": ("Weighted by", "权重"),
+        "complete_own_pct": ("Every category within its own level (% residents)", "各类设施均在本级距离内（居民%）"),
+        "most_missing": ("Most often missing", "最常缺少"), "most_missing_pct": ("Residents lacking it (%)", "缺少该类的居民（%）"),
+        "category": ("Category", "类别"), "level": ("Level", "层级"), "threshold_m": ("Threshold (m)", "距离阈值（米）"),
+        "required": ("Required", "必配"), "reached_residents": ("Residents reaching it", "可达居民"),
+        "reached_pct": ("Reached within its level (% residents)", "本级距离内可达（居民%）"),
+        "median_m": ("Median walk (m)", "步行距离中位数（米）"), "p90_m": ("90th percentile walk (m)", "步行距离90分位（米）"),
+        "median_min": ("Median walk (min)", "步行时间中位数（分钟）"), "p90_min": ("90th percentile walk (min)", "步行时间90分位（分钟）"),
+        "facilities": ("Facilities", "设施数"), "catchment": ("Catchment", "服务范围"),
+        "within_pct": ("Residents within (%)", "范围内居民（%）"), "target_pct": ("Target (%)", "目标（%）"),
+        "gap_pp": ("Gap to target (pp)", "距目标（百分点）"), "residential_km2": ("Residential land (km²)", "居住用地（km²）"),
+        "facilities_required": ("Facilities required", "应配设施数"), "facilities_short": ("Facilities short", "缺口设施数"),
+        "minutes": ("Minutes", "分钟"), "snap_m": ("Distance to the street (m)", "到道路距离（米）"),
+        "complete_before_pct": ("Complete before (%)", "规划前完整率（%）"),
+        "complete_after_pct": ("Complete after (%)", "规划后完整率（%）"), "change_pp": ("Change (pp)", "变化（百分点）"),
+        "gain_residents": ("Residents gaining a complete circle", "新增完整生活圈居民"),
+        "gain_origins": ("Homes gaining a complete circle", "新增完整生活圈住宅"),
+        "e2sfca_mean": ("E2SFCA supply per residents (mean)", "E2SFCA人均供给（均值）"),
+        "e2sfca_median": ("E2SFCA supply per residents (median)", "E2SFCA人均供给（中位数）"),
+        "no_supply_pct": ("Residents with no supply in reach (%)", "无可达供给的居民（%）"),
+        "label_en": ("Label (English)", "英文名称"), "label_zh": ("Label (Chinese)", "中文名称"),
+        "sources": ("Sources", "来源"), "point_id": ("Point", "中心点"), "label": ("Label", "名称"),
+    }
+    for lv in rules.levels:
+        en, zh = lv.text("en"), lv.text("zh")
+        lab[f"complete_{lv.id}_pct"] = (f"Complete {en} (% residents)", f"{zh}完整率（居民%）")
+        lab[f"score_{lv.id}_pct"] = (f"Categories reached, {en} (mean %)", f"{zh}设施达标比例（平均%）")
+        lab[f"reached_{lv.id}_pct"] = (f"Reached within {lv.distance_m:g} m (% residents)", f"{lv.distance_m:g}米内可达（居民%）")
+    for k in rules.catchments:
+        lab[f"catch_{k.id}_pct"] = (f"{k.text('en')} (% residents)", f"{k.text('zh')}（居民%）")
+    return lab
+
+
 def _park_facilities(result: Any) -> gpd.GeoDataFrame | None:
     """Access points of the parks the park audit counts, as facilities of category ``park``."""
     cov = result.parks
@@ -285,26 +366,26 @@ def _iso_points(spec: Any, study: Any, fac: gpd.GeoDataFrame, rules: LifeCircleR
     return pts
 
 
-def _catchment_table(table: pd.DataFrame, by_unit: pd.DataFrame, overall: pd.DataFrame, rules: LifeCircleRules,
-                     fac: pd.DataFrame, land_km2: pd.Series | None) -> pd.DataFrame:
+def _catchment_table(units: pd.DataFrame, rules: LifeCircleRules, fac: pd.DataFrame, land_km2: pd.Series | None,
+                     whole: bool) -> pd.DataFrame:
+    """Local catchments per unit (``whole=False``) or for the whole area: share of residents within
+    the catchment against its target, and facilities against one per N km² of residential land."""
     rows = []
     for k in rules.catchments:
-        for df, is_all in ((by_unit, False), (overall, True)):
-            for _, u in df.iterrows():
-                uid = "all" if is_all else u["unit_id"]
-                row = {"unit_id": uid, "unit_name": "all" if is_all else u["unit_name"], "catchment": k.id,
-                       "label": k.text("en"), "category": k.category, "distance_m": round(k.distance_m, 1),
-                       "profile": k.profile or "", "residents": u["residents"],
-                       "within_pct": u[f"catch_{k.id}_pct"], "target_pct": k.target_pct}
-                row["gap_pp"] = (k.target_pct - row["within_pct"]) if k.target_pct is not None else np.nan
-                if k.per_km2_residential and land_km2 is not None:
-                    f = fac[fac["category"] == k.category].drop_duplicates("fac_id")
-                    km2 = float(land_km2.sum()) if is_all else float(land_km2.get(uid, 0.0))
-                    have = int(len(f)) if is_all else int((f["unit_id"] == uid).sum())
-                    need = int(math.ceil(km2 / k.per_km2_residential - 1e-9)) if km2 > 0 else 0
-                    row.update(residential_km2=round(km2, 4), facilities=have, facilities_required=need,
-                               facilities_short=max(need - have, 0))
-                rows.append(row)
+        f = fac[fac["category"] == k.category].drop_duplicates("fac_id") if len(fac) else fac
+        for _, u in units.iterrows():
+            row = {} if whole else {"unit_id": u["unit_id"], "unit_name": u["unit_name"]}
+            row.update({"catchment": k.id, "label": k.text("en"), "category": k.category,
+                        "distance_m": round(k.distance_m, 1), "profile": k.profile or "", "residents": u["residents"],
+                        "within_pct": u[f"catch_{k.id}_pct"], "target_pct": k.target_pct})
+            row["gap_pp"] = (k.target_pct - row["within_pct"]) if k.target_pct is not None else np.nan
+            if k.per_km2_residential and land_km2 is not None:
+                km2 = float(land_km2.sum()) if whole else float(land_km2.get(u["unit_id"], 0.0))
+                have = int(len(f)) if whole else int((f["unit_id"] == u["unit_id"]).sum()) if len(f) else 0
+                need = int(math.ceil(km2 / k.per_km2_residential - 1e-9)) if km2 > 0 else 0
+                row.update(residential_km2=round(km2, 4), facilities=have, facilities_required=need,
+                           facilities_short=max(need - have, 0))
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -350,7 +431,8 @@ def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResul
     if settings.get("facilities"):
         register = read_register(
             settings["facilities"], rules, crs, category_field=str(settings.get("category_field", "category")),
-            name_field=settings.get("name_field"), datum=settings.get("facilities_datum"),
+            name_field=settings.get("name_field"),
+            datum=settings.get("facilities_datum") or result.config.inputs.datums.get("facilities"),
             layer=settings.get("facilities_layer"), category_map=settings.get("category_map"),
             unknown_categories=str(settings.get("unknown_categories", "error")))
     park_source = str(settings.get("park_source", "audit"))
@@ -378,7 +460,8 @@ def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResul
     # local catchments
     cells = result.parks.cells
     land_km2 = cells.groupby("unit_id")["area_m2"].sum() / 1e6 if "area_m2" in cells else None
-    catch = _catchment_table(table, by_unit, overall, rules, fac, land_km2)
+    catch_by_unit = _catchment_table(by_unit, rules, fac, land_km2, whole=False)
+    catch = _catchment_table(overall, rules, fac, land_km2, whole=True)
 
     # isochrones: the level distances (normative) labelled with their minutes
     iso_pts = _iso_points(settings.get("isochrone_points", rules.isochrones.get("points", "units")), study, fac, rules, settings)
@@ -386,7 +469,7 @@ def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResul
                      buffer_m=float(rules.isochrones.get("buffer_m", 25)), origins=table, origin_snap=osnap)
 
     # scenario
-    scen, planned = None, None
+    scen, scen_all, planned = None, None, None
     if settings.get("planned"):
         planned = read_register(settings["planned"], rules, crs, category_field=str(settings.get("category_field", "category")),
                                 name_field=settings.get("name_field"), datum=settings.get("planned_datum"),
@@ -407,9 +490,6 @@ def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResul
         after[comp.columns] = comp
         per, scen = scenario_change(table, after, rules)
         _, scen_all = scenario_change(table, after, rules, by=[])
-        scen_all.insert(0, "unit_id", "all")
-        scen_all.insert(1, "unit_name", "all")
-        scen = pd.concat([scen, scen_all], ignore_index=True)
         for c in per.columns[1:]:
             table[c] = per[c].to_numpy()
         for lv in rules.levels:
@@ -418,16 +498,20 @@ def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResul
                                   for lv in rules.levels}
 
     # supply and demand
-    supply, e_by_unit = None, None
+    supply, e_by_unit, e_all = None, None, None
     if settings.get("supply"):
-        supply, e_by_unit = _run_e2sfca(settings, rules, net, table, osnap, crs, study.units, meta)
+        supply, e_by_unit, e_all = _run_e2sfca(settings, rules, net, table, osnap, crs, study.units, meta)
     units = study.units.merge(by_unit.drop(columns=["unit_name"]), on="unit_id", how="left")
-    return LifeCircleResult(rules, settings, kind, table, fac, units, by_unit, by_cat, overall, overall_cat, catch, iso,
-                            scen, planned, supply, e_by_unit, notes, meta)
+    from ..i18n import register_labels
+
+    register_labels(column_labels(rules))
+    return LifeCircleResult(rules, settings, kind, table, fac, units, by_unit, by_cat, overall, overall_cat, catch,
+                            catch_by_unit, iso, scen_all, scen, planned, supply,
+                            e_all, e_by_unit, notes, meta)
 
 
 def _run_e2sfca(settings: dict, rules: LifeCircleRules, net: Any, table: gpd.GeoDataFrame, osnap: Snapped, crs: Any,
-                units: gpd.GeoDataFrame, meta: dict) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+                units: gpd.GeoDataFrame, meta: dict) -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame]:
     from ..errors import DataError
     from ..sources.layers import read_layer
 
@@ -456,17 +540,18 @@ def _run_e2sfca(settings: dict, rules: LifeCircleRules, net: Any, table: gpd.Geo
     sup["ratio_per"] = ratio * per
     sup = assign_units(sup, units)
     meta.update(e2sfca_per=per, e2sfca_d0=d0, e2sfca_decay=decay)
-    rows = []
-    for key, g2 in [(k, v) for k, v in table.groupby(["unit_id", "unit_name"], sort=True)] + [(("all", "all"), table)]:
+    def row(g2: pd.DataFrame, cap: float) -> dict:
         w = g2["residents"].to_numpy(float)
         a = g2["e2sfca"].to_numpy(float)
-        rows.append({"unit_id": key[0], "unit_name": key[1], "residents": float(w.sum()),
-                     "e2sfca_mean": float((a * w).sum() / w.sum()) if w.sum() > 0 else np.nan,
-                     "e2sfca_median": weighted_quantile(a, w, 0.5),
-                     "no_supply_pct": 100.0 * float((w * (a <= 0)).sum()) / w.sum() if w.sum() > 0 else np.nan,
-                     "capacity_in_unit": float(sup.loc[sup["unit_id"] == key[0], "capacity"].sum()) if key[0] != "all"
-                     else float(sup["capacity"].sum())})
-    return sup, pd.DataFrame(rows)
+        return {"residents": float(w.sum()),
+                "e2sfca_mean": float((a * w).sum() / w.sum()) if w.sum() > 0 else np.nan,
+                "e2sfca_median": weighted_quantile(a, w, 0.5),
+                "no_supply_pct": 100.0 * float((w * (a <= 0)).sum()) / w.sum() if w.sum() > 0 else np.nan,
+                "capacity": cap, "per": per, "threshold_m": d0, "decay": decay}
+
+    rows = [{"unit_id": k[0], "unit_name": k[1], **row(g2, float(sup.loc[sup["unit_id"] == k[0], "capacity"].sum()))}
+            for k, g2 in table.groupby(["unit_id", "unit_name"], sort=True)]
+    return sup, pd.DataFrame(rows), pd.DataFrame([row(table, float(sup["capacity"].sum()))])
 
 
 def run_lifecircle_for_audit(result: Any) -> LifeCircleResult:
