@@ -12,3 +12,10 @@ from .extract import DEFAULTS, Compounds, compound_settings, compounds_from_laye
 
 __all__ = ["DEFAULTS", "Compounds", "compound_settings", "compounds_from_layers", "compounds_from_osm", "find_gates",
            "load_compounds"]
+from .result import CompoundResult, run_compounds, run_compounds_for_audit  # noqa: E402
+from .snapping import CompoundNetwork, CompoundSnap, compound_network, compound_snap  # noqa: E402
+from ..registry import register  # noqa: E402
+
+__all__ += ["CompoundResult", "run_compounds", "CompoundNetwork", "CompoundSnap", "compound_network", "compound_snap"]
+
+register("compounds", run_compounds_for_audit)

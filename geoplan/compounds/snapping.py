@@ -42,6 +42,10 @@ CONNECTOR = "gate_connector"
 #: A gate closer than this to a mapped path is on it (no connector needed).
 ON_NETWORK_M = 0.5
 
+#: Connected pieces of the network with fewer nodes than this share of the largest piece are
+#: mapping fragments: homes are not snapped onto them through the compound model.
+MAIN_PIECE_SHARE = 0.2
+
 
 def snap_to_edges(net: WalkNetwork, points: np.ndarray, edges: np.ndarray) -> Snapped:
     """Snap points to the nearest point on the nearest of the given edges.
@@ -341,11 +345,22 @@ def compound_network(base: WalkNetwork, compounds: Compounds, *, connector_max_m
     return cn
 
 
+def _main_pieces(net: WalkNetwork, share: float = MAIN_PIECE_SHARE) -> tuple[np.ndarray, np.ndarray]:
+    """Connected piece of every node, and whether each piece is a main one (at least ``share``
+    of the largest piece's nodes; the rest are fragments of mapping)."""
+    if net.n_nodes == 0:
+        return np.empty(0, np.int64), np.empty(0, bool)
+    _, comp = csgraph.connected_components(net.graph, directed=False)
+    size = np.bincount(comp)
+    return comp, size >= share * size.max()
+
+
 def _leading_out(net: WalkNetwork, compounds: Compounds, ec: pd.DataFrame) -> dict:
-    """Per compound: its inside edges in a connected piece of the network with nodes outside it."""
+    """Per compound: its inside edges in a main connected piece of the network that also has
+    nodes outside the compound (paths that lead out into the wider network)."""
     if len(ec) == 0:
         return {}
-    _, comp = csgraph.connected_components(net.graph, directed=False)
+    comp, main = _main_pieces(net)
     size = np.bincount(comp)
     polys = compounds.polygons
     inset = shapely.buffer(polys.geometry.values, -EDGE_INSET_M)
@@ -357,7 +372,7 @@ def _leading_out(net: WalkNetwork, compounds: Compounds, ec: pd.DataFrame) -> di
     ecomp = comp[net.edge_u[ec["edge"].to_numpy()]]
     df = pd.DataFrame({"edge": ec["edge"].to_numpy(), "compound_id": ec["compound_id"].to_numpy(), "comp": ecomp})
     k_in = n_in.reindex(pd.MultiIndex.from_arrays([df["compound_id"], df["comp"]])).fillna(0).to_numpy()
-    df = df[size[df["comp"].to_numpy()] > k_in]
+    df = df[(size[df["comp"].to_numpy()] > k_in) & main[df["comp"].to_numpy()]]
     for cid, grp in df.groupby("compound_id"):
         out[int(cid)] = grp["edge"].to_numpy(np.int64)
     return out
@@ -404,7 +419,7 @@ def _gate_positions(cn: CompoundNetwork) -> pd.DataFrame:
     """
     net = cn.network
     gates = cn.compounds.gates
-    cols = ["gate_id", "compound_id", "edge", "along", "offset", "x", "y", "linked"]
+    cols = ["gate_id", "compound_id", "edge", "along", "offset", "x", "y", "linked", "main"]
     if len(gates) == 0:
         return pd.DataFrame({c: [] for c in cols})
     pts = gates.geometry.values
@@ -434,8 +449,10 @@ def _gate_positions(cn: CompoundNetwork) -> pd.DataFrame:
             if outside.any():
                 s = snap_to_edges(net, pts[k:k + 1], np.nonzero(outside)[0])
                 e[k], a[k], off[k] = s.edge[0], s.along[0], s.offset[0]
+    comp, main = _main_pieces(net)
+    on_main = main[comp[net.edge_u[e]]] if len(comp) else np.zeros(len(e), bool)
     return pd.DataFrame({"gate_id": gid, "compound_id": cid, "edge": e, "along": a, "offset": off,
-                         "x": shapely.get_x(pts), "y": shapely.get_y(pts), "linked": linked})[cols]
+                         "x": shapely.get_x(pts), "y": shapely.get_y(pts), "linked": linked, "main": on_main})[cols]
 
 
 @dataclass
@@ -453,8 +470,8 @@ class CompoundSnap:
         The innermost compound containing the point (0 outside every compound).
     mode : ndarray of str
         ``open`` (outside compounds), ``ungated`` (inside a compound with no gate:
-        ordinary snapping), ``inner`` (on a path inside its compound) or ``gate``
-        (straight to a gate).
+        ordinary snapping), ``on_path`` (on a mapped path already: kept), ``inner``
+        (on a path inside its compound) or ``gate`` (straight to a gate).
     gate_id : ndarray of int
         The gate walked to in ``gate`` mode (-1 otherwise).
     """
@@ -516,15 +533,20 @@ def compound_snap(cn: CompoundNetwork, points: Any) -> CompoundSnap:
     gate = np.full(n, -1, dtype=np.int64)
     inner_c, gated_c = point_compounds(cn, pts)
     mode[inner_c > 0] = "ungated"
-    plain = gated_c == 0
-    if plain.any():
-        s = net.snap(pts[plain])
-        edge[plain], along[plain], offset[plain] = s.edge, s.along, s.offset
+    if n:
+        s = net.snap(pts)
+        edge[:], along[:], offset[:] = s.edge, s.along, s.offset
+        # a point on a mapped path (a facility's node on a street) stays where it is
+        on_path = s.offset <= ON_NETWORK_M
+        mode[on_path & (gated_c > 0)] = "on_path"
+        gated_c = np.where(on_path, 0, gated_c)
     gp = cn.gate_pos
-    for cid in np.unique(gated_c[~plain]):
+    for cid in np.unique(gated_c[gated_c > 0]):
         idx = np.nonzero(gated_c == cid)[0]
         p = pts[idx]
         g = gp[gp["compound_id"] == cid]
+        if g["main"].any():  # gates opening onto fragments of mapping are used only when there is no other
+            g = g[g["main"]]
         # nearest gate, straight
         gxy = shapely.points(g["x"].to_numpy(), g["y"].to_numpy())
         tree = shapely.STRtree(gxy)

@@ -1,0 +1,499 @@
+"""The compound analysis of an audit: park coverage and life circles with and without walls.
+
+:func:`run_compounds` re-runs the network park coverage (and, when the
+life-circle analysis ran, the life circles) with compound-aware snapping on
+the compound network, and reports every figure side by side with the
+ordinary run, per unit: the difference is the walk that walls add (or, where
+a gate links paths OpenStreetMap left apart, the walk that gates save).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..network import Snapped
+from ..parks import access_points, park_coverage
+from ..parks.coverage import ParkCoverage
+from .extract import Compounds, compound_settings, load_compounds
+from .snapping import CompoundNetwork, CompoundSnap, compound_network, compound_snap
+
+__all__ = ["CompoundResult", "run_compounds", "run_compounds_for_audit", "compare_coverage", "compare_lifecircle",
+           "BASE_CELL_COLUMNS", "snap_facilities_compound"]
+
+#: Columns of residential cells before any coverage is measured.
+BASE_CELL_COLUMNS = ["cell_id", "unit_id", "unit_name", "historic", "area_m2", "residents", "geometry"]
+
+#: Distance cap (m) of the per-cell walk to the nearest park used for "walk added by walls".
+ADDED_WALK_CAP_M = 3000.0
+
+
+def _finite(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for c in out.columns:
+        if c != "geometry" and pd.api.types.is_float_dtype(out[c]):
+            v = out[c].to_numpy()
+            if np.isinf(v).any():
+                out[c] = np.where(np.isinf(v), np.nan, v)
+    return out
+
+
+def compare_coverage(plain: pd.DataFrame, comp: pd.DataFrame, keys: list[str], links: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Side-by-side coverage tables (network method) without and with the compound model.
+
+    Parameters
+    ----------
+    plain, comp : DataFrame
+        ``by_unit`` or ``overall`` tables of :func:`~geoplan.parks.park_coverage`.
+    keys : list of str
+        Row keys besides ``scope`` and ``tier`` (``["unit_id", "unit_name"]`` or ``[]``).
+    links : DataFrame, optional
+        The same table on the compound network with ordinary snapping (gate links
+        only, no walls): adds ``*_links`` columns, so that the change splits into
+        what gate links give (links - plain) and what walls take (compounds - links).
+
+    Returns
+    -------
+    DataFrame
+        ``scope``, ``tier``, keys, ``land_m2``, ``residents``, ``land_pct``,
+        ``land_pct_compounds``, ``land_diff_pp``, ``residents_pct``,
+        ``residents_pct_compounds``, ``residents_diff_pp``, covered land and residents
+        of both; with ``links``: ``land_pct_links``, ``residents_pct_links``,
+        ``residents_walls_pp`` and ``residents_links_pp``.
+    """
+    k = ["scope", "tier", *keys]
+    a = plain[plain["method"] == "network"][[*k, "land_m2", "residents", "covered_m2", "land_pct", "covered_residents",
+                                              "residents_pct"]]
+    b = comp[comp["method"] == "network"][[*k, "covered_m2", "land_pct", "covered_residents", "residents_pct"]]
+    m = a.merge(b, on=k, how="outer", suffixes=("", "_compounds"))
+    m["land_diff_pp"] = m["land_pct_compounds"] - m["land_pct"]
+    m["residents_diff_pp"] = m["residents_pct_compounds"] - m["residents_pct"]
+    cols = [*k, "land_m2", "residents", "land_pct", "land_pct_compounds", "land_diff_pp", "residents_pct",
+            "residents_pct_compounds", "residents_diff_pp", "covered_m2", "covered_m2_compounds", "covered_residents",
+            "covered_residents_compounds"]
+    if links is not None:
+        c = links[links["method"] == "network"][[*k, "land_pct", "residents_pct"]].rename(
+            columns={"land_pct": "land_pct_links", "residents_pct": "residents_pct_links"})
+        m = m.merge(c, on=k, how="left")
+        m["residents_links_pp"] = m["residents_pct_links"] - m["residents_pct"]
+        m["residents_walls_pp"] = m["residents_pct_compounds"] - m["residents_pct_links"]
+        cols += ["land_pct_links", "residents_pct_links", "residents_links_pp", "residents_walls_pp"]
+    return m[cols]
+
+
+def compare_lifecircle(plain: pd.DataFrame, comp: pd.DataFrame, levels: list[str], keys: list[str],
+                       links: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Side-by-side life-circle completeness per level without and with the compound model.
+
+    Parameters
+    ----------
+    plain, comp : DataFrame
+        ``by_unit`` or ``overall`` tables of :func:`~geoplan.lifecircle.summarise_units`.
+    levels : list of str
+    keys : list of str
+    links : DataFrame, optional
+        The same on the compound network with ordinary snapping (adds ``complete_pct_links``).
+
+    Returns
+    -------
+    DataFrame
+        keys, ``level``, ``residents``, ``complete_pct``, ``complete_pct_compounds``,
+        ``complete_diff_pp``, ``score_pct``, ``score_pct_compounds``, ``score_diff_pp``
+        (and ``complete_pct_links``).
+    """
+    rows = []
+
+    def _join(x: pd.DataFrame, y: pd.DataFrame) -> pd.DataFrame:
+        return x.merge(y, on=keys, how="outer") if keys else pd.concat([x.reset_index(drop=True), y.reset_index(drop=True)], axis=1)
+
+    for lid in levels:
+        a = plain[[*keys, "residents", f"complete_{lid}_pct", f"score_{lid}_pct"]].rename(
+            columns={f"complete_{lid}_pct": "complete_pct", f"score_{lid}_pct": "score_pct"})
+        b = comp[[*keys, f"complete_{lid}_pct", f"score_{lid}_pct"]].rename(
+            columns={f"complete_{lid}_pct": "complete_pct_compounds", f"score_{lid}_pct": "score_pct_compounds"})
+        m = _join(a, b)
+        if links is not None:
+            m = _join(m, links[[*keys, f"complete_{lid}_pct"]].rename(columns={f"complete_{lid}_pct": "complete_pct_links"}))
+        m.insert(len(keys), "level", lid)
+        m["complete_diff_pp"] = m["complete_pct_compounds"] - m["complete_pct"]
+        m["score_diff_pp"] = m["score_pct_compounds"] - m["score_pct"]
+        rows.append(m)
+    out = pd.concat(rows, ignore_index=True)
+    cols = [*keys, "level", "residents", "complete_pct", "complete_pct_compounds", "complete_diff_pp", "score_pct",
+            "score_pct_compounds", "score_diff_pp"]
+    return out[cols + (["complete_pct_links"] if links is not None else [])]
+
+
+def snap_facilities_compound(cn: CompoundNetwork, facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Facility entry points snapped by the compound model (a kindergarten inside a 小区 is
+    reached through the 小区's gates), with ``snap_edge``, ``snap_along``, ``snap_m`` on the
+    compound network."""
+    f = facilities.copy()
+    if len(f) == 0:
+        return f
+    cs = compound_snap(cn, f.geometry.values)
+    f["snap_edge"] = cs.snapped.edge
+    f["snap_along"] = cs.snapped.along
+    f["snap_m"] = cs.snapped.offset
+    f["compound_mode"] = cs.mode
+    return f
+
+
+@dataclass
+class CompoundResult:
+    """What the compound model changed.
+
+    Attributes
+    ----------
+    settings : dict
+    compounds : Compounds
+    cnet : CompoundNetwork
+    cell_snap : CompoundSnap
+        How every residential cell joins the compound network.
+    coverage : ParkCoverage
+        Network park coverage with the compound model.
+    plain : ParkCoverage
+        The ordinary network coverage it is compared with (the audit's).
+    links : ParkCoverage
+        Ordinary snapping on the compound network: what gate links alone change.
+    coverage_by_unit, coverage_overall : DataFrame
+        Side by side (:func:`compare_coverage`).
+    cells : GeoDataFrame
+        Per residential cell: snapping mode, compound, park distance with/without
+        (capped at 3 km), ``added_walk_m`` and the coverage status change.
+    compound_table : DataFrame
+        Per compound: gates, residents, snapping modes, mean walk to the nearest
+        park with/without, residents who lose or gain coverage; largest added walk first.
+    lc_by_unit, lc_overall : DataFrame or None
+        Life-circle summaries (:func:`~geoplan.lifecircle.summarise_units`) with the compound model.
+    lifecircle_by_unit, lifecircle_overall : DataFrame or None
+        Side by side (:func:`compare_lifecircle`).
+    lc_origins : GeoDataFrame or None
+        The life-circle table per origin with the compound model.
+    lc_origin_snap : Snapped or None
+    lc_facilities : GeoDataFrame or None
+        Facilities snapped by the compound model.
+    """
+
+    settings: dict
+    compounds: Compounds
+    cnet: CompoundNetwork
+    cell_snap: CompoundSnap
+    coverage: ParkCoverage
+    plain: ParkCoverage
+    links: ParkCoverage
+    coverage_by_unit: pd.DataFrame
+    coverage_overall: pd.DataFrame
+    cells: gpd.GeoDataFrame
+    compound_table: pd.DataFrame
+    lc_by_unit: pd.DataFrame | None = None
+    lc_overall: pd.DataFrame | None = None
+    lifecircle_by_unit: pd.DataFrame | None = None
+    lifecircle_overall: pd.DataFrame | None = None
+    lc_origins: gpd.GeoDataFrame | None = None
+    lc_origin_snap: Snapped | None = None
+    lc_facilities: gpd.GeoDataFrame | None = None
+    lc_rules: Any = None
+    notes: list = field(default_factory=list)
+
+    # -- figures ------------------------------------------------------------
+    def coverage_pair(self, scope: str = "all", measure: str = "residents") -> tuple[float, float]:
+        """(without, with) the compound model, percent, whole area, all tiers."""
+        o = self.coverage_overall
+        r = o[(o["scope"] == scope) & (o["tier"] == "all")].iloc[0]
+        col = "residents_pct" if measure == "residents" else "land_pct"
+        return float(r[col]), float(r[f"{col}_compounds"])
+
+    def complete_pair(self, level: str | None = None) -> tuple[float, float] | None:
+        """(without, with) share of residents with a complete life circle at ``level`` (default the largest)."""
+        if self.lifecircle_overall is None:
+            return None
+        o = self.lifecircle_overall
+        lid = level or o["level"].iloc[-1]
+        r = o[o["level"] == lid].iloc[0]
+        return float(r["complete_pct"]), float(r["complete_pct_compounds"])
+
+    # -- the interface the writers use ----------------------------------------
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Tables for CSV and XLSX."""
+        p = self.compounds.polygons
+        t = {
+            "compounds_coverage_overall": self.coverage_overall,
+            "compounds_coverage_by_unit": self.coverage_by_unit,
+            "compounds_list": self.compound_table,
+            "compounds_ungated": pd.DataFrame(p[p["n_gates"] == 0].drop(columns="geometry")),
+            "compounds_gates": pd.DataFrame(self.compounds.gates.drop(columns="geometry")),
+        }
+        if self.lifecircle_overall is not None:
+            t["compounds_lifecircle_overall"] = self.lifecircle_overall
+            t["compounds_lifecircle_by_unit"] = self.lifecircle_by_unit
+        return {k: _finite(v) for k, v in t.items()}
+
+    def layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """Layers for the GeoPackage."""
+        c = self.cnet.connectors
+        conn = self.cnet.network.edges.iloc[c["edge"].to_numpy()] if len(c) else None
+        out = {
+            "compounds": self.compounds.polygons.merge(
+                self.compound_table.drop(columns=[x for x in ("name", "kind", "n_gates", "area_m2") if x in self.compound_table]),
+                on="compound_id", how="left"),
+            "compounds_gates": self.compounds.gates,
+            "compounds_cells": _finite(self.cells),
+        }
+        if conn is not None and len(conn):
+            out["compounds_gate_connectors"] = gpd.GeoDataFrame(
+                {"gate_id": c["gate_id"].to_numpy(), "compound_id": c["compound_id"].to_numpy(),
+                 "length_m": c["length"].to_numpy()}, geometry=conn.geometry.values, crs=conn.crs)
+        if self.lc_origins is not None:
+            keep = [x for x in self.lc_origins.columns if x in ("origin_id", "residents", "unit_id", "unit_name", "snap_m")
+                    or x.startswith(("dist:", "complete:", "n:"))]
+            out["compounds_lifecircle_origins"] = _finite(gpd.GeoDataFrame(self.lc_origins[keep], geometry=self.lc_origins.geometry.values,
+                                                                          crs=self.lc_origins.crs))
+        return {k: _finite(v) for k, v in out.items()}
+
+    def summary(self) -> dict:
+        """Headline figures (``summary.json`` under ``compounds``)."""
+        def num(x: Any) -> Any:
+            x = float(x)
+            return None if math.isnan(x) or math.isinf(x) else round(x, 4)
+
+        p = self.compounds.polygons
+        g = self.compounds.gates
+        modes = self.cells.groupby("mode")["residents"].sum()
+        tot = float(self.cells["residents"].sum())
+        o = self.coverage_overall[self.coverage_overall["tier"] == "all"]
+        out = {
+            "compounds": int(len(p)),
+            "by_kind": {str(k): int(v) for k, v in p["kind"].value_counts().sort_index().items()},
+            "without_gates": int((p["n_gates"] == 0).sum()),
+            "gates": int(g["gate_id"].nunique()) if len(g) else 0,
+            "gates_by_kind": {str(k): int(v) for k, v in g.drop_duplicates("gate_id")["kind"].value_counts().sort_index().items()} if len(g) else {},
+            "gate_connectors": int(len(self.cnet.connectors)),
+            "residents_by_mode_pct": {str(k): num(100 * v / tot) if tot > 0 else None for k, v in modes.items()},
+            "park_coverage": {str(r["scope"]): {"land_pct": num(r["land_pct"]), "land_pct_compounds": num(r["land_pct_compounds"]),
+                                                "residents_pct": num(r["residents_pct"]),
+                                                "residents_pct_compounds": num(r["residents_pct_compounds"]),
+                                                "residents_pct_gate_links_only": num(r["residents_pct_links"]),
+                                                "land_pct_gate_links_only": num(r["land_pct_links"])}
+                              for _, r in o.iterrows()},
+            "largest_unit_differences": [
+                {"unit": str(r["unit_name"]), "residents_diff_pp": num(r["residents_diff_pp"]), "land_diff_pp": num(r["land_diff_pp"])}
+                for _, r in self._largest_units().iterrows()],
+            "largest_compound_differences": [
+                {"compound": str(r["name"]) if isinstance(r["name"], str) else f"#{int(r['compound_id'])}",
+                 "kind": str(r["kind"]), "mean_added_walk_m": num(r["added_walk_m"]),
+                 "residents": num(r["residents"])} for _, r in self.compound_table.head(5).iterrows()],
+            "mean_added_walk_m": num(np.average(self.cells["added_walk_m"], weights=self.cells["residents"]))
+            if tot > 0 else None,
+            "mean_walk_added_by_walls_m": num(np.average(self.cells["walls_walk_m"], weights=self.cells["residents"]))
+            if tot > 0 else None,
+            "notes": list(self.notes),
+        }
+        if self.lifecircle_overall is not None:
+            out["lifecircle_complete_pct"] = {str(r["level"]): {"plain": num(r["complete_pct"]),
+                                                                "compounds": num(r["complete_pct_compounds"])}
+                                              for _, r in self.lifecircle_overall.iterrows()}
+        return out
+
+    def _largest_units(self, n: int = 5) -> pd.DataFrame:
+        b = self.coverage_by_unit
+        b = b[(b["scope"] == "all") & (b["tier"] == "all")].copy()
+        b["_abs"] = b["residents_diff_pp"].abs()
+        return b.sort_values("_abs", ascending=False, kind="stable").head(n)
+
+    def headline(self, lang: str = "en") -> str:
+        """One line for the command line."""
+        a, b = self.coverage_pair()
+        n_un = int((self.compounds.polygons["n_gates"] == 0).sum())
+        n = len(self.compounds.polygons)
+        cp = self.complete_pair()
+        if lang == "zh":
+            s = f"封闭小区模型：{n} 个小区/大院（{n_un} 个无出入口）；公园步行覆盖居民 {a:.1f}% → {b:.1f}%"
+            if cp:
+                s += f"；15分钟生活圈完整 {cp[0]:.1f}% → {cp[1]:.1f}%"
+            return s
+        s = f"Compound model: {n} compounds ({n_un} without gates); residents within a walk of a park {a:.1f}% → {b:.1f}%"
+        if cp:
+            s += f"; complete 15-minute circle {cp[0]:.1f}% → {cp[1]:.1f}%"
+        return s
+
+    def map_layers(self, lang: str = "en") -> list:
+        """Compounds (gated / without gates), gates, connectors and the cells whose coverage walls change."""
+        from ..maps.layers import MapLayer
+
+        zh = lang == "zh"
+        layers = []
+        p = self.compounds.polygons.copy()
+        if len(p):
+            p["status"] = np.where(p["n_gates"] > 0, "gated", "ungated")
+            p["name"] = p["name"].fillna("").astype(str)
+            layers.append(MapLayer(p[["compound_id", "name", "kind", "n_gates", "status", "geometry"]],
+                                   "封闭小区与大院" if zh else "Walled compounds", kind="polygon", column="status",
+                                   categories={"gated": "#8c6bb1", "ungated": "#e7298a"},
+                                   category_labels={"gated": "有出入口" if zh else "with gates",
+                                                    "ungated": "无出入口（普通吸附）" if zh else "no gate mapped (ordinary snapping)"},
+                                   fill_opacity=0.05, weight=2, dash="6 3",
+                                   tooltip=[("name", "名称" if zh else "Name"), ("kind", "类型" if zh else "Kind"),
+                                            ("n_gates", "出入口数" if zh else "Gates")]))
+        g = self.compounds.gates.drop_duplicates("gate_id")
+        if len(g):
+            layers.append(MapLayer(g[["gate_id", "kind", "geometry"]], "小区出入口" if zh else "Compound gates", kind="point",
+                                   column="kind", categories={"gate": "#54278f", "entrance": "#756bb1", "crossing": "#9e9ac8",
+                                                              "user": "#3f007d", "proposed": "#e6550d"},
+                                   radius_px=3.5, tooltip=[("gate_id", "编号" if zh else "Gate"), ("kind", "类型" if zh else "Kind")]))
+        c = self.cells
+        ch = c[c["change"] != "same"]
+        if len(ch):
+            d = ch[["unit_name", "change", "residents", "geometry"]].dissolve(by=["unit_name", "change"], aggfunc={"residents": "sum"}).reset_index()
+            d["residents"] = d["residents"].round(0)
+            layers.append(MapLayer(d, "围墙改变的公园覆盖" if zh else "Park coverage changed by walls", kind="polygon", column="change",
+                                   categories={"lost": "#d73027", "gained": "#1a9850"},
+                                   category_labels={"lost": "因围墙失去覆盖" if zh else "lost (walk through a gate is longer)",
+                                                    "gained": "经出入口新增覆盖" if zh else "gained (gate links a path)"},
+                                   fill_opacity=0.7, weight=0.5,
+                                   tooltip=[("unit_name", "单元" if zh else "Unit"), ("residents", "居民" if zh else "Residents")]))
+        return layers
+
+
+def _compound_table(cells: pd.DataFrame, compounds: Compounds) -> pd.DataFrame:
+    p = compounds.polygons
+    c = cells[cells["in_compound"] > 0]
+    w = c["residents"].to_numpy(float)
+    df = pd.DataFrame({"compound_id": c["in_compound"].to_numpy(), "cells": 1, "residents": w,
+                       "w_plain": w * c["park_m_plain"].to_numpy(), "w_comp": w * c["park_m_compounds"].to_numpy(),
+                       "w_links": w * c["park_m_links"].to_numpy(),
+                       "w_snap_plain": w * c["snap_m_plain"].to_numpy(), "w_snap": w * c["snap_m_compounds"].to_numpy(),
+                       "lost_res": w * (c["change"] == "lost"), "gained_res": w * (c["change"] == "gained"),
+                       "area_m2_res": c["area_m2"].to_numpy(),
+                       "gate_mode": (c["mode"] == "gate").astype(int), "inner_mode": (c["mode"] == "inner").astype(int)})
+    s = df.groupby("compound_id").sum()
+    W = s["residents"].where(s["residents"] > 0)
+    t = pd.DataFrame({
+        "cells": s["cells"], "residential_m2": s["area_m2_res"], "residents": s["residents"],
+        "cells_inner_paths": s["inner_mode"], "cells_to_gate": s["gate_mode"],
+        "snap_m": s["w_snap_plain"] / W, "snap_m_compounds": s["w_snap"] / W,
+        "park_m": s["w_plain"] / W, "park_m_links": s["w_links"] / W, "park_m_compounds": s["w_comp"] / W,
+        "residents_losing_coverage": s["lost_res"], "residents_gaining_coverage": s["gained_res"],
+    })
+    t["added_walk_m"] = t["park_m_compounds"] - t["park_m"]
+    t["walls_walk_m"] = t["park_m_compounds"] - t["park_m_links"]
+    t = p[["compound_id", "name", "kind", "n_gates", "walled_share", "area_m2"]].merge(t.reset_index(), on="compound_id", how="left")
+    t["cells"] = t["cells"].fillna(0).astype(int)
+    t = t.sort_values(["added_walk_m", "residents"], ascending=[False, False], kind="stable", na_position="last")
+    return t.reset_index(drop=True)
+
+
+def run_compounds(result: Any, settings: Mapping | None = None) -> CompoundResult | None:
+    """Park coverage and life circles with the compound model, side by side with the audit's.
+
+    Parameters
+    ----------
+    result : AuditResult
+    settings : mapping, optional
+        Default ``result.config.extra["compounds"]`` over
+        :data:`~geoplan.compounds.extract.DEFAULTS`.
+
+    Returns
+    -------
+    CompoundResult, or None when the model is switched off (``enabled: false``).
+    """
+    s = compound_settings(settings if settings is not None else result.config.extra.get("compounds"))
+    if not s.get("enabled", True):
+        return None
+    st = result.study
+    cov = result.parks
+    notes: list[str] = []
+    compounds = load_compounds(result, s)
+    cn = compound_network(st.network, compounds, connector_max_m=float(s["connector_max_m"]))
+    cells = cov.cells[[c for c in BASE_CELL_COLUMNS if c in cov.cells.columns]]
+    pts = shapely.point_on_surface(cells.geometry.values)
+    cs = compound_snap(cn, pts)
+    access = cov.access if "network" in cov.methods and len(cov.access) else None
+    counted = cov.parks[cov.parks["tier"].notna()]
+    if access is None:
+        acc_kw = dict(result.config.parks.get("access_points", {}))
+        access = access_points(counted, st.network, st.entrances, **acc_kw)
+    has_hist = bool(cov.has_historic)
+    if "network" in cov.methods:
+        plain = cov
+    else:
+        plain = park_coverage(cells, cov.parks, cov.rules, methods=("network",), network=st.network, access=access,
+                              has_historic=has_hist)
+        notes.append("the audit measured straight-line coverage only: the ordinary network run was added for the comparison")
+    comp = park_coverage(cells, cov.parks, cov.rules, methods=("network",), network=cn.network, access=access,
+                         snapped=cs.snapped, has_historic=has_hist)
+    # the compound network with ordinary snapping: what gate links alone change
+    links = park_coverage(cells, cov.parks, cov.rules, methods=("network",), network=cn.network, access=access,
+                          has_historic=has_hist)
+    by_unit = compare_coverage(plain.by_unit, comp.by_unit, ["unit_id", "unit_name"], links.by_unit)
+    overall = compare_coverage(plain.overall, comp.overall, [], links.overall)
+
+    from ..fairness import park_distances
+
+    cap = ADDED_WALK_CAP_M
+    d_plain = park_distances(st.network, cov.parks, access, st.network.snap(pts), cap)
+    d_comp = park_distances(cn.network, cov.parks, access, cs.snapped, cap)
+    d_links = park_distances(cn.network, cov.parks, access, cn.network.snap(pts), cap)
+    pc = plain.cells["net_covered"].to_numpy()
+    cc = comp.cells["net_covered"].to_numpy()
+    cell_out = gpd.GeoDataFrame({
+        "cell_id": cells["cell_id"].to_numpy(), "unit_id": cells["unit_id"].to_numpy(), "unit_name": cells["unit_name"].to_numpy(),
+        "area_m2": cells["area_m2"].to_numpy(), "residents": cells["residents"].to_numpy(float),
+        "in_compound": cs.in_compound, "compound_id": cs.compound_id, "mode": cs.mode, "gate_id": cs.gate_id,
+        "snap_m_plain": plain.cells["net_snap_m"].to_numpy(), "snap_m_compounds": cs.snapped.offset,
+        "net_dist_plain": plain.cells["net_dist"].to_numpy(), "net_dist_compounds": comp.cells["net_dist"].to_numpy(),
+        "park_m_plain": d_plain, "park_m_links": d_links, "park_m_compounds": d_comp, "added_walk_m": d_comp - d_plain,
+        "walls_walk_m": d_comp - d_links,
+        "change": np.where(pc & ~cc, "lost", np.where(cc & ~pc, "gained", "same")),
+    }, geometry=cells.geometry.values, crs=cells.crs)
+    table = _compound_table(cell_out, compounds)
+
+    res = CompoundResult(dict(s), compounds, cn, cs, comp, plain, links, by_unit, overall, cell_out, table, notes=notes)
+    lc = result.analyses.get("lifecircle")
+    if lc is not None:
+        _lifecircle(res, lc)
+    n_un = int((compounds.polygons["n_gates"] == 0).sum())
+    if n_un:
+        notes.append(f"{n_un} compounds have no mapped gate: their homes snap to the nearest street as before "
+                     "(see compounds_ungated; add their gates to a gate layer)")
+    return res
+
+
+def _lifecircle(res: CompoundResult, lc: Any) -> None:
+    """Life circles of the same origins and facilities with the compound model."""
+    from ..lifecircle import life_circle, summarise_units
+
+    o = lc.origins
+    keep = [c for c in ("origin_id", "residents", "unit_id", "unit_name") if c in o.columns]
+    origins = gpd.GeoDataFrame(o[keep].copy(), geometry=o.geometry.values, crs=o.crs)
+    osnap = compound_snap(res.cnet, origins.geometry.values)
+    fac = snap_facilities_compound(res.cnet, lc.facilities)
+    table = life_circle(res.cnet.network, origins, fac, lc.rules, search_limit_m=lc.settings.get("search_limit_m"),
+                        origin_snap=osnap.snapped)
+    table["compound_mode"] = osnap.mode
+    table["in_compound"] = osnap.in_compound
+    by_unit, _ = summarise_units(table, lc.rules, facilities=fac)
+    overall, _ = summarise_units(table, lc.rules, by=[], facilities=fac)
+    # gate links only: ordinary snapping on the compound network
+    from ..lifecircle import snap_facilities
+
+    fac_l = snap_facilities(lc.facilities.drop(columns=["snap_edge", "snap_along", "snap_m"], errors="ignore"), res.cnet.network)
+    t_l = life_circle(res.cnet.network, origins, fac_l, lc.rules, search_limit_m=lc.settings.get("search_limit_m"))
+    by_unit_l, _ = summarise_units(t_l, lc.rules)
+    overall_l, _ = summarise_units(t_l, lc.rules, by=[])
+    levels = [lv.id for lv in lc.rules.levels]
+    res.lc_by_unit, res.lc_overall = by_unit, overall
+    res.lifecircle_by_unit = compare_lifecircle(lc.by_unit, by_unit, levels, ["unit_id", "unit_name"], by_unit_l)
+    res.lifecircle_overall = compare_lifecircle(lc.overall, overall, levels, [], overall_l)
+    res.lc_origins, res.lc_origin_snap, res.lc_facilities, res.lc_rules = table, osnap.snapped, fac, lc.rules
+
+
+def run_compounds_for_audit(result: Any) -> CompoundResult | None:
+    """The function registered as the ``compounds`` analysis (settings from the audit configuration)."""
+    return run_compounds(result)
