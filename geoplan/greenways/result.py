@@ -34,7 +34,7 @@ __all__ = ["GreenwayResult", "analyse_greenways", "run_greenways_for_audit", "lo
 
 LEVEL_COLOURS = {"city": "#1a9850", "district": "#66bd63", "community": "#a6d96a", "unspecified": "#8c8c8c",
                  "proposed": "#d7301f"}
-COMPONENT_COLOURS = ("#1f78b4", "#33a02c", "#e31a1c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3", "#fb9a99")
+COMPONENT_COLOURS = ("#1f78b4", "#33a02c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3", "#b2df8a", "#cab2d6")
 
 
 def _t(en: str, zh: str, lang: str) -> str:
@@ -323,13 +323,17 @@ class GreenwayResult:
                 pts = gpd.GeoDataFrame(pts, geometry="geometry", crs=p.crs)
                 pts["dPC"] = pts["dPC"].round(2)
                 pts["dIIC"] = pts["dIIC"].round(2)
-                classes = [(10.0, np.inf, 11.0, "≥ 10 %"), (1.0, 10.0, 7.0, "1–10 %"), (-np.inf, 1.0, 4.0, "< 1 %")]
-                for lo, hi, r, lab in classes:
+                classes = [(10.0, np.inf, 11.0, "#fe9929", _t("large: dPC ≥ 10 %", "大：dPC ≥ 10%", lang)),
+                           (1.0, 10.0, 7.0, "#fec44f", _t("medium: dPC 1–10 %", "中：dPC 1–10%", lang)),
+                           (-np.inf, 1.0, 4.0, "#fff7bc", _t("small: dPC < 1 %", "小：dPC < 1%", lang))]
+                present = [c for c in classes if ((pts["dPC"] >= c[0]) & (pts["dPC"] < c[1])).any()]
+                title = _t("Park importance (dPC: % drop of PC without the park)", "公园重要性（dPC：移除后 PC 下降%）", lang)
+                for k, (lo, hi, r, col, lab) in enumerate(present):
                     sub = pts[(pts["dPC"] >= lo) & (pts["dPC"] < hi)]
-                    if len(sub):
-                        L.append(MapLayer(sub, _t(f"Park importance dPC {lab}", f"公园重要性 dPC {lab}", lang), kind="point",
-                                          color="#00441b", fill_color="#fec44f", radius_px=r, fill_opacity=0.9, weight=1,
-                                          tooltip=[("name", _t("Name", "名称", lang)), ("dPC", "dPC (%)"), ("dIIC", "dIIC (%)")]))
+                    L.append(MapLayer(sub, title if k == 0 else f"{title} · {lab}", kind="point", color="#7f2704",
+                                      fill_color=col, radius_px=r, fill_opacity=0.9, weight=1,
+                                      legend=[(c[4], c[3]) for c in present] if k == 0 else None,
+                                      tooltip=[("name", _t("Name", "名称", lang)), ("dPC", "dPC (%)"), ("dIIC", "dIIC (%)")]))
         if len(self.park_links):
             pl = self.park_links.copy()
             pl["distance_m"] = pl["distance_m"].round(0)

@@ -139,7 +139,7 @@ def line_parts(lines: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         ``line_id`` (0..n-1), ``segment_id``, ``name``, ``level``, ``source``,
         ``length_m`` and LineString geometry, plus the other input columns.
     """
-    df = lines.copy()
+    df = lines.drop(columns=[c for c in ("line_id", "component", "length_m") if c in lines.columns])
     if "segment_id" not in df.columns:
         df["segment_id"] = np.arange(1, len(df) + 1)
     for col, default in (("name", ""), ("level", "unspecified"), ("source", "layer")):
