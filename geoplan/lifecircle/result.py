@@ -344,7 +344,7 @@ def _park_facilities(result: Any) -> gpd.GeoDataFrame | None:
 def _iso_points(spec: Any, study: Any, fac: gpd.GeoDataFrame, rules: LifeCircleRules, settings: dict) -> gpd.GeoDataFrame:
     crs = study.crs
     max_points = int(rules.isochrones.get("max_points", 200))
-    if spec is None or spec == "units":
+    if spec == "units":
         u = study.units
         pts = gpd.GeoDataFrame({"label": u["unit_name"].astype(str).to_numpy()},
                                geometry=shapely.point_on_surface(u.geometry.values), crs=crs)
@@ -464,7 +464,8 @@ def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResul
     catch = _catchment_table(overall, rules, fac, land_km2, whole=True)
 
     # isochrones: the level distances (normative) labelled with their minutes
-    iso_pts = _iso_points(settings.get("isochrone_points", rules.isochrones.get("points", "units")), study, fac, rules, settings)
+    spec = settings.get("isochrone_points", rules.isochrones.get("points", "units"))
+    iso_pts = _iso_points(spec, study, fac, rules, settings) if spec not in (None, False, "none") else study.units.iloc[:0]
     iso = isochrones(net, iso_pts, [lv.minutes for lv in rules.levels], distances_m=[lv.distance_m for lv in rules.levels],
                      buffer_m=float(rules.isochrones.get("buffer_m", 25)), origins=table, origin_snap=osnap)
 
