@@ -90,7 +90,7 @@ __all__ = [
 
 #: Columns of ``batch_status.csv``, in order.
 STATUS_COLUMNS = (
-    "area", "slug", "status", "seconds",
+    "area", "slug", "status", "seconds", "cpu_seconds",
     "euclidean_land_pct", "euclidean_residents_pct", "network_land_pct", "network_residents_pct",
     "residents", "parks_counted", "pocket_park_sites",
     "error", "warnings", "folder", "worker",
@@ -157,6 +157,7 @@ class BatchSpec:
     scheduler: str | None = None
     redo: bool = False
     maps: bool = False
+    analyses: tuple[str, ...] | None = None
     source: str = "<dict>"
 
     def area_config(self, area: Area) -> AuditConfig:
@@ -175,7 +176,13 @@ class BatchSpec:
 
 @dataclass(frozen=True)
 class AreaTask:
-    """Everything a worker needs to audit one area (small and picklable)."""
+    """Everything a worker needs to audit one area (small and picklable).
+
+    ``analyses`` holds the ``(name, function)`` pairs of the extra analyses to run,
+    taken from the client's registry: a worker process has only the analyses its
+    own imports registered, so the client's are shipped (functions of installed
+    modules travel by reference) and the worker runs exactly the client's set.
+    """
 
     name: str
     slug: str
@@ -183,6 +190,7 @@ class AreaTask:
     geometry: Any
     folder: str
     maps: bool = False
+    analyses: tuple = ()
 
 
 @dataclass
@@ -417,7 +425,7 @@ def load_batch(path: str | os.PathLike | Mapping | None = None, *, base_dir: str
     else:
         p = Path(path).resolve()
         data, src, bdir = _read_yaml_mapping(p, "batch configuration"), str(p), Path(base_dir or p.parent).resolve()
-    known = {"base", "areas", "out", "workers", "scheduler", "redo", "maps"}
+    known = {"base", "areas", "out", "workers", "scheduler", "redo", "maps", "analyses"}
     unknown = set(data) - known
     if unknown:
         raise UsageError(f"batch configuration {src}: unknown key(s) {sorted(unknown)}.", hint=f"Known keys: {sorted(known)}.")
@@ -429,21 +437,29 @@ def load_batch(path: str | os.PathLike | Mapping | None = None, *, base_dir: str
     if not data.get("areas"):
         raise UsageError(f"batch configuration {src} has no 'areas:'.",
                          hint="Give areas: {units: FILE, name_field: FIELD}, {boundaries: [FILES]} or {pbfs: [FILES]}.")
+    w = data.get("workers")
+    try:
+        workers = 2 if w is None else int(w)
+    except (TypeError, ValueError):
+        raise UsageError(f"workers: {w!r} is not a whole number.") from None
+    if workers < 1 or (isinstance(w, float) and w != workers):
+        raise UsageError(f"workers: {w!r} — give a whole number of worker processes, at least 1.")
     cfg = _base_config(data.get("base"), bdir)
     areas = _areas(data["areas"], bdir)
-    try:
-        workers = int(data.get("workers", 2) or 2)
-    except (TypeError, ValueError):
-        raise UsageError(f"workers: {data.get('workers')!r} is not a whole number.") from None
-    if workers < 1:
-        raise UsageError(f"workers: {workers} — at least one worker is needed.")
     out = Path(_resolve(data.get("out") or "geoplan-batch", bdir))
+    analyses = data.get("analyses")
+    if analyses is not None:
+        if isinstance(analyses, str):
+            analyses = [analyses]
+        if not isinstance(analyses, (list, tuple)) or not all(isinstance(a, str) for a in analyses):
+            raise UsageError(f"analyses: {analyses!r} must be a list of analysis names (e.g. [lifecircle]).")
+        analyses = tuple(analyses)
     sched = data.get("scheduler") or None
     if sched and not re.match(r"^\w+://", str(sched)) and str(sched).endswith(".json"):
         sched = _resolve(sched, bdir)
     return BatchSpec(config=cfg, areas=tuple(areas), out=out, workers=workers,
                      scheduler=str(sched) if sched else None, redo=bool(data.get("redo", False)),
-                     maps=bool(data.get("maps", False)), source=src)
+                     maps=bool(data.get("maps", False)), analyses=analyses, source=src)
 
 
 # --------------------------------------------------------------------------- the task
@@ -485,23 +501,36 @@ def audit_area(task: AreaTask) -> dict:
     Returns
     -------
     dict
-        ``area``, ``slug``, ``status`` (``ok`` or ``failed``), ``seconds``, headline
+        ``area``, ``slug``, ``status`` (``ok`` or ``failed``), ``seconds`` (wall clock),
+        ``cpu_seconds`` (the worker process's CPU time), headline
         figures (see :func:`headline`), ``error``, ``traceback``, ``warnings``,
         ``folder``, ``worker``.
     """
+    from . import registry
     from .audit import run_audit
     from .outputs import write_audit
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     folder = Path(task.folder)
     status: dict = {"area": task.name, "slug": task.slug, "folder": str(folder),
                     "worker": f"{socket.gethostname()}:{os.getpid()}"}
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(io.StringIO()):
-        # pyrosm prints timings on stdout; warnings other than geoplan's are noise here
+    sink = io.StringIO()
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(sink), \
+            contextlib.redirect_stderr(sink):
+        # pyrosm's progress lines would interleave on the client's terminal; warnings other than
+        # geoplan's are noise here
         warnings.simplefilter("ignore")
         warnings.simplefilter("always", GeoplanWarning)
         try:
-            result = run_audit(task.config, task.geometry)
+            # unpickling the task imported the analyses' modules in the client's order
+            for name, fn in task.analyses:
+                registry.register(name, fn)
+            names = tuple(n for n, _ in task.analyses)
+            order = tuple(n for n in registry.analyses() if n in names)
+            if order != names:
+                warnings.warn(f"this worker runs the analyses in the order {order}, the client in {names} "
+                              "(they were imported in another order here).", GeoplanWarning, stacklevel=1)
+            result = run_audit(task.config, task.geometry, analyses=names)
             # not done (or redo): a folder without the done-marker is replaced
             write_audit(result, folder, overwrite=True, maps=task.maps)
             del result
@@ -511,6 +540,7 @@ def audit_area(task: AreaTask) -> dict:
     msgs = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, GeoplanWarning)))
     status["warnings"] = " | ".join(msgs)
     status["seconds"] = round(time.perf_counter() - t0, 2)
+    status["cpu_seconds"] = round(time.process_time() - c0, 2)
     return status
 
 
@@ -522,6 +552,24 @@ def _skipped(spec: BatchSpec, area: Area) -> dict:
     except (OSError, ValueError) as exc:
         st["warnings"] = f"cannot read {folder / DONE_MARKER}: {exc}"
     return st
+
+
+def _analyses(wanted: tuple[str, ...] | None) -> tuple[tuple[str, Callable], ...]:
+    """The extra analyses every area runs: ``(name, function)`` from this process's registry.
+
+    ``None``: every registered analysis, exactly what :func:`geoplan.audit.run_audit`
+    runs here by default (the command line registers every installed one).
+    """
+    from . import registry
+
+    found = registry.analyses()
+    if wanted is None:
+        return tuple(found.items())
+    unknown = [w for w in wanted if w not in found]
+    if unknown:
+        raise UsageError(f"analyses: unknown or not installed {unknown}.",
+                         hint=f"Registered analyses: {', '.join(found) or 'none'}.")
+    return tuple((n, f) for n, f in found.items() if n in wanted)
 
 
 def _is_done(spec: BatchSpec, area: Area) -> bool:
@@ -798,6 +846,7 @@ def run_batch(spec: BatchSpec, *, client: Any = None, quiet: bool = True,
     """
     say = progress or (lambda m: None)
     t0 = time.perf_counter()
+    analyses = _analyses(spec.analyses)
     spec.out.mkdir(parents=True, exist_ok=True)
     statuses: dict[str, dict] = {}
     tasks, sizes = [], []
@@ -805,7 +854,8 @@ def run_batch(spec: BatchSpec, *, client: Any = None, quiet: bool = True,
         if not spec.redo and _is_done(spec, a):
             statuses[a.slug] = _skipped(spec, a)
             continue
-        tasks.append(AreaTask(a.name, a.slug, spec.area_config(a), a.geometry, str(spec.folder(a)), spec.maps))
+        tasks.append(AreaTask(a.name, a.slug, spec.area_config(a), a.geometry, str(spec.folder(a)), spec.maps,
+                              analyses))
         sizes.append(_area_size(a))
     n_skip = len(statuses)
     say(f"{len(spec.areas)} areas: {len(tasks)} to audit, {n_skip} done before"
