@@ -171,7 +171,7 @@ def life_circle(
     for c in cats:
         rules.category(c)  # raises on unknown ids
     fac = facilities
-    if len(fac) and "fac_id" not in fac.columns:
+    if len(fac) and ("fac_id" not in fac.columns or fac["fac_id"].isna().any()):
         fac = fac.assign(fac_id=np.arange(1, len(fac) + 1))
     unknown = sorted(set(fac["category"]) - set(rules.category_ids)) if len(fac) else []
     if unknown:
