@@ -494,7 +494,7 @@ def category_distances_capped(network: Any, facilities: pd.DataFrame, points_sna
             out[c] = np.full(len(points_snapped), float(cap))
             continue
         s = Snapped(f["snap_edge"].to_numpy(np.int64), f["snap_along"].to_numpy(float), f["snap_m"].to_numpy(float))
-        reach = multi_source(network, Sources.on_edges(s, f["fac_id"].to_numpy(np.int64)), cap)
+        reach = multi_source(network, Sources.on_edges(s, pd.factorize(f["fac_id"])[0]), cap)
         d, _ = point_distances(network, reach, points_snapped)
         out[c] = np.minimum(np.where(np.isfinite(d), d, cap), cap)
     return out
@@ -666,6 +666,7 @@ def fairness_for_audit(result: Any) -> FairnessResult:
     return run_fairness(result)
 
 
+from . import compounds as _compounds  # noqa: E402,F401  (registered, and so run, before fairness)
 from .registry import register  # noqa: E402
 
 register("fairness", fairness_for_audit)

@@ -8,6 +8,11 @@ no inner path is mapped, and so leaves through a gate instead of through the
 wall.
 """
 
+try:  # the life-circle analysis must be registered (and so run) before this one, which compares with it
+    from .. import lifecircle as _lifecircle  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass
+
 from .extract import DEFAULTS, Compounds, compound_settings, compounds_from_layers, compounds_from_osm, find_gates, load_compounds
 
 __all__ = ["DEFAULTS", "Compounds", "compound_settings", "compounds_from_layers", "compounds_from_osm", "find_gates",

@@ -396,7 +396,8 @@ def _user_gates(settings: Mapping, crs: Any) -> gpd.GeoDataFrame | None:
 
     g = read_layer(settings["gates"], what="compound gates", geom_types=("point",), name="compound_gates")
     g = g.to_crs(crs)
-    return gpd.GeoDataFrame({"kind": "user", "osm_id": -1}, geometry=g.geometry.values, crs=crs)
+    return gpd.GeoDataFrame({"kind": np.full(len(g), "user", dtype=object), "osm_id": np.full(len(g), -1, dtype=np.int64)},
+                            geometry=g.geometry.values, crs=crs)
 
 
 def compounds_from_layers(
@@ -434,13 +435,17 @@ def compounds_from_layers(
     crs = polygons.crs
     if crs is None:
         raise DataError("the compound layer has no CRS.")
-    names = polygons[name_field].astype(object).to_numpy() if name_field in polygons.columns else None
-    p = gpd.GeoDataFrame({"name": names, "kind": kind, "walled_share": np.nan, "source": "user layer", "osm_id": -1},
+    n = len(polygons)
+    names = polygons[name_field].astype(object).to_numpy() if name_field in polygons.columns else np.full(n, None, dtype=object)
+    p = gpd.GeoDataFrame({"name": names, "kind": np.full(n, kind, dtype=object), "walled_share": np.full(n, np.nan),
+                          "source": np.full(n, "user layer", dtype=object), "osm_id": np.full(n, -1, dtype=np.int64)},
                          geometry=polygons.geometry.values, crs=crs)
     p = _finish(p, min_area_m2)
     g = None
     if gates is not None and len(gates):
-        g = gpd.GeoDataFrame({"kind": gates["kind"].to_numpy() if "kind" in gates.columns else "user", "osm_id": -1},
+        ng = len(gates)
+        g = gpd.GeoDataFrame({"kind": gates["kind"].to_numpy() if "kind" in gates.columns else np.full(ng, "user", dtype=object),
+                              "osm_id": np.full(ng, -1, dtype=np.int64)},
                              geometry=gates.to_crs(crs).geometry.values, crs=crs)
     found = find_gates(p, network, g, tolerance_m=tolerance_m, crossings=crossings)
     return Compounds(_count_gates(p, found), found)

@@ -312,26 +312,37 @@ def compound_network(base: WalkNetwork, compounds: Compounds, *, connector_max_m
     net, pieces, node_at = _pieces_split(base, cuts)
     conn_rows = []
     if len(links_df):
-        gids = sorted(links_df["gate_id"].unique().tolist())
-        gnode = {g: net.n_nodes + i for i, g in enumerate(gids)}
-        new_edges = []
+        targets = []
         for r, m in zip(links_df.itertuples(index=False), mid.to_numpy()):
             if m:
-                target = node_at[(int(r.edge), float(r.along))]
+                targets.append(node_at[(int(r.edge), float(r.along))])
             else:
-                target = int(base.edge_u[r.edge]) if r.along <= 1e-6 else int(base.edge_v[r.edge])
+                targets.append(int(base.edge_u[r.edge]) if r.along <= 1e-6 else int(base.edge_v[r.edge]))
+        links_df = links_df.assign(target=targets)
+        # a gate at the very end of an inside path is that path's node: no zero-length connector
+        at_node = links_df[(links_df["compound_id"] > 0) & (links_df["dist"] <= ON_NETWORK_M)].drop_duplicates("gate_id")
+        gnode = dict(zip(at_node["gate_id"].astype(int), at_node["target"].astype(int)))
+        skip = set(at_node.index)
+        gids = [g for g in sorted(links_df["gate_id"].unique().tolist()) if g not in gnode]
+        gnode.update({g: net.n_nodes + i for i, g in enumerate(gids)})
+        new_edges = []
+        for k, r in zip(links_df.index, links_df.itertuples(index=False)):
+            if k in skip:
+                continue
             gx, gy = gate_xy[int(r.gate_id)]
+            target = int(r.target)
             geom = shapely.LineString([(gx, gy), (net.x[target], net.y[target])])
             new_edges.append({"u": gnode[int(r.gate_id)], "v": target, "length": max(float(geom.length), 1e-3),
                               "osmid": -int(r.gate_id), "highway": CONNECTOR, "name": None, "geometry": geom})
             conn_rows.append((int(r.gate_id), int(r.compound_id), net.n_edges + len(new_edges) - 1, float(geom.length)))
-        add = gpd.GeoDataFrame(new_edges, geometry="geometry", crs=base.crs)
-        e2 = gpd.GeoDataFrame(pd.concat([net.edges, add[[c for c in net.edges.columns if c in add.columns]]],
-                                        ignore_index=True), geometry="geometry", crs=base.crs)
-        node_id = np.concatenate([net.node_id, -np.asarray(gids, dtype=np.int64)])
-        x = np.concatenate([net.x, [gate_xy[g][0] for g in gids]])
-        y = np.concatenate([net.y, [gate_xy[g][1] for g in gids]])
-        net = WalkNetwork(node_id, x, y, e2, base.crs)
+        if new_edges:
+            add = gpd.GeoDataFrame(new_edges, geometry="geometry", crs=base.crs)
+            e2 = gpd.GeoDataFrame(pd.concat([net.edges, add[[c for c in net.edges.columns if c in add.columns]]],
+                                            ignore_index=True), geometry="geometry", crs=base.crs)
+            node_id = np.concatenate([net.node_id, -np.asarray(gids, dtype=np.int64)])
+            x = np.concatenate([net.x, [gate_xy[g][0] for g in gids]])
+            y = np.concatenate([net.y, [gate_xy[g][1] for g in gids]])
+            net = WalkNetwork(node_id, x, y, e2, base.crs)
     connectors = pd.DataFrame(conn_rows, columns=["gate_id", "compound_id", "edge", "length"])
 
     cn = CompoundNetwork(net, base.n_edges, pieces, compounds, pd.DataFrame(), {}, pd.DataFrame(), connectors,
