@@ -505,13 +505,23 @@ def connectivity_indices(gw: GreenwayNetwork, levels: list[str] | None = None) -
             # components of the level's own subgraph
             ids, inv = np.unique(np.r_[sub["u"].to_numpy(), sub["v"].to_numpy()], return_inverse=True)
             n = len(ids)
-            adj = sparse.coo_matrix((np.ones(len(sub)), (inv[: len(sub)], inv[len(sub):])), shape=(n, n))
-            _, vc = csgraph.connected_components(adj, directed=False)
-            comp_len = pd.Series(sub["length_m"].to_numpy()).groupby(vc[inv[: len(sub)]]).sum()
-            # lines whose every edge is an artifact still count as a piece of their own
+            if n:
+                adj = sparse.coo_matrix((np.ones(len(sub)), (inv[: len(sub)], inv[len(sub):])), shape=(n, n))
+                _, vc = csgraph.connected_components(adj, directed=False)
+            else:
+                vc = np.empty(0, np.int64)
+            lab = vc[inv[: len(sub)]]
+            # lines whose every edge is an artifact (a loop of a few metres) belong to the component at
+            # their vertex, or are a piece of their own when no other line of the level reaches it
             missing = segs[~segs["line_id"].isin(sub["line_id"])]
-            if len(missing):
-                comp_len = pd.concat([comp_len, pd.Series(missing["length_m"].to_numpy())], ignore_index=True)
+            m_len = missing["length_m"].to_numpy()
+            vertex_of = gw.edges.drop_duplicates("line_id").set_index("line_id")["u"]
+            comp_of_vertex = dict(zip(ids.tolist(), vc.tolist()))
+            fresh = iter(range(int(vc.max()) + 1 if len(vc) else 0, 1 << 62))
+            extra_lab = np.array([comp_of_vertex.get(int(vertex_of[ln]), None) if ln in vertex_of.index else None
+                                  for ln in missing["line_id"]], dtype=object)
+            extra_lab = np.array([x if x is not None else next(fresh) for x in extra_lab], dtype=np.int64)
+            comp_len = pd.Series(np.r_[sub["length_m"].to_numpy(), m_len]).groupby(np.r_[lab, extra_lab]).sum()
         total = float(segs["length_m"].sum())
         rows.append({
             "level": lv, "length_m": total, "length_km": total / 1000.0, "components": int(len(comp_len)),
