@@ -123,6 +123,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "other_units": ("Other units", "其他单元"),
     "key_figures": ("Key figures", "主要指标"),
     "land_covered": ("Residential land covered", "居住用地覆盖率"),
+    "no_residential": ("No residential land in this unit.", "本单元内无居住用地。"),
+    "overall": ("Whole area", "全域汇总"),
+    "by_unit_category": ("By unit and category", "分单元分类别"),
+    "overall_category": ("By category", "分类别"),
+    "categories": ("Categories", "设施类别"),
     "count": ("Count", "数量"),
     "none_found": ("None.", "无。"),
     "rows_shown": ("First {n} of {total} rows; every row is in {file}.", "显示前{n}行，共{total}行；完整数据见{file}。"),
@@ -184,6 +189,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "newly_covered": ("newly covered", "新增覆盖"),
     "newly_uncovered": ("no longer covered", "不再覆盖"),
     "still_uncovered": ("still not covered", "仍未覆盖"),
+    "still_covered": ("covered in both", "两期均覆盖"),
+    "no_change": ("No residential land changed coverage.", "无居住用地覆盖状态发生变化。"),
     "newly_covered_m2": ("Land newly covered (m²)", "新增覆盖居住用地（㎡）"),
     "newly_uncovered_m2": ("Land no longer covered (m²)", "不再覆盖居住用地（㎡）"),
     "net_change_m2": ("Net change in covered land (m²)", "覆盖居住用地净变化（㎡）"),
@@ -194,6 +201,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "coverage_change_map": ("Newly covered and no longer covered residential land", "新增覆盖与不再覆盖的居住用地"),
     "settings_changed": ("Settings that differ", "两期设置差异"),
     "setting": ("Setting", "设置项"),
+    "indicators_changed": ("Other figures that changed", "其他发生变化的指标"),
+    "row": ("Row", "行"),
 }
 
 

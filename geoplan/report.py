@@ -345,8 +345,10 @@ def _auto_fmt(col: str, v: Any, lang: str) -> str:
             return f"{f:+.2f}"
         if "pct" in col or col.endswith("_share") or col.endswith("_index"):
             return f"{f:.2f}"
-        if col.endswith(("_m2", "_m", "residents", "_km", "_count")) or abs(f) >= 1000:
-            return f"{f:,.0f}" if abs(f) >= 100 or col.endswith("_m2") else f"{f:,.1f}"
+        if col.endswith(("_m2", "residents", "_count", "_origins")):
+            return f"{f:,.0f}"
+        if col.endswith(("_m", "_km", "_min")) or abs(f) >= 1000:
+            return f"{f:,.0f}" if abs(f) >= 100 else f"{f:,.1f}"
         if f.is_integer():
             return f"{int(f):,}"
         return f"{f:.3g}" if abs(f) < 1 else f"{f:,.2f}"
@@ -518,7 +520,8 @@ def write_maps_and_report(result: Any, folder: Path, lang: str, *, tables: dict,
         Write a page and a map per unit.
     workers : int, optional
         Processes drawing the static maps; default: the ``GEOPLAN_WORKERS``
-        environment variable, else up to 4 (one per CPU); 1 draws them here.
+        environment variable, else up to 4 (one per CPU; 1 inside a daemonic
+        process such as a Dask worker); 1 draws them here.
 
     Returns
     -------
@@ -613,6 +616,10 @@ def _default_workers(n_jobs: int) -> int:
             return max(1, int(env))
         except ValueError:
             pass
+    import multiprocessing as mp
+
+    if mp.current_process().daemon:  # e.g. a Dask worker (geoplan batch): daemonic processes cannot have children
+        return 1
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if n_jobs < 3:
         return 1
@@ -647,7 +654,7 @@ class MapRenderer:
                     warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads alive (Python >= 3.12)
                     self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context(method))
                     self._futures = [self._pool.submit(render_map_job, j) for j in self.jobs]
-            except (OSError, RuntimeError, ValueError) as exc:
+            except (OSError, RuntimeError, ValueError, AssertionError) as exc:
                 warnings.warn(f"cannot start map workers ({exc}); drawing the maps one by one.", GeoplanWarning,
                               stacklevel=2)
                 self._shutdown()
@@ -972,6 +979,15 @@ def _flatten(d: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return out
 
 
+def _table_title(name: str, key: str, lang: str) -> str:
+    """Human title of an analysis table: its label, else its key without the analysis prefix."""
+    known = _known()
+    if key in known:
+        return label(key, lang)
+    short = key[len(name) + 1:] if key.startswith(name + "_") else key
+    return label(short, lang) if short in known else short.replace("_", " ")
+
+
 def _analysis_table_name(name: str, key: str) -> str:
     return key if key.startswith(name) else f"{name}_{key}"
 
@@ -1005,7 +1021,7 @@ def _analyses_html(ctx: _Ctx, maps: dict[str, str]) -> str:
                 warnings.warn(f"{name}: its tables failed ({exc}).", GeoplanWarning, stacklevel=2)
             for key, df in tabs.items():
                 fname = _analysis_table_name(name, key)
-                parts.append(f"<h3>{_esc(L(key))}</h3>")
+                parts.append(f"<h3>{_esc(_table_title(name, key, lang))}</h3>")
                 parts.append(auto_table(pd.DataFrame(df), lang, file=f"tables/{fname}.csv"))
     return "".join(parts)
 
@@ -1138,13 +1154,19 @@ def _unit_body(ctx: _Ctx, uid: Any, name: str, piv_row: pd.Series, prefix: str) 
     d = cov.by_unit[cov.by_unit["unit_id"] == uid].copy()
     tier_lab = {t.id: t.text(lang) for t in cov.rules.tiers}
     d["tier_label"] = d["tier"].map(lambda t: tier_lab.get(t, L(t)))
+    cols = [Col("scope", L("scope"), lambda v: _esc(L(v)), num=False),
+            Col("method", L("method"), lambda v: _esc(L(v)), num=False),
+            Col("land_m2", L("land_m2"), _int), Col("covered_m2", L("covered_m2"), _int),
+            Col("land_pct", L("land_pct"), _pct), Col("residents", L("residents"), _int),
+            Col("covered_residents", L("covered_residents"), _int), Col("residents_pct", L("residents_pct"), _pct)]
     parts.append(f"<h2>{_esc(L('park_coverage'))}</h2>")
-    parts.append(html_table(d, [
-        Col("scope", L("scope"), lambda v: _esc(L(v)), num=False), Col("method", L("method"), lambda v: _esc(L(v)), num=False),
-        Col("tier_label", L("tier"), _esc, num=False), Col("land_m2", L("land_m2"), _int),
-        Col("covered_m2", L("covered_m2"), _int), Col("land_pct", L("land_pct"), _pct),
-        Col("residents", L("residents"), _int), Col("covered_residents", L("covered_residents"), _int),
-        Col("residents_pct", L("residents_pct"), _pct)]))
+    if len(d):
+        parts.append(html_table(d[d["tier"] == "all"], cols))
+        parts.append(f"<details><summary>{_esc(L('by_tier'))}</summary>"
+                     + html_table(d[d["tier"] != "all"], cols[:2] + [Col("tier_label", L("tier"), _esc, num=False)] + cols[2:])
+                     + "</details>")
+    else:
+        parts.append(f"<p class='muted'>{_esc(L('no_residential'))}</p>")
     sp = _serving_parks(ctx, uid)
     parts.append(f"<h2>{_esc(L('serving_parks'))}</h2>")
     if len(sp):
@@ -1176,7 +1198,7 @@ def _unit_body(ctx: _Ctx, uid: Any, name: str, piv_row: pd.Series, prefix: str) 
             if isinstance(df, pd.DataFrame) and "unit_id" in df.columns:
                 rows_u = df[df["unit_id"] == uid]
                 if len(rows_u):
-                    shown.append(f"<h3>{_esc(L(key))}</h3>" + auto_table(pd.DataFrame(rows_u), lang, max_rows=None,
+                    shown.append(f"<h3>{_esc(_table_title(aname, key, lang))}</h3>" + auto_table(pd.DataFrame(rows_u), lang, max_rows=None,
                                                                          drop=("unit_id", "unit_name")))
         if shown:
             parts.append(f"<h2>{_esc(L(aname))}</h2>" + "".join(shown))

@@ -1,0 +1,897 @@
+"""``geoplan compare OLD NEW``: what changed between two audits, for the annual review.
+
+Reads two audit output folders (``summary.json``, ``tables/*.csv`` and
+``geoplan.gpkg`` as :func:`geoplan.write_audit` writes them) and measures
+
+* every target, before and after, met or not;
+* every park-coverage figure (scope x method x tier) overall and per unit,
+  before, after and the change in percentage points;
+* every other numeric figure of ``summary.json`` (further analyses included)
+  and every percentage column of their per-unit tables;
+* where residential land was newly covered or is no longer covered, by
+  method, as polygons (a geometric overlay of the covered land of both
+  audits) with their area and residents per unit;
+* which settings differ (rules, methods, inputs), since a change of rule is
+  not a change on the ground.
+
+:func:`write_comparison` writes it, atomically, as CSV, an XLSX workbook, a
+GeoPackage, maps and an ``index.html`` page::
+
+    import geoplan.compare as gc
+    comp = gc.compare_audits("out/xicheng-2024", "out/xicheng-2025")
+    gc.write_comparison(comp, "out/xicheng-2024-2025", lang="zh")
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import DataError, GeoplanWarning, UsageError
+from .i18n import label
+
+__all__ = ["AuditFolder", "Comparison", "read_audit", "compare_audits", "write_comparison", "add_parser",
+           "cmd_compare", "CHANGE_COLOURS"]
+
+#: Colours of the change classes on the maps.
+CHANGE_COLOURS = {"newly_covered": "#1a9850", "newly_uncovered": "#d73027", "still_covered": "#b8e186",
+                  "still_uncovered": "#fdd0a2"}
+#: Pieces of change smaller than this (m²) are numerical slivers, not change.
+SLIVER_M2 = 0.01
+#: Keys of summary.json that are not indicators.
+_NOT_INDICATORS = ("geoplan_version", "crs", "definition", "inputs", "rules", "targets", "park_coverage",
+                   "methods", "scopes", "straight_line_minus_network_pp")
+_COVERAGE_KEYS = ["scope", "method", "tier"]
+_COVERAGE_VALUES = ["land_m2", "covered_m2", "land_pct", "residents", "covered_residents", "residents_pct"]
+
+
+# =====================================================================  reading
+@dataclass
+class AuditFolder:
+    """An audit output folder, read back.
+
+    Attributes
+    ----------
+    path : Path
+    summary : dict
+        ``summary.json``.
+    tables : dict of DataFrame
+        ``tables/*.csv`` by file name without extension.
+    log : str
+        ``geoplan.log`` (empty when missing).
+    """
+
+    path: Path
+    summary: dict
+    tables: dict
+    log: str = ""
+    _layers: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def gpkg(self) -> Path:
+        """The audit's GeoPackage."""
+        return self.path / "geoplan.gpkg"
+
+    def layer(self, name: str) -> gpd.GeoDataFrame | None:
+        """A GeoPackage layer (None when the audit has no such layer)."""
+        if name not in self._layers:
+            import pyogrio
+
+            if not self.gpkg.exists():
+                self._layers[name] = None
+            else:
+                names = {n for n, _ in pyogrio.list_layers(self.gpkg)}
+                self._layers[name] = gpd.read_file(self.gpkg, layer=name, engine="pyogrio") if name in names else None
+        return self._layers[name]
+
+    @property
+    def lang(self) -> str | None:
+        """The language the audit was written in (from its log), if recorded."""
+        for line in self.log.splitlines():
+            if line.startswith("parameters: "):
+                try:
+                    return json.loads(line[len("parameters: "):]).get("lang")
+                except ValueError:
+                    return None
+        return self.summary.get("lang")
+
+    @property
+    def parameters(self) -> dict:
+        """The configuration recorded in the log (empty when not recorded)."""
+        for line in self.log.splitlines():
+            if line.startswith("parameters: "):
+                try:
+                    return json.loads(line[len("parameters: "):])
+                except ValueError:
+                    return {}
+        return {}
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def read_audit(path: str | os.PathLike) -> AuditFolder:
+    """Read an audit output folder written by :func:`geoplan.write_audit` / ``geoplan audit``.
+
+    Raises
+    ------
+    DataError
+        The folder does not exist or is not an audit folder (no ``summary.json`` or
+        no ``tables/park_coverage_overall.csv``).
+    """
+    p = Path(path).expanduser().resolve()
+    if not p.is_dir():
+        raise DataError(f"audit folder {p} does not exist.", hint="Give two folders written by geoplan audit.")
+    sfile = p / "summary.json"
+    if not sfile.is_file():
+        raise DataError(f"{p} is not an audit folder: it has no summary.json.",
+                        hint="Give two folders written by geoplan audit (not a comparison folder).")
+    try:
+        summary = json.loads(sfile.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise DataError(f"{sfile} is not valid JSON ({exc}).") from None
+    tdir = p / "tables"
+    if not (tdir / "park_coverage_overall.csv").is_file():
+        raise DataError(f"{p} has no tables/park_coverage_overall.csv.", hint="Give folders written by geoplan audit.")
+    tables = {}
+    for f in sorted(tdir.glob("*.csv")):
+        try:
+            tables[f.stem] = pd.read_csv(f)
+        except pd.errors.EmptyDataError:
+            tables[f.stem] = pd.DataFrame()
+    log = (p / "geoplan.log").read_text(encoding="utf-8") if (p / "geoplan.log").is_file() else ""
+    return AuditFolder(p, summary, tables, log)
+
+
+# =====================================================================  comparing
+@dataclass
+class Comparison:
+    """What changed between two audits.
+
+    Attributes
+    ----------
+    old, new : AuditFolder
+    targets : DataFrame
+        Per target: ``label_en``, ``label_zh``, ``indicator``, ``scope``, ``method``, ``measure``,
+        ``value``, ``measured_old``, ``measured_new``, ``measured_change_pp``, ``met_old``, ``met_new``.
+    overall : DataFrame
+        Park coverage per ``scope``, ``method``, ``tier``: ``<figure>_old``, ``<figure>_new`` and
+        ``land_pct_change_pp``, ``residents_pct_change_pp``, ``covered_m2_change``, ``covered_residents_change``.
+    by_unit : DataFrame
+        The same per unit (``unit_id``, ``unit_name``; units matched by name when names are unique).
+    indicators : DataFrame
+        Every other numeric figure of ``summary.json``: ``key``, ``value_old``, ``value_new``, ``value_change``.
+    unit_indicators : DataFrame
+        Percentage columns of the further analyses' per-unit tables: ``table``, ``unit_id``, ``unit_name``,
+        ``row``, ``column``, ``value_old``, ``value_new``, ``value_change``.
+    change : GeoDataFrame
+        Residential land newly covered / no longer covered: ``method``, ``change_kind``, ``unit_id``,
+        ``unit_name``, ``area_m2``, ``residents`` (residents of the later audit), in the later audit's CRS.
+    change_by_unit : DataFrame
+        Per ``method`` and unit: ``newly_covered_m2``, ``newly_uncovered_m2``, ``net_change_m2``,
+        ``newly_covered_residents``, ``newly_uncovered_residents``.
+    context : dict of GeoDataFrame
+        ``units``, ``still_covered``, ``still_uncovered`` (by method), ``parks_old``, ``parks_new`` for the maps.
+    settings : DataFrame
+        Settings that differ: ``setting``, ``value_old``, ``value_new``.
+    """
+
+    old: AuditFolder
+    new: AuditFolder
+    targets: pd.DataFrame
+    overall: pd.DataFrame
+    by_unit: pd.DataFrame
+    indicators: pd.DataFrame
+    unit_indicators: pd.DataFrame
+    change: gpd.GeoDataFrame
+    change_by_unit: pd.DataFrame
+    context: dict
+    settings: pd.DataFrame
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def methods(self) -> list[str]:
+        """Methods present in both audits."""
+        return [m for m in ("euclidean", "network") if m in set(self.overall.dropna(subset=["land_pct_old", "land_pct_new"])["method"])]
+
+    def coverage_change(self, method: str = "euclidean", scope: str = "all", measure: str = "land") -> float:
+        """Change of one coverage figure in percentage points (nan when not in both audits)."""
+        o = self.overall
+        r = o[(o["method"] == method) & (o["scope"] == scope) & (o["tier"] == "all")]
+        return float(r[f"{measure}_pct_change_pp"].iloc[0]) if len(r) else float("nan")
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Tables by file name (CSV files and workbook sheets)."""
+        return {
+            "targets_change": self.targets,
+            "park_coverage_change": self.overall,
+            "park_coverage_change_by_unit": self.by_unit,
+            "coverage_change_by_unit": self.change_by_unit,
+            "indicators_change": self.indicators,
+            "unit_indicators_change": self.unit_indicators,
+            "settings_changed": self.settings,
+        }
+
+    def summary(self) -> dict:
+        """Headline figures of the comparison as plain data (``comparison.json``)."""
+        out: dict[str, Any] = {
+            "old": str(self.old.path), "new": str(self.new.path),
+            "methods": self.methods,
+            "park_coverage_change_pp": {
+                m: {"land": _num(self.coverage_change(m, "all", "land")),
+                    "residents": _num(self.coverage_change(m, "all", "residents"))} for m in self.methods},
+            "targets": [{k: _plain(v) for k, v in r.items()} for r in self.targets.to_dict("records")],
+            "change_m2": {},
+            "settings_changed": self.settings["setting"].tolist(),
+        }
+        for m in sorted(set(self.change_by_unit["method"])) if len(self.change_by_unit) else []:
+            d = self.change_by_unit[self.change_by_unit["method"] == m]
+            out["change_m2"][m] = {k: _num(d[k].sum()) for k in ("newly_covered_m2", "newly_uncovered_m2", "net_change_m2",
+                                                                   "newly_covered_residents", "newly_uncovered_residents")}
+        return out
+
+    def headline(self, lang: str = "en") -> str:
+        """One sentence per method: coverage before → after."""
+        parts = []
+        for m in self.methods:
+            r = self.overall[(self.overall["method"] == m) & (self.overall["scope"] == "all") & (self.overall["tier"] == "all")].iloc[0]
+            if lang == "zh":
+                parts.append(f"{label(m, lang)}：居住用地覆盖率 {r['land_pct_old']:.2f}% → {r['land_pct_new']:.2f}%"
+                             f"（{r['land_pct_change_pp']:+.2f} 个百分点）")
+            else:
+                parts.append(f"{label(m, lang)}: land covered {r['land_pct_old']:.2f} % → {r['land_pct_new']:.2f} % "
+                             f"({r['land_pct_change_pp']:+.2f} pp)")
+        return ("；" if lang == "zh" else "; ").join(parts)
+
+
+def _num(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) or math.isinf(f) else round(f, 6)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return _num(v)
+    if v is pd.NA:
+        return None
+    return v
+
+
+def compare_audits(old: str | os.PathLike | AuditFolder, new: str | os.PathLike | AuditFolder, *,
+                   progress: Callable[[str], None] | None = None) -> Comparison:
+    """Compare two audit folders (earlier first).
+
+    Parameters
+    ----------
+    old, new : path or AuditFolder
+        Folders written by :func:`geoplan.write_audit`.
+    progress : callable, optional
+        ``progress(step)`` before each step.
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    DataError
+        A folder is not an audit folder, or its GeoPackage lacks the residential cells.
+    UsageError
+        Both paths are the same folder.
+    """
+    say = progress or (lambda m: None)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    a = old if isinstance(old, AuditFolder) else read_audit(old)
+    b = new if isinstance(new, AuditFolder) else read_audit(new)
+    if a.path == b.path:
+        raise UsageError(f"both audits are the same folder {a.path}.", hint="Give the earlier and the later audit.")
+    timings["reading"] = time.perf_counter() - t
+    say("comparing the indicators")
+    t = time.perf_counter()
+    targets = _targets_change(a, b)
+    overall = _coverage_change(a.tables.get("park_coverage_overall"), b.tables.get("park_coverage_overall"), [])
+    by_unit = _unit_coverage_change(a, b)
+    indicators = _indicators_change(a.summary, b.summary)
+    unit_ind = _unit_indicators_change(a, b)
+    settings = _settings_change(a, b)
+    timings["indicators"] = time.perf_counter() - t
+    say("overlaying the covered land of both audits")
+    t = time.perf_counter()
+    change, change_by_unit, context = _land_change(a, b)
+    timings["overlay"] = time.perf_counter() - t
+    return Comparison(a, b, targets, overall, by_unit, indicators, unit_ind, change, change_by_unit, context, settings,
+                      timings)
+
+
+def _targets_change(a: AuditFolder, b: AuditFolder) -> pd.DataFrame:
+    cols = ["indicator", "scope", "method", "measure", "value"]
+
+    def frame(s: dict) -> pd.DataFrame:
+        rows = []
+        for t in s.get("targets") or []:
+            lab = t.get("label") or {}
+            extra = {k: v for k, v in t.items() if k not in (*cols, "label", "measured", "met")}
+            rows.append({"key": json.dumps({**{k: t.get(k) for k in cols}, **extra}, sort_keys=True, ensure_ascii=False),
+                         "label_en": lab.get("en") or t.get("indicator"), "label_zh": lab.get("zh") or lab.get("en"),
+                         **{k: t.get(k) for k in cols}, "year": t.get("year"),
+                         "measured": t.get("measured"), "met": t.get("met")})
+        return pd.DataFrame(rows, columns=["key", "label_en", "label_zh", *cols, "year", "measured", "met"])
+
+    fa, fb = frame(a.summary), frame(b.summary)
+    m = fb.merge(fa[["key", "measured", "met", "label_en", "label_zh", *cols, "year"]], on="key", how="outer",
+                 suffixes=("_new", "_old"))
+    for c in ("label_en", "label_zh", *cols, "year"):
+        m[c] = m[f"{c}_new"].where(m[f"{c}_new"].notna(), m[f"{c}_old"])
+    m["measured_change_pp"] = pd.to_numeric(m["measured_new"], errors="coerce") - pd.to_numeric(m["measured_old"], errors="coerce")
+    out = m[["label_en", "label_zh", *cols, "year", "measured_old", "measured_new", "measured_change_pp", "met_old", "met_new"]]
+    if out["year"].isna().all():
+        out = out.drop(columns="year")
+    return out.reset_index(drop=True)
+
+
+def _coverage_change(old: pd.DataFrame | None, new: pd.DataFrame | None, keys: list[str]) -> pd.DataFrame:
+    """Merge two coverage tables on scope, method, tier (+ ``keys``); add the changes."""
+    k = [*keys, *_COVERAGE_KEYS]
+    empty = pd.DataFrame(columns=k + [f"{v}_{s}" for v in _COVERAGE_VALUES for s in ("old", "new")])
+    if old is None or new is None or old.empty or new.empty:
+        return empty
+    o = old[[c for c in k + _COVERAGE_VALUES if c in old.columns]]
+    n = new[[c for c in k + _COVERAGE_VALUES if c in new.columns]]
+    m = o.merge(n, on=k, how="outer", suffixes=("_old", "_new"))
+    m["land_pct_change_pp"] = m["land_pct_new"] - m["land_pct_old"]
+    m["residents_pct_change_pp"] = m["residents_pct_new"] - m["residents_pct_old"]
+    m["covered_m2_change"] = m["covered_m2_new"] - m["covered_m2_old"]
+    m["covered_residents_change"] = m["covered_residents_new"] - m["covered_residents_old"]
+    order = {s: i for i, s in enumerate(("all", "outside_historic", "inside_historic"))}
+    morder = {"euclidean": 0, "network": 1}
+    m = m.assign(_s=m["scope"].map(order).fillna(9), _m=m["method"].map(morder).fillna(9),
+                 _t=(m["tier"] != "all").astype(int))
+    m = m.sort_values([*keys, "_s", "_m", "_t", "tier"], kind="stable").drop(columns=["_s", "_m", "_t"])
+    front = k + ["land_pct_old", "land_pct_new", "land_pct_change_pp", "residents_pct_old", "residents_pct_new",
+                 "residents_pct_change_pp", "land_m2_old", "land_m2_new", "covered_m2_old", "covered_m2_new",
+                 "covered_m2_change", "residents_old", "residents_new", "covered_residents_old",
+                 "covered_residents_new", "covered_residents_change"]
+    return m[[c for c in front if c in m.columns]].reset_index(drop=True)
+
+
+def _unit_key(old: pd.DataFrame, new: pd.DataFrame) -> str:
+    """Match units by name when names are unique in both audits (ids are positions in the unit layer)."""
+    def unique(d: pd.DataFrame) -> bool:
+        u = d.drop_duplicates(["unit_id", "unit_name"])
+        return u["unit_name"].notna().all() and u["unit_name"].is_unique
+
+    return "unit_name" if unique(old) and unique(new) else "unit_id"
+
+
+def _unit_coverage_change(a: AuditFolder, b: AuditFolder) -> pd.DataFrame:
+    old, new = a.tables.get("park_coverage_by_unit"), b.tables.get("park_coverage_by_unit")
+    if old is None or new is None or old.empty or new.empty:
+        return _coverage_change(None, None, ["unit_id", "unit_name"])
+    key = _unit_key(old, new)
+    other = "unit_id" if key == "unit_name" else "unit_name"
+    ids = pd.concat([new[["unit_id", "unit_name"]], old[["unit_id", "unit_name"]]]).drop_duplicates(key)
+    m = _coverage_change(old.drop(columns=other), new.drop(columns=other), [key])
+    m = m.merge(ids, on=key, how="left")
+    cols = ["unit_id", "unit_name"] + [c for c in m.columns if c not in ("unit_id", "unit_name")]
+    m = m[cols].sort_values(["unit_id"], kind="stable").reset_index(drop=True)
+    return m
+
+
+def _flat(d: Any, prefix: str = "") -> dict[str, float]:
+    out: dict[str, float] = {}
+    if isinstance(d, dict):
+        for k, v in d.items():
+            key = f"{prefix}.{k}" if prefix else str(k)
+            if not prefix and k in _NOT_INDICATORS:
+                continue
+            out.update(_flat(v, key))
+    elif isinstance(d, (int, float)) and not isinstance(d, bool):
+        out[prefix] = float(d)
+    return out
+
+
+def _indicators_change(old: dict, new: dict) -> pd.DataFrame:
+    fo, fn = _flat(old), _flat(new)
+    keys = list(fn) + [k for k in fo if k not in fn]
+    df = pd.DataFrame({"key": keys, "value_old": [fo.get(k, np.nan) for k in keys],
+                       "value_new": [fn.get(k, np.nan) for k in keys]})
+    df["value_change"] = df["value_new"] - df["value_old"]
+    return df
+
+
+def _unit_indicators_change(a: AuditFolder, b: AuditFolder) -> pd.DataFrame:
+    """Percentage columns of the further analyses' per-unit tables, before and after."""
+    cols = ["table", "unit_id", "unit_name", "row", "column", "value_old", "value_new", "value_change"]
+    frames = []
+    skip = {"park_coverage_by_unit", "blind_spots", "pocket_park_sites", "parks"}
+    for name in b.tables:
+        if name in skip or name not in a.tables:
+            continue
+        o, n = a.tables[name], b.tables[name]
+        if o.empty or n.empty or "unit_id" not in n.columns or "unit_id" not in o.columns:
+            continue
+        pct = [c for c in n.columns if "pct" in c and c in o.columns and pd.api.types.is_numeric_dtype(n[c])]
+        if not pct:
+            continue
+        ids = [c for c in n.columns if c in o.columns and not pd.api.types.is_numeric_dtype(n[c])
+               and c not in ("unit_name",)]
+        key = _unit_key(o, n) if "unit_name" in n.columns and "unit_name" in o.columns else "unit_id"
+        on = [key] + [c for c in ids if c != key]
+        m = o[on + pct].merge(n[on + pct], on=on, how="outer", suffixes=("_old", "_new"))
+        m = m.merge(pd.concat([n, o])[["unit_id", "unit_name"] if "unit_name" in n.columns else ["unit_id"]]
+                    .drop_duplicates(key), on=key, how="left")
+        rows = [c for c in ids if c not in ("unit_id",)]
+        for c in pct:
+            frames.append(pd.DataFrame({
+                "table": name, "unit_id": m["unit_id"].to_numpy(),
+                "unit_name": m["unit_name"].to_numpy() if "unit_name" in m.columns else None,
+                "row": m[rows].astype(str).agg(" · ".join, axis=1).to_numpy() if rows else "",
+                "column": c, "value_old": m[f"{c}_old"].to_numpy(), "value_new": m[f"{c}_new"].to_numpy()}))
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(frames, ignore_index=True)
+    out["value_change"] = out["value_new"] - out["value_old"]
+    return out[cols]
+
+
+def _settings_change(a: AuditFolder, b: AuditFolder) -> pd.DataFrame:
+    def facts(f: AuditFolder) -> dict[str, str]:
+        s = f.summary
+        out = {"rules": (s.get("rules") or {}).get("name"),
+               "rules.tiers": json.dumps((s.get("rules") or {}).get("tiers"), sort_keys=True, ensure_ascii=False),
+               "methods": ", ".join(s.get("methods") or []),
+               "population.method": (s.get("population") or {}).get("method"),
+               "crs": s.get("crs"), "geoplan_version": s.get("geoplan_version")}
+        for k, v in (s.get("inputs") or {}).items():
+            out[f"inputs.{k}"] = v
+        p = f.parameters
+        for k in ("parks", "residential", "population", "units", "siting"):
+            if k in p:
+                out[f"parameters.{k}"] = json.dumps(p[k], sort_keys=True, ensure_ascii=False)
+        return {k: ("" if v is None else str(v)) for k, v in out.items()}
+
+    fa, fb = facts(a), facts(b)
+    keys = list(fb) + [k for k in fa if k not in fb]
+    rows = [{"setting": k, "value_old": fa.get(k, ""), "value_new": fb.get(k, "")} for k in keys if fa.get(k) != fb.get(k)]
+    return pd.DataFrame(rows, columns=["setting", "value_old", "value_new"])
+
+
+# ----------------------------------------------------------------------  overlay
+def _covered_land(f: AuditFolder, method: str, crs: Any) -> tuple[Any, gpd.GeoDataFrame] | None:
+    """(covered land as one geometry, residential cells) of an audit by ``method``; None if not computed."""
+    cells = f.layer("residential_cells")
+    if cells is None:
+        raise DataError(f"{f.gpkg} has no layer residential_cells.",
+                        hint="Compare folders written by geoplan audit (the GeoPackage holds the residential cells).")
+    cells = cells.to_crs(crs) if cells.crs is not None and crs is not None and cells.crs != crs else cells
+    if method not in (f.summary.get("methods") or []):
+        return None
+    if method == "network":
+        if "net_covered" not in cells.columns:
+            return None
+        cov = cells["net_covered"].astype(str).str.lower().isin(["true", "1"]).to_numpy()
+        return shapely.union_all(cells.geometry.values[cov]), cells
+    zones = f.layer("served_zones")
+    if zones is None:
+        return shapely.Polygon(), cells
+    zones = zones.to_crs(crs) if zones.crs is not None and crs is not None and zones.crs != crs else zones
+    z = zones[(zones["method"] == "euclidean") & (zones["tier"] == "all")]
+    if z.empty:
+        return shapely.Polygon(), cells
+    return shapely.intersection(shapely.union_all(cells.geometry.values), shapely.union_all(z.geometry.values)), cells
+
+
+def _pieces(cells: gpd.GeoDataFrame, geom: Any, kind: str, method: str) -> pd.DataFrame:
+    """The later audit's cells cut by ``geom``: one row per non-empty piece, residents by area share."""
+    if geom is None or geom.is_empty:
+        return pd.DataFrame()
+    shapely.prepare(geom)
+    g = cells.geometry.values
+    hit = shapely.intersects(g, geom)
+    if not hit.any():
+        return pd.DataFrame()
+    part = shapely.intersection(g[hit], geom)
+    area = shapely.area(part)
+    cell_area = shapely.area(g[hit])
+    keep = area > SLIVER_M2
+    res = cells["residents"].to_numpy(dtype=float)[hit] if "residents" in cells.columns else np.zeros(hit.sum())
+    share = np.divide(area, cell_area, out=np.zeros_like(area), where=cell_area > 0)
+    return pd.DataFrame({"method": method, "change_kind": kind, "unit_id": cells["unit_id"].to_numpy()[hit][keep],
+                         "unit_name": cells["unit_name"].to_numpy()[hit][keep], "area_m2": area[keep],
+                         "residents": (res * share)[keep], "geometry": part[keep]})
+
+
+def _land_change(a: AuditFolder, b: AuditFolder) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict]:
+    cells_b = b.layer("residential_cells")
+    if cells_b is None:
+        raise DataError(f"{b.gpkg} has no layer residential_cells.",
+                        hint="Compare folders written by geoplan audit (the GeoPackage holds the residential cells).")
+    crs = cells_b.crs
+    frames, context = [], {}
+    for method in ("euclidean", "network"):
+        ca, cb = _covered_land(a, method, crs), _covered_land(b, method, crs)
+        if ca is None or cb is None:
+            continue
+        cov_a, _ = ca
+        cov_b, cells = cb
+        newly = shapely.difference(cov_b, cov_a)
+        lost = shapely.difference(cov_a, cov_b)  # cut by the later cells: land still residential
+        res_b = shapely.union_all(cells.geometry.values)
+        frames += [_pieces(cells, newly, "newly_covered", method), _pieces(cells, lost, "newly_uncovered", method)]
+        still_cov = shapely.intersection(cov_a, cov_b)
+        still_unc = shapely.difference(res_b, shapely.union(cov_a, cov_b))
+        context[f"still_covered:{method}"] = still_cov
+        context[f"still_uncovered:{method}"] = still_unc
+    frames = [f for f in frames if len(f)]
+    cols = ["method", "change_kind", "unit_id", "unit_name", "area_m2", "residents"]
+    if frames:
+        pieces = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=crs)
+        change = pieces.dissolve(by=["method", "change_kind", "unit_id", "unit_name"],
+                                 aggfunc={"area_m2": "sum", "residents": "sum"}).reset_index()
+        change = gpd.GeoDataFrame(change[cols + ["geometry"]], geometry="geometry", crs=crs)
+    else:
+        change = gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    # per unit and method, every unit of the later audit listed
+    units_b = b.layer("units")
+    unit_list = (units_b[["unit_id", "unit_name"]] if units_b is not None else
+                 cells_b[["unit_id", "unit_name"]].drop_duplicates()).sort_values("unit_id")
+    methods = [m for m in ("euclidean", "network") if f"still_covered:{m}" in context]
+    rows = []
+    for m in methods:
+        for uid, uname in unit_list.itertuples(index=False):
+            d = change[(change["method"] == m) & (change["unit_id"] == uid)]
+            nc = d[d["change_kind"] == "newly_covered"]
+            nu = d[d["change_kind"] == "newly_uncovered"]
+            rows.append({"method": m, "unit_id": uid, "unit_name": uname,
+                         "newly_covered_m2": float(nc["area_m2"].sum()), "newly_uncovered_m2": float(nu["area_m2"].sum()),
+                         "newly_covered_residents": float(nc["residents"].sum()),
+                         "newly_uncovered_residents": float(nu["residents"].sum())})
+    by_unit = pd.DataFrame(rows, columns=["method", "unit_id", "unit_name", "newly_covered_m2", "newly_uncovered_m2",
+                                          "newly_covered_residents", "newly_uncovered_residents"])
+    by_unit.insert(5, "net_change_m2", by_unit["newly_covered_m2"] - by_unit["newly_uncovered_m2"])
+    context["units"] = units_b
+    pa, pb = a.layer("parks"), b.layer("parks")
+    context["parks_old"] = pa.to_crs(crs) if pa is not None and pa.crs != crs else pa
+    context["parks_new"] = pb
+    context["crs"] = crs
+    return change, by_unit, context
+
+
+# =====================================================================  writing
+def write_comparison(comp: Comparison, out: str | os.PathLike, *, lang: str | None = None, overwrite: bool = False,
+                     maps: bool = True, progress: Callable[[str], None] | None = None,
+                     quiet: bool | None = None) -> Path:
+    """Write a comparison folder, atomically: tables (CSV, XLSX), GeoPackage, maps, ``index.html``, log.
+
+    Parameters
+    ----------
+    comp : Comparison
+    out : path
+        Output folder; must not exist unless ``overwrite``.
+    lang : {"zh", "en"}, optional
+        Default: the later audit's language, else English.
+    overwrite : bool
+    maps : bool
+        Draw the change maps (static PNG per method and an interactive map).
+    progress : callable, optional
+    quiet : bool, optional
+        True: no progress bars.
+
+    Returns
+    -------
+    Path of the written folder.
+    """
+    from .outputs import atomic_folder, write_tables_xlsx
+
+    say = progress or (lambda m: None)
+    lang = lang or comp.new.lang or comp.old.lang or "en"
+    if lang not in ("zh", "en"):
+        raise UsageError(f"unknown language {lang!r}.", hint="Use zh or en.")
+    t0 = time.perf_counter()
+    with atomic_folder(out, overwrite=overwrite) as tmp:
+        say("writing tables")
+        tables = comp.tables()
+        (tmp / "tables").mkdir()
+        for name, df in tables.items():
+            df.to_csv(tmp / "tables" / f"{name}.csv", index=False, float_format="%.6f", lineterminator="\n")
+        write_tables_xlsx({k: v for k, v in tables.items()}, tmp / "comparison.xlsx", lang)
+        (tmp / "comparison.json").write_text(json.dumps(comp.summary(), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                                             encoding="utf-8")
+        say("writing the GeoPackage")
+        gpkg = tmp / "comparison.gpkg"
+        if len(comp.change):
+            g = comp.change.copy()
+            g["unit_name"] = g["unit_name"].astype(str)
+            g.to_file(gpkg, layer="coverage_change", driver="GPKG", engine="pyogrio")
+        if comp.context.get("units") is not None:
+            comp.context["units"].to_file(gpkg, layer="units", driver="GPKG", engine="pyogrio")
+        drawn: list[str] = []
+        if maps:
+            say("drawing the change maps")
+            drawn = _change_maps(comp, tmp, lang, quiet)
+        (tmp / "index.html").write_text(_html(comp, lang, drawn), encoding="utf-8")
+        comp.timings["writing"] = time.perf_counter() - t0
+        (tmp / "geoplan.log").write_text(_log(comp), encoding="utf-8")
+    return Path(out).resolve()
+
+
+def _log(comp: Comparison) -> str:
+    from . import __version__
+    import geopandas as _g
+    import shapely as _s
+
+    lines = [f"geoplan {__version__} compare on Python {platform.python_version()} ({platform.system()})",
+             f"geopandas {_g.__version__}, shapely {_s.__version__}",
+             f"old: {comp.old.path} (geoplan {comp.old.summary.get('geoplan_version')}, rules "
+             f"{(comp.old.summary.get('rules') or {}).get('name')})",
+             f"new: {comp.new.path} (geoplan {comp.new.summary.get('geoplan_version')}, rules "
+             f"{(comp.new.summary.get('rules') or {}).get('name')})",
+             "settings that differ: " + (", ".join(comp.settings["setting"]) or "none"),
+             "timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in comp.timings.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _change_layers(comp: Comparison, method: str, lang: str, *, interactive: bool = False) -> list:
+    from .maps.layers import MapLayer
+
+    L = lambda k: label(k, lang)  # noqa: E731
+    crs = comp.context["crs"]
+    layers = []
+    units = comp.context.get("units")
+    if units is not None and len(units):
+        layers.append(MapLayer(units[["unit_name", "geometry"]], L("units"), kind="polygon", color="#555555",
+                               fill_opacity=0.0, weight=1.2, legend=None, tooltip=[("unit_name", L("unit_name"))]))
+    ctx_rows = []
+    for kind in ("still_covered", "still_uncovered"):
+        g = comp.context.get(f"{kind}:{method}")
+        if g is not None and not g.is_empty:
+            ctx_rows.append({"change_kind": kind, "geometry": g})
+    for kind in ("newly_covered", "newly_uncovered"):
+        d = comp.change[(comp.change["method"] == method) & (comp.change["change_kind"] == kind)]
+        if len(d):
+            ctx_rows.append({"change_kind": kind, "geometry": shapely.union_all(d.geometry.values)})
+    if ctx_rows:
+        g = gpd.GeoDataFrame(ctx_rows, geometry="geometry", crs=crs)
+        g["area_m2"] = g.geometry.area.round(0)
+        g["change_label"] = g["change_kind"].map(L)
+        present = [k for k in CHANGE_COLOURS if k in set(g["change_kind"])]
+        labs = {k: L(k) for k in present}
+        layers.append(MapLayer(g, f"{L('residential')} ({L(method)})", kind="polygon", column="change_kind",
+                               categories={k: CHANGE_COLOURS[k] for k in present}, category_labels=labs,
+                               fill_opacity=0.75, weight=0.3,
+                               tooltip=[("change_label", L("change_kind")), ("area_m2", L("area_m2"))]))
+    pa, pb = comp.context.get("parks_old"), comp.context.get("parks_new")
+    if pb is not None and len(pb):
+        p = pb[pb["tier"].notna() & (pb["tier"].astype(str) != "None")][["name", "geometry"]].copy()
+        p["name"] = p["name"].fillna("")
+        if len(p):
+            layers.append(MapLayer(p, f"{L('parks')} ({L('new')})", kind="polygon", color="#00441b",
+                                   fill_color="#41ab5d", fill_opacity=0.7, weight=0.8, tooltip=[("name", L("name"))]))
+    if pa is not None and len(pa) and pb is not None:
+        gone = _parks_only_in(pa, pb)
+        if len(gone):
+            layers.append(MapLayer(gone, f"{L('parks')} ({L('only_in_old')})", kind="polygon", color="#a50026",
+                                   fill_opacity=0.0, weight=2.0, dash="4 2", tooltip=[("name", L("name"))]))
+    return layers
+
+
+def _parks_only_in(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Counted parks of ``a`` that no counted park of ``b`` covers by half or more."""
+    a = a[a["tier"].notna() & (a["tier"].astype(str) != "None")]
+    b = b[b["tier"].notna() & (b["tier"].astype(str) != "None")]
+    if a.empty:
+        return a[["name", "geometry"]]
+    ub = shapely.union_all(b.geometry.values) if len(b) else shapely.Polygon()
+    inter = shapely.area(shapely.intersection(a.geometry.values, ub))
+    keep = inter < 0.5 * shapely.area(a.geometry.values)
+    out = a[keep][["name", "geometry"]].copy()
+    out["name"] = out["name"].fillna("")
+    return out
+
+
+def _change_maps(comp: Comparison, folder: Path, lang: str, quiet: bool | None) -> list[str]:
+    from .maps import interactive_map, save_map, static_map
+
+    (folder / "maps").mkdir(exist_ok=True)
+    drawn = []
+    methods = [m for m in ("euclidean", "network") if f"still_covered:{m}" in comp.context]
+    all_layers = []
+    for m in methods:
+        layers = _change_layers(comp, m, lang)
+        if not any(len(x.gdf) for x in layers):
+            continue
+        rel = f"maps/coverage_change_{m}.png"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            static_map(layers, folder / rel, title=f"{label('coverage_change_map', lang)} · {label(m, lang)}",
+                       subtitle=f"{comp.old.name} → {comp.new.name}", paper="A4", dpi=150, lang=lang)
+        drawn.append(rel)
+        for i, x in enumerate(layers):
+            if i > 0 and x.name.startswith(label("units", lang)):
+                continue
+            x.show = (m == methods[-1])
+        all_layers += layers if not all_layers else layers[1:]
+    if all_layers:
+        m = interactive_map(all_layers, title=f"{label('coverage_change_map', lang)}: {comp.old.name} → {comp.new.name}",
+                            basemap="none")
+        save_map(m, folder / "change_map.html")
+        drawn.append("change_map.html")
+    return drawn
+
+
+def _html(comp: Comparison, lang: str, drawn: list[str]) -> str:
+    from . import __version__
+    from .report import Col, _esc, _int, _page, _pct, _pp, _status_cell, auto_table, html_table
+
+    L = lambda k: label(k, lang)  # noqa: E731
+    title = L("comparison_title")
+    p = [f"<h1>{_esc(title)}</h1>",
+         f"<p class='sub'>{_esc(L('old_audit'))}: <b>{_esc(comp.old.name)}</b> → {_esc(L('new_audit'))}: "
+         f"<b>{_esc(comp.new.name)}</b></p>"]
+    head = comp.headline(lang)
+    if head:
+        p.append(f"<p><b>{_esc(head)}</b></p>")
+    if len(comp.settings):
+        p.append(f"<h2>{_esc(L('settings_changed'))}</h2>")
+        warn = ("以下设置不同：指标变化部分来自口径变化，而非实地变化。" if lang == "zh" else
+                "These settings differ: part of the change comes from the method, not from the ground.")
+        p.append(f"<p class='muted'>{_esc(warn)}</p>")
+        p.append(html_table(comp.settings, [Col("setting", L("setting"), _esc, num=False),
+                                            Col("value_old", L("old"), _esc, num=False),
+                                            Col("value_new", L("new"), _esc, num=False)]))
+    p.append(f"<h2>{_esc(L('targets'))}</h2>")
+    t = comp.targets
+    if len(t):
+        t = t.copy()
+        t["label"] = t["label_zh" if lang == "zh" else "label_en"]
+        p.append(html_table(t, [
+            Col("label", L("indicator"), _esc, num=False), Col("value", L("required"), lambda v: f"≥ {_esc(v)}"),
+            Col("measured_old", L("measured_old"), _pct), Col("measured_new", L("measured_new"), _pct),
+            Col("measured_change_pp", L("measured_change_pp"), _pp,
+                cls=lambda v: "bad" if isinstance(v, float) and v < 0 else ("good" if isinstance(v, float) and v > 0 else "")),
+            Col("met_old", L("met_old"), lambda v: _status_cell(_bool(v), lang), num=False),
+            Col("met_new", L("met_new"), lambda v: _status_cell(_bool(v), lang), num=False)]))
+    else:
+        p.append(f"<p class='muted'>{_esc(L('none_found'))}</p>")
+    sign = (lambda v: "bad" if isinstance(v, float) and v < -1e-9 else ("good" if isinstance(v, float) and v > 1e-9 else ""))
+    p.append(f"<h2>{_esc(L('park_coverage'))}</h2>")
+    o = comp.overall
+    if len(o):
+        main = o[o["tier"] == "all"]
+        cols = [Col("scope", L("scope"), lambda v: _esc(L(v)), num=False),
+                Col("method", L("method"), lambda v: _esc(L(v)), num=False),
+                Col("land_pct_old", L("land_pct_old"), _pct), Col("land_pct_new", L("land_pct_new"), _pct),
+                Col("land_pct_change_pp", L("land_pct_change_pp"), _pp, cls=sign),
+                Col("residents_pct_old", L("residents_pct_old"), _pct), Col("residents_pct_new", L("residents_pct_new"), _pct),
+                Col("residents_pct_change_pp", L("residents_pct_change_pp"), _pp, cls=sign),
+                Col("covered_m2_change", L("covered_m2_change"), _int)]
+        p.append(html_table(main, cols))
+        tiers = o[o["tier"] != "all"]
+        if len(tiers):
+            p.append(f"<details><summary>{_esc(L('by_tier'))}</summary>"
+                     + html_table(tiers, cols[:2] + [Col("tier", L("tier"), _esc, num=False)] + cols[2:]) + "</details>")
+    p.append(f"<h2>{_esc(L('by_unit'))}</h2>")
+    u = comp.by_unit
+    if len(u):
+        u = u[(u["scope"] == "all") & (u["tier"] == "all")]
+        piv = u.pivot_table(index=["unit_id", "unit_name"], columns="method",
+                            values=["land_pct_old", "land_pct_new", "land_pct_change_pp"], aggfunc="first")
+        piv.columns = [f"{v}:{m}" for v, m in piv.columns]
+        piv = piv.reset_index()
+        cols = [Col("unit_id", L("unit_id"), _esc), Col("unit_name", L("unit_name"), _esc, num=False)]
+        for m in ("euclidean", "network"):
+            if f"land_pct_old:{m}" in piv.columns:
+                cols += [Col(f"land_pct_old:{m}", f"{L('land_pct_old')} · {L(m)}", _pct),
+                         Col(f"land_pct_new:{m}", f"{L('land_pct_new')} · {L(m)}", _pct),
+                         Col(f"land_pct_change_pp:{m}", f"{L('land_pct_change_pp')} · {L(m)}", _pp, cls=sign)]
+        p.append(html_table(piv, cols))
+    p.append(f"<h2>{_esc(L('coverage_change_map'))}</h2>")
+    cb = comp.change_by_unit
+    cb = cb[(cb["newly_covered_m2"] > 0) | (cb["newly_uncovered_m2"] > 0)] if len(cb) else cb
+    if not len(cb):
+        p.append(f"<p class='muted'>{_esc(L('no_change'))}</p>")
+    else:
+        p.append(html_table(cb, [
+            Col("method", L("method"), lambda v: _esc(L(v)), num=False), Col("unit_name", L("unit_name"), _esc, num=False),
+            Col("newly_covered_m2", L("newly_covered_m2"), _int), Col("newly_uncovered_m2", L("newly_uncovered_m2"), _int),
+            Col("net_change_m2", L("net_change_m2"), _int, cls=sign),
+            Col("newly_covered_residents", L("newly_covered_residents"), _int),
+            Col("newly_uncovered_residents", L("newly_uncovered_residents"), _int)]))
+    if "change_map.html" in drawn:
+        p.append(f"<p><a href='change_map.html'>{_esc(L('interactive_map'))}</a></p>")
+    for rel in drawn:
+        if rel.endswith(".png"):
+            p.append(f"<p><a href='{rel}'><img class='map' src='{rel}' alt='{_esc(L('coverage_change_map'))}'></a></p>")
+    ind = comp.indicators.dropna(subset=["value_change"])
+    ind = ind[ind["value_change"].abs() > 1e-9]
+    p.append(f"<h2>{_esc(L('indicators_changed'))}</h2>")
+    p.append(auto_table(ind, lang, max_rows=60, file="tables/indicators_change.csv"))
+    if len(comp.unit_indicators):
+        p.append(f"<h2>{_esc(L('analyses'))} · {_esc(L('by_unit'))}</h2>")
+        p.append(auto_table(comp.unit_indicators, lang, max_rows=40, file="tables/unit_indicators_change.csv"))
+    files = [("comparison.xlsx", L("workbook")), ("comparison.gpkg", L("geopackage")),
+             ("comparison.json", L("summary_json")), ("geoplan.log", L("log_file"))]
+    p.append(f"<h2>{_esc(L('downloads'))}</h2><ul>"
+             + "".join(f"<li><a href='{f}'>{_esc(t)}</a> <span class='muted'>{f}</span></li>" for f, t in files)
+             + "".join(f"<li><a href='tables/{n}.csv'>{n}.csv</a></li>" for n in comp.tables()) + "</ul>")
+    footer = f"© OpenStreetMap contributors (ODbL) · geoplan {__version__}"
+    return _page(title, "".join(p), lang, footer)
+
+
+def _bool(v: Any) -> bool | None:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, str):
+        return {"true": True, "false": False}.get(v.lower())
+    return bool(v)
+
+
+# =====================================================================  command line
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``geoplan compare`` on the subcommand parser of :mod:`geoplan.cli`."""
+    p = subparsers.add_parser(
+        "compare", help="change between two audits: every indicator, per unit, newly covered / uncovered land",
+        description="Compare two audit output folders (earlier first) for the annual review: the change of every "
+                    "indicator overall and per unit, targets met before and after, and maps of residential land "
+                    "newly covered and no longer covered, by method.")
+    p.add_argument("old", metavar="OLD_AUDIT", help="the earlier audit's output folder")
+    p.add_argument("new", metavar="NEW_AUDIT", help="the later audit's output folder")
+    p.add_argument("--out", help="output folder (default: geoplan-compare-OLD-NEW in the current folder)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--lang", choices=["zh", "en"], help="language of tables, maps and page (default: the later audit's)")
+    p.add_argument("--no-maps", action="store_true", help="skip the change maps")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_compare)
+    return p
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Run ``geoplan compare``."""
+    from .outputs import check_output_folder
+
+    old, new = Path(args.old), Path(args.new)
+    out = Path(args.out) if args.out else Path.cwd() / f"geoplan-compare-{old.resolve().name}-{new.resolve().name}"
+    check_output_folder(out, overwrite=args.overwrite)
+    t0 = time.perf_counter()
+
+    def say(msg: str) -> None:
+        if not args.quiet:
+            print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", file=sys.stderr, flush=True)
+
+    say("reading the two audits")
+    comp = compare_audits(old, new, progress=say)
+    lang = args.lang or comp.new.lang or "en"
+    path = write_comparison(comp, out, lang=lang, overwrite=args.overwrite, maps=not args.no_maps, progress=say,
+                            quiet=args.quiet)
+    if not args.quiet:
+        print(comp.headline(lang))
+        for _, r in comp.targets.iterrows():
+            lab = r["label_zh" if lang == "zh" else "label_en"]
+            b, a = _bool(r["met_old"]), _bool(r["met_new"])
+            word = {True: label("met", lang), False: label("not_met", lang), None: label("not_measured", lang)}
+            print(f"  {lab}: {word[b]} → {word[a]}")
+        print(f"\n→ {path}")
+    return 0
