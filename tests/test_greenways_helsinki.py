@@ -299,3 +299,33 @@ def test_registered_in_the_audit():
     from geoplan import registry
 
     assert registry.analyses().get("greenways") is gws.run_greenways_for_audit
+
+
+def test_written_with_the_audit(audit, tmp_path):
+    import json
+
+    import pyogrio
+
+    from geoplan.outputs import write_audit
+
+    out = write_audit(audit, tmp_path / "out", maps=False)
+    for name in ("greenways_indices", "greenways_components", "greenways_gaps", "greenways_links", "greenways_parks",
+                 "greenways_corridor_breaks"):
+        assert (out / "tables" / f"{name}.csv").exists(), name
+    layers = {name for name, _ in pyogrio.list_layers(out / "geoplan.gpkg")}
+    assert {"greenways_edges", "greenways_links", "greenways_gaps", "greenways_parks"} <= layers
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["greenways"]["components"] == audit.analyses["greenways"].network.n_components
+
+
+def test_cli_network_only(tmp_path):
+    from geoplan.cli import main
+
+    out = tmp_path / "gw"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rc = main(["greenways", "--network-only", "--no-maps", "-q", "--corridor", "Pyörämatkailureitti", "--out", str(out)])
+    assert rc == 0
+    idx = pd.read_csv(out / "tables" / "greenways_indices.csv")
+    assert idx.loc[0, "level"] == "all" and idx.loc[0, "components"] >= 1
+    assert (out / "tables" / "greenways_corridors.csv").exists() and (out / "geoplan.gpkg").exists()

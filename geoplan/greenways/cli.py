@@ -35,6 +35,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--park-link", type=float, metavar="M", help="parks within M metres of a greenway are linked (default 100)")
     g.add_argument("--pc-distance", type=float, metavar="M",
                    help="PC kernel: distance at which the movement probability is 0.5 (default 1000)")
+    g.add_argument("--network-only", action="store_true",
+                   help="greenways and the street network only (no park audit, no residential land needed); "
+                        "used automatically when the extract has no residential land")
     p.set_defaults(func=cmd_greenways)
     return p
 
@@ -59,13 +62,15 @@ def greenway_overrides(args: argparse.Namespace) -> dict:
 
 
 def cmd_greenways(args: argparse.Namespace) -> int:
-    """Run the audit with the greenway analysis only, write the folder and print the headline."""
+    """Run the audit with the greenway analysis only (or the network-only analysis), write the folder,
+    print the headline."""
     from .. import greenways  # noqa: F401  (registers the analysis)
     from ..audit import run_audit
     from ..cli import Reporter, config_from_args, default_out, print_summary
-    from ..errors import UsageError
+    from ..errors import DataError, UsageError
     from ..outputs import write_audit
     from .settings import load_settings
+    from .standalone import run_network_only, write_greenways
 
     over = greenway_overrides(args)
     cfg = config_from_args(args, **({"greenways": over} if over else {}))
@@ -74,8 +79,22 @@ def cmd_greenways(args: argparse.Namespace) -> int:
     if out.exists() and not args.overwrite:
         raise UsageError(f"output folder {out.resolve()} already exists.", hint="Choose another --out or pass --overwrite.")
     say = Reporter(args.quiet)
-    result = run_audit(cfg, progress=say, analyses=("greenways",))
-    path = write_audit(result, out, overwrite=args.overwrite, maps=not args.no_maps, progress=say)
+    if not args.network_only:
+        try:
+            result = run_audit(cfg, progress=say, analyses=("greenways",))
+        except DataError as exc:
+            if "residential land" not in str(exc):
+                raise
+            say(f"{exc} → greenway analysis of the street network only (as with --network-only)")
+        else:
+            path = write_audit(result, out, overwrite=args.overwrite, maps=not args.no_maps, progress=say)
+            if not args.quiet:
+                print_summary(result, path, cfg.lang)
+            return 0
+    res, streets = run_network_only(cfg, progress=say)
+    path = write_greenways(res, out, lang=cfg.lang, overwrite=args.overwrite, maps=not args.no_maps, streets=streets,
+                           progress=say)
     if not args.quiet:
-        print_summary(result, path, cfg.lang)
+        print(res.headline(cfg.lang))
+        print(f"\n→ {path}")
     return 0

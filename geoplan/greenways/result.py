@@ -249,8 +249,8 @@ class GreenwayResult:
 
     # -------------------------------------------------------------------- maps
     def map_layers(self, lang: str = "en") -> list:
-        """Map layers: greenways by component and by level, gaps and proposed links, parks by
-        importance, the walk zone and corridor breaks."""
+        """Map layers, bottom first: greenways by level (hidden at first) and by component, gaps and
+        proposed links, the walk zone, parks linked or not and sized by importance, corridor breaks."""
         if self.network is None:
             return []
         from ..maps.layers import MapLayer
@@ -269,8 +269,6 @@ class GreenwayResult:
         labs["other"] = _t(f"{max(len(comps) - len(top), 0)} smaller components", f"其余 {max(len(comps) - len(top), 0)} 个较小连通片", lang)
         tip = [("name", _t("Name", "名称", lang)), ("level", _t("Level", "级别", lang)),
                ("component", _t("Component", "连通片", lang)), ("length_m", _t("Length (m)", "长度（米）", lang))]
-        L.append(MapLayer(e, _t("Greenways by component", "绿道连通片", lang), kind="line", column="component_group",
-                          categories=cats, category_labels=labs, weight=3.5, tooltip=tip))
         lv = e.copy()
         lv_cats = {k: v for k, v in LEVEL_COLOURS.items() if k in set(lv["level"])}
         for other in sorted(set(lv["level"]) - set(lv_cats)):
@@ -279,6 +277,8 @@ class GreenwayResult:
                      "community": _t("community level", "社区级", lang), "unspecified": _t("level not given", "未分级", lang)}
         L.append(MapLayer(lv, _t("Greenways by level", "绿道分级", lang), kind="line", column="level", categories=lv_cats,
                           category_labels={k: lv_labels.get(k, k) for k in lv_cats}, weight=3.5, show=False, tooltip=tip))
+        L.append(MapLayer(e, _t("Greenways by component", "绿道连通片", lang), kind="line", column="component_group",
+                          categories=cats, category_labels=labs, weight=3.5, tooltip=tip))
         if len(self.gaps):
             g = self.gaps.copy()
             chosen = set(self.joining.links["gap_id"]) if self.joining is not None else set()
