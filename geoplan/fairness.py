@@ -91,7 +91,7 @@ def gini(values: Any, weights: Any | None = None) -> float:
     x, w = x[order], w[order]
     p = np.concatenate([[0.0], np.cumsum(w) / w.sum()])
     L = np.concatenate([[0.0], np.cumsum(w * x) / total])
-    return float(1.0 - np.sum(np.diff(p) * (L[1:] + L[:-1])))
+    return float(min(1.0, max(0.0, 1.0 - np.sum(np.diff(p) * (L[1:] + L[:-1])))))  # rounding can leave -1e-16
 
 
 def lorenz(values: Any, weights: Any | None = None, points: int | None = None) -> pd.DataFrame:
@@ -166,8 +166,8 @@ def worst_decile(values: Any, weights: Any, *, higher_is_worse: bool = True, sha
     """
     v = np.asarray(values, dtype=float)
     w = np.asarray(weights, dtype=float)
-    if higher_is_worse:
-        t = weighted_quantile(v, w, 1.0 - share)
+    if higher_is_worse:  # from the worst down, the value at which a share ``share`` of the residents is reached
+        t = -weighted_quantile(-v, w, share)
         mask = v >= t
     else:
         t = weighted_quantile(v, w, share)
@@ -357,8 +357,9 @@ class FairnessResult:
         o = self.origins
         model = self.models[-1]
         col = f"worst_park:{model}"
-        if col in o.columns and o[col].any():
-            w = o[o[col]][["unit_name", "residents", f"park_distance_m:{model}", "geometry"]].copy()
+        flag = o[col].fillna(False).astype(bool).to_numpy() if col in o.columns else np.zeros(len(o), bool)
+        if flag.any():
+            w = o[flag][["unit_name", "residents", f"park_distance_m:{model}", "geometry"]].copy()
             w = w.rename(columns={f"park_distance_m:{model}": "distance_m"})
             w["distance_m"] = w["distance_m"].round(0)
             w["residents"] = w["residents"].round(1)
@@ -586,6 +587,9 @@ def run_fairness(result: Any, settings: Mapping | None = None) -> FairnessResult
             lc_points[f"worst_categories:{name}"] = mask
     if lc_points is not None:
         origins = gpd.GeoDataFrame(pd.concat([origins, lc_points], ignore_index=True), geometry="geometry", crs=cells.crs)
+        for c in origins.columns:
+            if c.startswith("worst_"):
+                origins[c] = origins[c].fillna(False).astype(bool)
     inequality = pd.concat(ineq, ignore_index=True)
     mean_time = pd.concat(mt, ignore_index=True)
     lor = pd.concat(curves, ignore_index=True)
