@@ -26,6 +26,9 @@ from .residents import residential_cells
 from .sources.osm import OSMSource, bundled_sample
 from .study import Study, load_study
 
+# analyses that join every audit (each registers itself with geoplan.registry)
+from . import lifecircle, greenways, compounds, fairness  # noqa: E402,F401  isort: skip
+
 __all__ = [
     "__version__",
     "AuditConfig", "AuditResult", "Rules", "Tier", "load_config", "load_rules", "list_presets",

@@ -24,7 +24,11 @@ def test_environment_matches_pyproject():
     py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pip_deps = {_name(d): d.replace(" ", "") for d in py["dependencies"]}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda = {_name(d): d.replace(" ", "") for d in env["dependencies"] if isinstance(d, str) and _name(d) not in ("python", "pip")}
+    deps = list(env["dependencies"])
+    for d in env["dependencies"]:
+        if isinstance(d, dict):
+            deps += [x for x in d.get("pip", []) if not x.startswith("-e")]
+    conda = {_name(d): d.replace(" ", "") for d in deps if isinstance(d, str) and _name(d) not in ("python", "pip")}
     assert set(pip_deps) == set(conda), (set(pip_deps) ^ set(conda))
     for k in pip_deps:
         assert pip_deps[k] == conda[k], f"version bound of {k} differs"
