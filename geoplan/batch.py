@@ -22,6 +22,7 @@ The batch configuration is a YAML file::
     scheduler: null             # address (tcp://host:port) or scheduler JSON file of a running cluster
     redo: false                 # re-run areas already done
     maps: false                 # draw maps and report for every area (slow)
+    analyses: null              # extra analyses (default: every registered one, as run_audit); [] = parks only
 
 See ``geoplan/presets/batch-example.yaml`` for a documented example.
 
@@ -43,6 +44,11 @@ boundary (:func:`geoplan.study.load_study`), so that edge effects are right and
 the results are identical to auditing the areas one by one.  A failing area is
 reported and does not stop the others.  With ``--scheduler`` the workers must
 see the same file system paths as the client (inputs and ``out``).
+
+The extra analyses (life circles, greenways ...) that every area runs are those
+registered in the client process (all installed ones on the command line); they
+are shipped with each task, because a worker process registers only what it
+imported itself.
 """
 
 from __future__ import annotations
@@ -573,7 +579,11 @@ def _analyses(wanted: tuple[str, ...] | None) -> tuple[tuple[str, Callable], ...
 
 
 def _is_done(spec: BatchSpec, area: Area) -> bool:
-    return (spec.folder(area) / DONE_MARKER).is_file()
+    return _is_done_slug(spec, area.slug)
+
+
+def _is_done_slug(spec: BatchSpec, slug: str) -> bool:
+    return (spec.out / slug / DONE_MARKER).is_file()
 
 
 # --------------------------------------------------------------------------- the cluster
@@ -606,10 +616,16 @@ def dask_client(scheduler: str | None = None, workers: int = 2, *, quiet: bool =
         raise UsageError("geoplan batch needs Dask distributed.", hint="pip install 'dask[distributed]'") from None
     level = logging.ERROR if quiet else logging.WARNING
     if scheduler:
-        kw = {"scheduler_file": scheduler} if str(scheduler).endswith(".json") and Path(scheduler).exists() else {"address": scheduler}
+        if str(scheduler).endswith(".json") and not re.match(r"^\w+://", str(scheduler)):
+            if not Path(scheduler).is_file():
+                raise UsageError(f"scheduler file {scheduler} not found.",
+                                 hint="Give the file written by 'dask scheduler --scheduler-file', or an address tcp://HOST:PORT.")
+            kw = {"scheduler_file": str(scheduler)}
+        else:
+            kw = {"address": str(scheduler)}
         try:
             client = Client(**kw, timeout=timeout_s)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             raise UsageError(f"cannot connect to the Dask scheduler {scheduler} ({exc}).",
                              hint="Start it with 'dask scheduler' and give its address (tcp://HOST:PORT) or --scheduler-file.") from None
         try:
@@ -790,7 +806,7 @@ def _write_text_atomic(path: Path, text: str) -> None:
 def _write_merged(spec: BatchSpec, status: pd.DataFrame, lang: str) -> dict[str, pd.DataFrame]:
     from .outputs import atomic_folder, write_tables_xlsx
 
-    done = status[status["status"].isin(["ok", "skipped"])]
+    done = status[status["status"].isin(["ok", "skipped"]) & status["slug"].map(lambda s: _is_done_slug(spec, s))]
     folders = [(r["area"], spec.out / r["slug"]) for _, r in done.iterrows()]
     merged = merge_tables(folders)
     if not merged:
@@ -871,6 +887,10 @@ def run_batch(spec: BatchSpec, *, client: Any = None, quiet: bool = True,
                 with dask_client(spec.scheduler, spec.workers, quiet=quiet) as c:
                     done = _submit_all(c, tasks, sizes, quiet)
             for st in done:
+                if st["status"] == "ok" and not _is_done_slug(spec, st["slug"]):
+                    st["warnings"] = "; ".join(filter(None, [
+                        f"the worker wrote {st['folder']}, which this machine cannot see: give an 'out' folder "
+                        "on a file system shared by the client and the workers", st.get("warnings")]))
                 statuses[st["slug"]] = st
     finally:
         # also on interrupt: what finished is recorded
@@ -912,7 +932,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
     say = Reporter(args.quiet)
     spec = load_batch(args.config, out=args.out, workers=args.workers, scheduler=args.scheduler,
                       redo=args.redo, maps=args.maps)
-    report = run_batch(spec, quiet=args.quiet, progress=say)
+    try:
+        report = run_batch(spec, quiet=args.quiet, progress=say)
+    except KeyboardInterrupt:
+        print(f"interrupted: the areas finished so far are kept in {spec.out} (see batch_status.csv); "
+              "run the same command again to audit the rest", file=sys.stderr)
+        return 130
     if not args.quiet:
         c = report.counts()
         print(f"\n{len(report.status)} areas: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items()))

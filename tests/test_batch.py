@@ -188,6 +188,22 @@ def test_load_batch_areas_and_paths(tmp_path, helsinki_batch, shared_data):
     assert spec.areas[0].geometry is None  # the extract's own extent, as a single audit
 
 
+def test_example_configuration_loads(tmp_path, helsinki_batch):
+    import shutil
+
+    import geoplan
+
+    example = Path(geoplan.__file__).parent / "presets" / "batch-example.yaml"
+    shutil.copy(example, tmp_path / "batch.yaml")
+    shutil.copy(helsinki_batch.parent / "squares.gpkg", tmp_path / "jiedao.gpkg")
+    spec = load_batch(tmp_path / "batch.yaml")
+    assert [a.name for a in spec.areas] == list(SQUARES)
+    assert spec.config.rules.name == "cn-garden-city" and spec.config.lang == "zh"
+    assert spec.config.inputs.pbf == str(tmp_path / "beijing-latest.osm.pbf")
+    assert spec.out == tmp_path / "batch-out" and spec.workers == 2 and not spec.maps and spec.analyses is None
+    assert "batch-example" not in __import__("geoplan.config").config.list_presets()
+
+
 @pytest.mark.parametrize("cfg, match", [
     ({}, "no 'areas:'"),
     ({"areas": {"units": "a.gpkg", "pbfs": ["b.pbf"]}}, "exactly one"),
