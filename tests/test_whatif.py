@@ -1,0 +1,220 @@
+"""What-if: the quick answer equals a full re-run with the proposal added (real Haidian data)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import geoplan
+from geoplan.whatif import build_state, load_state, save_state, what_if
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+CAU = SHARED / "osm" / "haidian_cau_campus.osm"
+
+pytestmark = pytest.mark.shared
+
+
+@pytest.fixture(scope="module")
+def cau():
+    if not CAU.exists():
+        pytest.skip(f"real data not present: {CAU} (../shared/data)")
+    import geoplan.compounds  # noqa: F401  (registers lifecircle, then compounds)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return geoplan.run_audit(geoplan.load_config(pbf=str(CAU)), analyses=("lifecircle", "compounds"))
+
+
+@pytest.fixture(scope="module")
+def state(cau):
+    return build_state(cau)
+
+
+def _rerun_parks(cau, proposed: gpd.GeoDataFrame, with_lifecircle: bool = False):
+    """Full re-run of the park audit and the compound analysis with the proposed parks added."""
+    from geoplan.audit import AuditResult, run_park_audit
+    from geoplan.compounds import run_compounds
+
+    st = cau.study
+    raw = gpd.GeoDataFrame(pd.concat([st.parks, proposed.to_crs(st.crs)], ignore_index=True), geometry="geometry", crs=st.crs)
+    st2 = dataclasses.replace(st, parks=raw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cov, pop, siting = run_park_audit(cau.config, st2)
+        r2 = AuditResult(cau.config, st2, pop, cov, siting,
+                         analyses={"lifecircle": cau.analyses["lifecircle"]} if with_lifecircle else {})
+        return cov, run_compounds(r2)
+
+
+def _uncovered_spot(cau) -> shapely.Point:
+    cells = cau.parks.cells
+    unc = cells[~cells["net_covered"] & (cells["residents"] > 0)]
+    return unc.geometry.iloc[len(unc) // 2].centroid
+
+
+def _assert_same(a: np.ndarray, b: np.ndarray) -> None:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    assert (np.isinf(a) == np.isinf(b)).all()
+    f = np.isfinite(a)
+    assert np.allclose(a[f], b[f], atol=1e-6)
+
+
+def test_state_round_trip(cau, state, tmp_path):
+    p = save_state(cau, tmp_path)
+    assert p.name == "state.pkl" and p.stat().st_size > 10_000
+    s2 = load_state(tmp_path)
+    assert set(s2.models) == {"plain", "compounds"}
+    for m in s2.models:
+        for t, d in state.models[m].tier_dist.items():
+            _assert_same(s2.models[m].tier_dist[t], d)
+    assert s2.models["compounds"].network.n_edges == state.models["compounds"].network.n_edges
+    with pytest.raises(geoplan.DataError):
+        load_state(tmp_path / "nowhere")
+
+
+def test_proposed_park_equals_full_rerun(cau, state):
+    c = _uncovered_spot(cau)
+    park = gpd.GeoDataFrame({"name": ["proposed pocket park"]}, geometry=[shapely.box(c.x + 40, c.y + 40, c.x + 120, c.y + 120)],
+                            crs=cau.study.crs).to_crs("EPSG:4326")
+    t = time.perf_counter()
+    res = what_if(state, parks=park)
+    elapsed = time.perf_counter() - t
+    assert elapsed < 3.0
+    cov2, comp2 = _rerun_parks(cau, park)
+    for tier in [t.id for t in cau.config.rules.tiers]:
+        _assert_same(res.cell_dist["plain"][f"net_dist:{tier}"], cov2.cells[f"net_dist:{tier}"])
+        _assert_same(res.cell_dist["compounds"][f"net_dist:{tier}"], comp2.coverage.cells[f"net_dist:{tier}"])
+    o = res.overall.set_index("model")
+    assert o.loc["plain", "residents_pct_after"] == pytest.approx(cov2.coverage("network", measure="residents"))
+    assert o.loc["plain", "land_pct_after"] == pytest.approx(cov2.coverage("network"))
+    assert o.loc["compounds", "residents_pct_after"] == pytest.approx(comp2.coverage.coverage("network", measure="residents"))
+    assert o.loc["plain", "residents_pct_before"] == pytest.approx(cau.parks.coverage("network", measure="residents"))
+    assert o.loc["plain", "new_residents"] > 0 and o.loc["plain", "lost_residents"] == 0
+    # per unit, newly served residents add up to the whole
+    bu = res.by_unit[res.by_unit["model"] == "plain"]
+    assert bu["new_residents"].sum() == pytest.approx(o.loc["plain", "new_residents"])
+    assert len(res.cells) and set(res.cells["status"]) == {"new"}
+
+
+def test_proposed_park_touching_an_existing_one_is_merged(cau, state):
+    parks = cau.parks.parks
+    small = parks[parks["tier"].notna()].sort_values("area_m2").iloc[0]
+    x0, y0, x1, y1 = small.geometry.bounds
+    add = gpd.GeoDataFrame({"name": ["extension"]}, geometry=[shapely.box(x1, y0, x1 + 60, y0 + 60)], crs=cau.study.crs)
+    res = what_if(state, parks=add)
+    assert any("merged" in n for n in res.notes)
+    cov2, comp2 = _rerun_parks(cau, add)
+    for tier in [t.id for t in cau.config.rules.tiers]:
+        _assert_same(res.cell_dist["plain"][f"net_dist:{tier}"], cov2.cells[f"net_dist:{tier}"])
+        _assert_same(res.cell_dist["compounds"][f"net_dist:{tier}"], comp2.coverage.cells[f"net_dist:{tier}"])
+
+
+def _proposed_gates(cau) -> gpd.GeoDataFrame:
+    """Two gates: one in the wall of a residential compound with no gate (the one nearest to a park
+    entrance), one in the wall of the compound where walls cost the most residents their park, at
+    the outline point nearest to where those residents met the street through the wall."""
+    from shapely.ops import nearest_points
+
+    comp = cau.analyses["compounds"]
+    p = comp.compounds.polygons
+    acc = shapely.union_all(cau.parks.access.geometry.values)
+    ungated = p[(p["n_gates"] == 0) & (p["kind"] == "residential")]
+    poly = ungated.assign(d=ungated.geometry.distance(acc)).sort_values("d").geometry.iloc[0]
+    pts = [nearest_points(poly.exterior, acc)[0]]
+    lost = comp.cells[comp.cells["change"] == "lost"]
+    cid = lost.groupby("in_compound")["residents"].sum().idxmax()
+    poly = p.set_index("compound_id").geometry.loc[cid]
+    net = cau.study.network
+    s = net.snap(shapely.point_on_surface(lost[lost["in_compound"] == cid].geometry.values))
+    met = shapely.centroid(shapely.multipoints(shapely.line_interpolate_point(net.edges.geometry.values[s.edge], s.along)))
+    pts.append(nearest_points(poly.exterior, met)[0])
+    g = gpd.GeoDataFrame({"name": ["gate A", "gate B"]}, geometry=pts, crs=cau.study.crs)
+    # away from the crossings already there (a gate within 2 m of one would replace it)
+    old = np.asarray(comp.compounds.gates.geometry.values, dtype=object)
+    assert min(shapely.distance(p_, old).min() for p_ in pts) > 2.0
+    return g
+
+
+def test_proposed_gates_equal_full_rerun(cau, state, tmp_path):
+    from geoplan.compounds import run_compounds
+
+    gates = _proposed_gates(cau)
+    t = time.perf_counter()
+    res = what_if(state, gates=gates)
+    assert time.perf_counter() - t < 5.0
+    assert len(res.proposals["gates"]) >= 2
+    path = tmp_path / "gates.geojson"
+    gates.to_crs("EPSG:4326").to_file(path, driver="GeoJSON")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = run_compounds(cau, {"gates": str(path)})
+    for tier in [t.id for t in cau.config.rules.tiers]:
+        _assert_same(res.cell_dist["compounds"][f"net_dist:{tier}"], full.coverage.cells[f"net_dist:{tier}"])
+        # the plain model does not change
+        _assert_same(res.cell_dist["plain"][f"net_dist:{tier}"], cau.parks.cells[f"net_dist:{tier}"])
+    lc = cau.analyses["lifecircle"]
+    after = res.origin_dist["compounds"]
+    for c in lc.rules.category_ids:
+        _assert_same(after[f"dist:{c}"], full.lc_origins[f"dist:{c}"])
+    o = res.overall.set_index("model")
+    assert o.loc["compounds", "residents_pct_after"] == pytest.approx(full.coverage.coverage("network", measure="residents"))
+    assert o.loc["compounds", "new_residents"] > 50  # gate B gives back the park that walls took
+    assert o.loc["plain", "new_residents"] == 0
+    assert res.lifecircle is not None and set(res.lifecircle["model"]) == {"plain", "compounds"}
+
+
+def test_proposed_facility_equals_full_rerun(cau, state):
+    from geoplan.compounds.result import snap_facilities_compound
+    from geoplan.lifecircle import life_circle, snap_facilities
+
+    lc = cau.analyses["lifecircle"]
+    c = _uncovered_spot(cau)
+    fac = gpd.GeoDataFrame({"category": ["community_health", "kindergarten"]},
+                           geometry=[c, shapely.Point(c.x + 200, c.y - 150)], crs=cau.study.crs)
+    res = what_if(state, facilities=fac)
+    # full re-run: every facility plus the proposed ones, all categories, plain and compound models
+    net = cau.study.network
+    o = lc.origins[["origin_id", "residents", "unit_id", "unit_name", "geometry"]]
+    new = snap_facilities(fac.assign(fac_id=[10**6, 10**6 + 1], source="proposed"), net)
+    allf = pd.concat([lc.facilities, new], ignore_index=True)
+    full = life_circle(net, o, allf, lc.rules, search_limit_m=lc.settings.get("search_limit_m"))
+    comp = cau.analyses["compounds"]
+    allc = pd.concat([comp.lc_facilities, snap_facilities_compound(comp.cnet, new)], ignore_index=True)
+    fullc = life_circle(comp.cnet.network, o, allc, lc.rules, search_limit_m=lc.settings.get("search_limit_m"),
+                        origin_snap=comp.lc_origin_snap)
+    for cat in lc.rules.category_ids:
+        _assert_same(res.origin_dist["plain"][f"dist:{cat}"], full[f"dist:{cat}"])
+        _assert_same(res.origin_dist["compounds"][f"dist:{cat}"], fullc[f"dist:{cat}"])
+    top = lc.rules.levels[-1].id
+    allrow = res.lifecircle[(res.lifecircle["unit_id"] == "all") & (res.lifecircle["level"] == top) & (res.lifecircle["model"] == "plain")]
+    assert allrow["complete_after_pct"].iloc[0] == pytest.approx(100 * np.average(full[f"complete:{top}"], weights=full["residents"]))
+
+
+def test_whatif_command_line(cau, tmp_path):
+    from geoplan.cli import main
+
+    audit = tmp_path / "audit"
+    audit.mkdir()
+    save_state(cau, audit)
+    c = _uncovered_spot(cau)
+    park = gpd.GeoDataFrame({"name": ["P"]}, geometry=[shapely.box(c.x + 40, c.y + 40, c.x + 120, c.y + 120)], crs=cau.study.crs)
+    f = tmp_path / "parks.geojson"
+    park.to_crs("EPSG:4326").to_file(f, driver="GeoJSON")
+    out = tmp_path / "out"
+    assert main(["whatif", str(audit), "--parks", str(f), "--out", str(out), "-q", "--lang", "zh"]) == 0
+    assert (out / "tables" / "whatif_by_unit.csv").exists() and (out / "whatif.xlsx").exists()
+    assert (out / "map.html").exists() and (out / "whatif.gpkg").exists()
+    by_unit = pd.read_csv(out / "tables" / "whatif_by_unit.csv")
+    assert by_unit["new_residents"].sum() > 0
+    # an existing output folder is refused, nothing proposed is a usage error
+    assert main(["whatif", str(audit), "--parks", str(f), "--out", str(out), "-q"]) == 2
+    assert main(["whatif", str(audit), "--out", str(tmp_path / "o2"), "-q"]) == 2
+    assert main(["whatif", str(tmp_path / "missing"), "--parks", str(f), "--out", str(tmp_path / "o3"), "-q"]) == 3
