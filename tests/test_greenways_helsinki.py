@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import warnings
 
-import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd

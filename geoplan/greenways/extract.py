@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..errors import DataError, GeoplanWarning, UsageError
+from ..errors import DataError, UsageError
 from ..sources.layers import read_layer
 from ..sources.osm import OSMSource, tag_values
 from .settings import load_settings

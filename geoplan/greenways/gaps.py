@@ -135,7 +135,6 @@ def find_gaps(gw: GreenwayNetwork, walk: WalkNetwork, *, max_gap_m: float = 300.
     acc = greenway_access(gw, walk, spacing_m=spacing_m, access_snap_m=access_snap_m)
     by_comp = {c: g for c, g in acc.groupby("component")}
     finder = PathFinder(walk)
-    wgeom = walk.edges.geometry.values
     wname = walk.edges["name"].to_numpy() if "name" in walk.edges.columns else np.full(walk.n_edges, None)
     info = gw.components.set_index("component")
     rows = []

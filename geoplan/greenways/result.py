@@ -25,7 +25,7 @@ from ..network import WalkNetwork
 from .corridor import CorridorContinuity, corridor_continuity
 from .extract import osm_greenways, read_greenway_layers
 from .gaps import JoiningLinks, find_gaps, greenway_access, joining_links, with_links
-from .patches import PatchConnectivity, decay_theta, park_links, patch_connectivity
+from .patches import PatchConnectivity, park_links, patch_connectivity
 from .reach import GreenwayReach, greenway_reach, parks_linked
 from .settings import load_settings
 from .topology import GreenwayNetwork, connectivity_indices, greenway_network

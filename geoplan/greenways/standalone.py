@@ -18,7 +18,6 @@ from typing import Any, Callable
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
 from ..errors import GeoplanWarning

@@ -14,8 +14,9 @@ features).  :func:`greenway_network` turns it into a graph:
   for OpenStreetMap ways, whose crossings without a shared node are bridges
   and underpasses (``True``/``False`` force it either way).
 
-Lengths are always the lengths of the data: joining an end moves the end of
-the graph edge by at most ``snap_m`` but never changes the reported length.
+Edges keep the geometry and length of the data: joining an end makes it the
+same graph vertex as the point it joins (up to ``snap_m`` away, further
+through a chain of joins) without moving it.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ class GreenwayNetwork:
     edges : GeoDataFrame
         Graph edges (lines cut at every vertex): ``u``, ``v`` (vertex indices),
         ``line_id``, ``segment_id``, ``name``, ``level``, ``source``, ``length_m``
-        (data length), ``graph_length_m`` (length of the edge geometry, whose ends
-        are moved onto joined vertices), ``component``, ``artifact`` (a loop no
+        (data length), ``graph_length_m`` (length of the edge geometry: the same,
+        up to rounding), ``component``, ``artifact`` (a loop no
         longer than twice the tolerance, made by joining ends; not counted in the
         indices).
     vertices : GeoDataFrame
@@ -250,8 +251,9 @@ def greenway_network(lines: gpd.GeoDataFrame, snap_m: float = 5.0, *, node_cross
         ei, lj = ei[other], lj[other]
         if len(ei):
             p = end_pts[ei]
-            d_start = shapely.distance(p, shapely.points(xy[vstart[lj]]))
-            d_end = shapely.distance(p, shapely.points(xy[vend[lj]]))
+            pxy = xy[ends_v[ei]]
+            d_start = np.hypot(*(pxy - xy[vstart[lj]]).T)
+            d_end = np.hypot(*(pxy - xy[vend[lj]]).T)
             to_end = np.minimum(d_start, d_end) <= snap_m
             tgt_end = np.where(d_start <= d_end, start_rec[lj], end_rec[lj])
             # joined to the other line's end
@@ -335,14 +337,8 @@ def greenway_network(lines: gpd.GeoDataFrame, snap_m: float = 5.0, *, node_cross
     e_b = oa[1:][nxt]
     e_u = ov[:-1][nxt]
     e_v = ov[1:][nxt]
-    e_geom = np.empty(len(e_line), dtype=object)
-    for k in range(len(e_line)):
-        ln = e_line[k]
-        s0, c = vstart[ln], vcount[ln]
-        al = valong[s0:s0 + c]
-        inner = xy[s0:s0 + c][(al > e_a[k] + GRID_M) & (al < e_b[k] - GRID_M)]
-        pts = np.vstack([[vx[e_u[k]], vy[e_u[k]]], inner, [vx[e_v[k]], vy[e_v[k]]]])
-        e_geom[k] = shapely.linestrings(pts)
+    oxy = r_xy[o]
+    e_geom = _edge_geometries(xy, vline, valong, length, e_line, e_a, e_b, oxy[:-1][nxt], oxy[1:][nxt])
     e_len = e_b - e_a
     g_len = shapely.length(e_geom)
     artifact = (e_u == e_v) & (e_len <= 2 * snap_m + GRID_M)
@@ -371,30 +367,50 @@ def greenway_network(lines: gpd.GeoDataFrame, snap_m: float = 5.0, *, node_cross
     return GreenwayNetwork(segs, edges, vertices, comps, float(snap_m), node_crossings)
 
 
-def _top_names(names: pd.Series, weights: pd.Series, k: int = 3) -> str:
-    s = pd.Series(weights.to_numpy(), index=names.to_numpy())
-    s = s[s.index != ""].groupby(level=0).sum().sort_values(ascending=False)
-    return " / ".join(s.index[:k])
+def _edge_geometries(xy: np.ndarray, vline: np.ndarray, valong: np.ndarray, length: np.ndarray, e_line: np.ndarray,
+                     e_a: np.ndarray, e_b: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Edge lines: the piece of the data line between ``e_a`` and ``e_b`` (``start`` and ``end`` are its
+    end points on the line; joined ends are not moved, so edges keep the data's geometry and length).
+
+    Edges must be sorted by (line, e_a) and cover their lines without overlap (as built).
+    """
+    n_e = len(e_line)
+    if n_e == 0:
+        return np.empty(0, dtype=object)
+    M = 2.0 * float(length.max()) + 10.0  # (line, along) as one sortable float key
+    ek = e_line * M + e_a
+    vk = vline * M + valong
+    idx = np.clip(np.searchsorted(ek, vk, side="right") - 1, 0, n_e - 1)
+    inner = (e_line[idx] == vline) & (valong > e_a[idx] + GRID_M) & (valong < e_b[idx] - GRID_M)
+    ids = np.r_[np.arange(n_e), idx[inner], np.arange(n_e)]
+    key = np.r_[np.full(n_e, -1.0), valong[inner], np.full(n_e, np.inf)]
+    coords = np.vstack([start, xy[inner], end])
+    o = np.lexsort((key, ids))
+    return shapely.linestrings(coords[o], indices=ids[o])
 
 
 def _component_table(segs: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, vertices: gpd.GeoDataFrame) -> pd.DataFrame:
     total = float(segs["length_m"].sum())
-    rows = []
-    ends = vertices[vertices["degree"] == 1].groupby("component").size()
-    ecount = edges[~edges["artifact"]].groupby("component").size()
-    wgs = segs.geometry.to_crs("EPSG:4326") if segs.crs is not None else segs.geometry
-    for cid, g in segs.groupby("component", sort=True):
-        longest = g["length_m"].idxmax()
-        pt = shapely.line_interpolate_point(wgs.loc[longest], 0.5, normalized=True)
-        levels = sorted(g["level"].unique().tolist())
-        rows.append({
-            "component": int(cid), "length_m": float(g["length_m"].sum()),
-            "share_pct": 100.0 * float(g["length_m"].sum()) / total if total > 0 else np.nan,
-            "segments": int(g["segment_id"].nunique()), "edges": int(ecount.get(cid, 0)),
-            "dangling_ends": int(ends.get(cid, 0)), "levels": ", ".join(levels),
-            "names": _top_names(g["name"], g["length_m"]), "lon": float(pt.x), "lat": float(pt.y),
-        })
-    return pd.DataFrame(rows)
+    g = segs.groupby("component", sort=True)
+    out = pd.DataFrame({"length_m": g["length_m"].sum(), "segments": g["segment_id"].nunique()})
+    out["share_pct"] = 100.0 * out["length_m"] / total if total > 0 else np.nan
+    out["edges"] = edges[~edges["artifact"]].groupby("component").size().reindex(out.index, fill_value=0)
+    out["dangling_ends"] = vertices[vertices["degree"] == 1].groupby("component").size().reindex(out.index, fill_value=0)
+    out["levels"] = segs.groupby("component")["level"].agg(lambda x: ", ".join(sorted(set(x))))
+    # up to three names, longest first
+    nm = segs[segs["name"] != ""].groupby(["component", "name"])["length_m"].sum().reset_index()
+    nm = nm.sort_values(["component", "length_m", "name"], ascending=[True, False, True], kind="stable")
+    nm = nm.groupby("component").head(3).groupby("component")["name"].agg(" / ".join)
+    out["names"] = nm.reindex(out.index).fillna("")
+    # where it is: the middle of its longest line
+    longest = g["length_m"].idxmax()
+    mid = shapely.line_interpolate_point(segs.geometry.values[segs.index.get_indexer(longest.to_numpy())], 0.5,
+                                         normalized=True)
+    ll = gpd.GeoSeries(mid, crs=segs.crs).to_crs("EPSG:4326") if segs.crs is not None else gpd.GeoSeries(mid)
+    out["lon"] = ll.x.to_numpy()
+    out["lat"] = ll.y.to_numpy()
+    out = out.reset_index()
+    return out[["component", "length_m", "share_pct", "segments", "edges", "dangling_ends", "levels", "names", "lon", "lat"]]
 
 
 def graph_indices(u: np.ndarray, v: np.ndarray, length: np.ndarray | None = None,
