@@ -2,10 +2,14 @@
 
 * The test suite cannot reach the network: an autouse, session-wide guard
   blocks ``socket.connect`` / ``connect_ex`` / ``sendto`` and
-  ``socket.getaddrinfo`` to anything but loopback (127.0.0.0/8, ::1,
-  ``localhost``) and Unix sockets, so that the headless-browser tests (Chromium
-  and chromedriver on 127.0.0.1) still work.  PROJ and GDAL network access is
-  switched off too (they use their own C sockets).
+  ``socket.getaddrinfo`` to anything but this machine (loopback 127.0.0.0/8,
+  ::1, ``localhost``, its own host name and addresses) and Unix sockets, so
+  that the headless-browser tests (Chromium and chromedriver on 127.0.0.1) and
+  the dask LocalCluster tests still work.  A blocked call raises
+  :class:`NetworkBlocked`, an ``OSError`` (a ``socket.gaierror`` for name
+  lookups), exactly as on an offline machine, so code that copes with being
+  offline keeps coping.  PROJ and GDAL network access is switched off too
+  (they use their own C sockets).
 * ``shared_data("osm", "haidian_bupt_campus.osm")`` gives the path of a real
   data file in ``../shared/data`` and skips the test, with the reason, when the
   folder or the file is absent (the package never needs them at run time).
@@ -13,6 +17,7 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import socket
@@ -30,11 +35,28 @@ os.environ["GDAL_HTTP_PROXY"] = "127.0.0.1:9"  # any /vsicurl/ access fails at o
 os.environ.setdefault("NO_PROXY", "localhost,127.0.0.1,::1")
 
 
-class NetworkBlocked(RuntimeError):
-    """Raised when a test tries to reach a non-loopback address."""
+class NetworkBlocked(OSError):
+    """Raised when a test tries to reach another machine (what an offline machine raises)."""
+
+
+class LookupBlocked(socket.gaierror, NetworkBlocked):
+    """Raised when a test tries to look up another machine's name."""
 
 
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", ""}
+_LOCAL_ADDRESSES: set[str] = set()
+
+
+def _this_machine() -> None:
+    """Add this machine's own names and addresses (dask asks for them) to the allowed ones."""
+    for name in {socket.gethostname(), socket.getfqdn()}:
+        if name:
+            _LOCAL_NAMES.add(name.lower())
+            try:
+                for info in socket.getaddrinfo(name, None):
+                    _LOCAL_ADDRESSES.add(str(info[4][0]).split("%")[0])
+            except OSError:
+                pass
 
 
 def _is_local_host(host) -> bool:  # noqa: ANN001
@@ -48,8 +70,8 @@ def _is_local_host(host) -> bool:  # noqa: ANN001
     try:
         ip = ipaddress.ip_address(host.split("%")[0])
     except ValueError:
-        return False  # a host name other than localhost: would need DNS
-    return ip.is_loopback or ip.is_unspecified
+        return False  # the name of another machine: would need DNS
+    return ip.is_loopback or ip.is_unspecified or str(ip) in _LOCAL_ADDRESSES
 
 
 def _address_is_local(family, address) -> bool:  # noqa: ANN001
@@ -60,13 +82,15 @@ def _address_is_local(family, address) -> bool:  # noqa: ANN001
     return False
 
 
-def _blocked(what: str, target) -> NetworkBlocked:  # noqa: ANN001
-    return NetworkBlocked(f"tests must not use the network: {what} {target!r} blocked (only loopback is allowed)")
+def _blocked(what: str, target, lookup: bool = False) -> NetworkBlocked:  # noqa: ANN001
+    msg = f"tests must not use the network: {what} {target!r} blocked (only this machine is reachable)"
+    return LookupBlocked(socket.EAI_NONAME, msg) if lookup else NetworkBlocked(errno.ENETUNREACH, msg)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _no_network():
-    """Block every connection to a non-loopback address for the whole session."""
+    """Block every connection to another machine for the whole session."""
+    _this_machine()
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
     real_sendto = socket.socket.sendto
@@ -90,7 +114,7 @@ def _no_network():
 
     def getaddrinfo(host, *a, **k):  # noqa: ANN001
         if not _is_local_host(host):
-            raise _blocked("name lookup of", host)
+            raise _blocked("name lookup of", host, lookup=True)
         return real_getaddrinfo(host, *a, **k)
 
     with pytest.MonkeyPatch.context() as mp:
