@@ -235,6 +235,8 @@ def test_time_basis_and_overrides():
         load_lifecircle_rules("gb50180", {"categories": {"post": {"level": "20min"}}})
     with pytest.raises(UsageError, match="unknown life-circle preset"):
         load_lifecircle_rules("no-such-preset")
+    with pytest.raises(UsageError, match="facilites"):
+        load_lifecircle_rules("gb50180", {"facilites": "x.csv"})
 
 
 def test_tag_rules():

@@ -403,7 +403,7 @@ def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResul
         ``category_field``, ``category_map``, ``unknown_categories``,
         ``origins`` (``auto``/``buildings``/``cells``/``grid``), ``grid_size_m``,
         ``speed_kmh``, ``park_source`` (``audit``/``osm``), ``search_limit_m``,
-        ``isochrone_points`` (``units``, a category id or a file),
+        ``isochrone_points`` (``units``, a category id, a point file or ``none``),
         ``planned`` (file of planned facilities), ``supply`` + ``capacity_field``
         (E2SFCA), plus any key of the preset to override.
 
@@ -454,6 +454,10 @@ def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResul
     fac = assign_units(fac, study.units)
 
     table = life_circle(net, origins, fac, rules, search_limit_m=settings.get("search_limit_m"), origin_snap=osnap)
+    reach_m = max(rules.search_limit(c, float(settings.get("search_limit_m") or 0)) for c in rules.category_ids)
+    if getattr(study, "margin_m", 0) and study.margin_m < reach_m:
+        notes.append(f"streets and facilities were loaded within {study.margin_m:g} m of the study area but walks are "
+                     f"measured up to {reach_m:g} m: homes near the boundary may miss facilities beyond it")
     by_unit, by_cat = summarise_units(table, rules, facilities=fac)
     overall, overall_cat = summarise_units(table, rules, by=[], facilities=fac)
 

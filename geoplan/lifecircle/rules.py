@@ -29,9 +29,14 @@ __all__ = ["Level", "Profile", "Category", "Catchment", "LifeCircleRules", "load
 #: Keys of the ``lifecircle:`` configuration section that are settings, not preset overrides.
 SETTING_KEYS = {
     "preset", "facilities", "facilities_mode", "facilities_datum", "facilities_layer", "category_field",
-    "unknown_categories", "category_map", "origins", "grid_size_m", "speed_kmh", "isochrone_points",
-    "isochrone_minutes", "planned", "planned_datum", "supply", "supply_datum", "capacity_field",
-    "supply_category", "park_source", "search_limit_m", "name_field",
+    "name_field", "unknown_categories", "category_map", "origins", "grid_size_m", "speed_kmh", "park_source",
+    "search_limit_m", "isochrone_points", "isochrone_points_datum", "planned", "planned_datum", "supply",
+    "supply_datum", "capacity_field", "supply_category", "supply_threshold_m", "supply_decay", "supply_per",
+}
+#: Top-level keys of a preset file (may be overridden in the configuration).
+PRESET_KEYS = {
+    "name", "title", "source", "threshold_basis", "profiles", "levels", "exclude_default", "categories",
+    "catchments", "e2sfca", "isochrones",
 }
 
 
@@ -358,6 +363,10 @@ def load_lifecircle_rules(preset: str | Path | Mapping = "gb50180", overrides: M
     else:
         data, source = _read(preset)
     over = {k: v for k, v in (overrides or {}).items() if k not in SETTING_KEYS}
+    unknown = sorted(set(over) - PRESET_KEYS)
+    if unknown:
+        raise UsageError(f"unknown life-circle setting(s) {unknown}.",
+                         hint=f"Settings: {', '.join(sorted(SETTING_KEYS))}; preset keys: {', '.join(sorted(PRESET_KEYS))}.")
     data = _deep_merge(data, over)
     if overrides and overrides.get("speed_kmh") is not None:
         data.setdefault("profiles", {}).setdefault("default", {})["speed_kmh"] = overrides["speed_kmh"]
