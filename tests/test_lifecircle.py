@@ -589,6 +589,15 @@ def test_tables_layers_summary_and_maps(lc, lc_opts):
     assert ("missing", "Missing within 15-minute circle") in list(homes.tooltip)
     assert "Kindergarten" in homes.gdf["missing"].iloc[0]
     assert "15-minute circle" in lc.headline("en") and "15分钟生活圈" in lc.headline("zh")
+    # kindergartens and elderly care are not mapped at all in the sample: reported as absent
+    assert {"kindergarten", "elderly_care"} <= set(lc.absent_categories())
+    assert "no facility at all" in lc.headline("en")
+    o = lc.origins
+    present = [c for c in lc.rules.required_ids if c not in lc.absent_categories()]
+    ok = np.all([o[f"dist:{c}"] <= 1000 for c in present], axis=0)
+    w = o["residents"].to_numpy()
+    assert lc.complete_pct_mapped() == pytest.approx(100 * (w * ok).sum() / w.sum())
+    assert lc.complete_pct_mapped() >= lc.complete_pct()
     assert lc.indicator({"indicator": "lifecircle_complete", "level": "15min"}) == pytest.approx(lc.complete_pct())
     assert lc.indicator({"indicator": "lifecircle_catchment", "catchment": "elderly-10min"}) == 0.0
     assert lc.indicator({"indicator": "park_coverage"}) is None

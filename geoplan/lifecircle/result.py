@@ -102,6 +102,23 @@ class LifeCircleResult:
         lid = level or self.rules.levels[-1].id
         return float(self.overall[f"complete_{lid}_pct"].iloc[0])
 
+    def absent_categories(self) -> list[str]:
+        """Required categories with no facility at all in the data (often a mapping gap, not a planning gap)."""
+        have = set(self.facilities["category"]) if len(self.facilities) else set()
+        return [c for c in self.rules.required_ids if c not in have]
+
+    def complete_pct_mapped(self, level: str | None = None) -> float:
+        """Share of residents (%) whose circle is complete in the categories that exist in the data at all."""
+        lv = self.rules.level(level or self.rules.levels[-1].id)
+        absent = set(self.absent_categories())
+        cats = [c for c in self.rules.required_at(lv.id) if c not in absent]
+        o = self.origins
+        ok = np.all([o[f"dist:{c}"].to_numpy() <= lv.distance_m for c in cats], axis=0) if cats else np.ones(len(o), bool)
+        w = o["residents"].to_numpy(float)
+        if w.sum() <= 0:
+            w = np.ones(len(o))
+        return float(100.0 * (w * ok).sum() / w.sum()) if len(o) else float("nan")
+
     def most_missing(self, n: int = 3) -> list[tuple[str, float]]:
         """The ``n`` required categories the most residents lack within the largest circle: (id, % lacking)."""
         top = self.rules.levels[-1].id
@@ -211,6 +228,8 @@ class LifeCircleResult:
             "weight": str(ov["weight"]),
             "complete_pct": {lv.id: num(ov[f"complete_{lv.id}_pct"]) for lv in r.levels},
             "complete_own_level_pct": num(ov["complete_own_pct"]),
+            "absent_categories": self.absent_categories(),
+            "complete_pct_mapped_categories": {lv.id: num(self.complete_pct_mapped(lv.id)) for lv in r.levels},
             "score_pct": {lv.id: num(ov[f"score_{lv.id}_pct"]) for lv in r.levels},
             "most_missing": [{"category": c, "label": r.category(c).text("en"), "label_zh": r.category(c).text("zh"),
                               "residents_lacking_pct": num(p)} for c, p in self.most_missing(5)],
@@ -247,12 +266,22 @@ class LifeCircleResult:
         pct = self.complete_pct()
         miss = self.most_missing(3)
         ptxt = "n/a" if math.isnan(pct) else f"{pct:.1f}"
+        absent = self.absent_categories()
         if lang == "zh":
             m = "、".join(f"{self.rules.category(c).text('zh')}（{p:.0f}%居民缺少）" for c, p in miss) or "无"
-            return f"{top.text('zh')}完整（{top.distance_m:g}米内设施齐全）的居民占 {ptxt}%；最常缺少：{m}。"
+            text = f"{top.text('zh')}完整（{top.distance_m:g}米内设施齐全）的居民占 {ptxt}%；最常缺少：{m}。"
+            if absent:
+                text += (f"数据中完全没有{'、'.join(self.rules.category(c).text('zh') for c in absent)}"
+                         f"（可能是数据缺失，可用设施清单补充）；仅计有数据的类别，完整率为 {self.complete_pct_mapped():.1f}%。")
+            return text
         m = ", ".join(f"{self.rules.category(c).text('en')} ({p:.0f} % of residents lack it)" for c, p in miss) or "none"
-        return (f"{ptxt} % of residents have a complete {top.text('en')} (every required category within "
+        text = (f"{ptxt} % of residents have a complete {top.text('en')} (every required category within "
                 f"{top.distance_m:g} m); most often missing: {m}.")
+        if absent:
+            text += (f" The data hold no facility at all of: {', '.join(self.rules.category(c).text('en') for c in absent)}"
+                     f" (possibly a mapping gap: add a register); counting only the categories present, "
+                     f"{self.complete_pct_mapped():.1f} % are complete.")
+        return text
 
     def indicator(self, target: dict) -> float | None:
         """The measured value of an audit target about life circles, or None if the target is not one.
