@@ -25,15 +25,21 @@ import shapely
 
 from geoplan.config import load_config
 from geoplan.errors import DataError, GeoplanWarning, UsageError
-from geoplan.network import Snapped, WalkNetwork
-
-import geoplan.lifecircle as lcm
-from geoplan.lifecircle import (e2sfca, e2sfca_from_distances, gaussian_weight, isochrones, life_circle,
-                                load_lifecircle_rules, read_register, run_lifecircle)
+from geoplan.lifecircle import (
+    e2sfca,
+    e2sfca_from_distances,
+    gaussian_weight,
+    isochrones,
+    life_circle,
+    load_lifecircle_rules,
+    read_register,
+    run_lifecircle,
+)
 from geoplan.lifecircle.access import weighted_quantile
 from geoplan.lifecircle.origins import origins_from_audit
 from geoplan.lifecircle.rules import TagRule
 from geoplan.lifecircle.supply import pair_distances, stepped_weight
+from geoplan.network import Snapped, WalkNetwork
 
 
 # ---------------------------------------------------------------------------
@@ -131,7 +137,7 @@ def check_isochrone(net: WalkNetwork, point: shapely.Point, minutes=(5, 10, 15),
         counts[row["minutes"]] = (int(reached.sum()), int(inside.sum()), float(poly.area))
     # bands are nested
     polys = iso.sort_values("distance_m")["geometry"].to_list()
-    for a, b in zip(polys, polys[1:]):
+    for a, b in itertools.pairwise(polys):
         assert a.difference(b).area < 1e-3 * max(a.area, 1.0)
     return counts
 
@@ -495,7 +501,7 @@ def test_e2sfca_hand_worked():
     assert (P * acc).sum() == pytest.approx(30.0)
     # the same with the formula on a dense distance matrix, and homes 30 m off the street
     D = np.array([[0.0, 800.0], [400.0, 400.0], [800.0, 0.0]])
-    a2, r2 = e2sfca_from_distances(D, P, S, lambda d: gaussian_weight(d, 800.0))
+    a2, _r2 = e2sfca_from_distances(D, P, S, lambda d: gaussian_weight(d, 800.0))
     np.testing.assert_allclose(a2, acc)
     off = net.snap([shapely.Point(0, 30), shapely.Point(400, 30), shapely.Point(800, 30)])
     Dp = pair_distances(net, off, supply, 800.0).toarray()
@@ -509,7 +515,7 @@ def test_stepped_and_plain_decay():
     demand = net.snap([shapely.Point(0, 0), shapely.Point(400, 0), shapely.Point(800, 0)])
     supply = net.snap([shapely.Point(0, 0)])
     # plain 2SFCA: A within 800 m of everyone: R = 10 / 400, everyone gets 0.025
-    acc, ratio = e2sfca(net, demand, np.array([100.0, 200, 100]), supply, np.array([10.0]), threshold_m=800, decay="none")
+    acc, _ratio = e2sfca(net, demand, np.array([100.0, 200, 100]), supply, np.array([10.0]), threshold_m=800, decay="none")
     np.testing.assert_allclose(acc, [0.025, 0.025, 0.025])
     with pytest.raises(UsageError):
         e2sfca(net, demand, np.ones(3), supply, np.array([-1.0]))
@@ -585,7 +591,7 @@ def test_tables_layers_summary_and_maps(lc, lc_opts):
             assert layers and all(isinstance(m, MapLayer) for m in layers)
     names = [m.name for m in lc.map_layers("zh")]
     assert any("缺口" in n for n in names) and any("等时圈" in n for n in names)
-    homes = [m for m in lc.map_layers("en") if m.name.startswith("Homes")][0]
+    homes = next(m for m in lc.map_layers("en") if m.name.startswith("Homes"))
     assert ("missing", "Missing within 15-minute circle") in list(homes.tooltip)
     assert "Kindergarten" in homes.gdf["missing"].iloc[0]
     assert "15-minute circle" in lc.headline("en") and "15分钟生活圈" in lc.headline("zh")

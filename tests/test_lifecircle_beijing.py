@@ -15,13 +15,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
+from test_lifecircle import (
+    assert_matches_networkx,
+    check_isochrone,
+    nx_nearest,
+    split_graph,
+)
 
 from geoplan.config import load_config
 from geoplan.errors import DataError, GeoplanWarning
+from geoplan.lifecircle import (
+    life_circle,
+    load_lifecircle_rules,
+    read_register,
+    summarise_units,
+)
 from geoplan.network import Snapped
-
-from geoplan.lifecircle import life_circle, load_lifecircle_rules, read_register, summarise_units
-from test_lifecircle import assert_matches_networkx, check_isochrone, nx_nearest, split_graph
 
 #: ../shared/data beside the repository (the ``shared_data`` fixture of conftest skips when absent)
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -59,11 +68,11 @@ def _check_networkx(result) -> int:
             groups[c] = Snapped(f["snap_edge"].to_numpy()[m], f["snap_along"].to_numpy()[m], f["snap_m"].to_numpy()[m])
     H = split_graph(net, groups)
     n = 0
-    for c in groups:
+    for c, src in groups.items():
         if c == "o":
             continue
         limit = lc.rules.search_limit(c)
-        assert_matches_networkx(o[f"dist:{c}"].to_numpy(), nx_nearest(H, c, groups[c], "o", osnap, limit), limit)
+        assert_matches_networkx(o[f"dist:{c}"].to_numpy(), nx_nearest(H, c, src, "o", osnap, limit), limit)
         n += int(np.isfinite(o[f"dist:{c}"]).sum())
     return n
 

@@ -26,23 +26,23 @@ from .rules import LifeCircleRules, load_lifecircle_rules
 from .supply import e2sfca, e2sfca_from_distances, gaussian_weight
 
 __all__ = [
-    "life_circle",
+    "LifeCircleResult",
+    "LifeCircleRules",
     "completeness",
-    "summarise_units",
-    "scenario_change",
-    "isochrones",
     "e2sfca",
     "e2sfca_from_distances",
     "gaussian_weight",
+    "grid_origins",
+    "isochrones",
+    "life_circle",
+    "load_lifecircle_rules",
+    "origins_from_audit",
     "osm_facilities",
     "read_register",
-    "snap_facilities",
-    "grid_origins",
-    "origins_from_audit",
-    "load_lifecircle_rules",
-    "LifeCircleRules",
-    "LifeCircleResult",
     "run_lifecircle",
+    "scenario_change",
+    "snap_facilities",
+    "summarise_units",
 ]
 
 register("lifecircle", run_lifecircle_for_audit)

@@ -8,7 +8,8 @@ never one search per origin.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -20,11 +21,11 @@ from .rules import LifeCircleRules, load_lifecircle_rules
 
 __all__ = [
     "category_distances",
-    "life_circle",
     "completeness",
+    "life_circle",
+    "scenario_change",
     "summarise_units",
     "weighted_quantile",
-    "scenario_change",
 ]
 
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -33,11 +34,11 @@ from .rules import LifeCircleRules
 __all__ = [
     "FACILITY_COLUMNS",
     "classify_features",
-    "osm_facilities",
-    "read_register",
     "combine_facilities",
     "drop_duplicates",
     "entry_points",
+    "osm_facilities",
+    "read_register",
     "snap_facilities",
 ]
 

@@ -9,7 +9,8 @@ convex hull, which would claim land behind walls, rail lines and rivers.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -17,9 +18,16 @@ import pandas as pd
 import shapely
 
 from ..errors import UsageError
-from ..network import Snapped, Sources, WalkNetwork, multi_source, point_distances, reached_edge_parts
+from ..network import (
+    Snapped,
+    Sources,
+    WalkNetwork,
+    multi_source,
+    point_distances,
+    reached_edge_parts,
+)
 
-__all__ = ["isochrones", "isochrone_polygon"]
+__all__ = ["isochrone_polygon", "isochrones"]
 
 
 def isochrone_polygon(network: WalkNetwork, reach: Any, limit_m: float, buffer_m: float,

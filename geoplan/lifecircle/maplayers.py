@@ -12,7 +12,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
-__all__ = ["lifecircle_map_layers", "TEXT"]
+__all__ = ["TEXT", "lifecircle_map_layers"]
 
 TEXT = {
     "choropleth": {"en": "Complete {lv} circle (% of residents)", "zh": "{lv}完整率（居民%）"},

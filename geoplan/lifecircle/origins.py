@@ -14,7 +14,7 @@ import shapely
 
 from ..errors import DataError, UsageError
 
-__all__ = ["origins_from_audit", "grid_origins", "assign_units", "ORIGIN_KINDS"]
+__all__ = ["ORIGIN_KINDS", "assign_units", "grid_origins", "origins_from_audit"]
 
 ORIGIN_KINDS = ("auto", "buildings", "cells", "grid")
 

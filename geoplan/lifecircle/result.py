@@ -14,14 +14,27 @@ import shapely
 
 from ..errors import GeoplanWarning, UsageError
 from ..network import Snapped
-from .access import category_distances, completeness, life_circle, scenario_change, summarise_units, weighted_quantile
-from .facilities import FACILITY_COLUMNS, combine_facilities, osm_facilities, read_register, snap_facilities, snapped_of
+from .access import (
+    category_distances,
+    completeness,
+    life_circle,
+    scenario_change,
+    summarise_units,
+    weighted_quantile,
+)
+from .facilities import (
+    combine_facilities,
+    osm_facilities,
+    read_register,
+    snap_facilities,
+    snapped_of,
+)
 from .isochrones import isochrones
 from .origins import assign_units, origins_from_audit
 from .rules import LifeCircleRules, load_lifecircle_rules
 from .supply import e2sfca
 
-__all__ = ["LifeCircleResult", "run_lifecircle", "run_lifecircle_for_audit", "column_labels"]
+__all__ = ["LifeCircleResult", "column_labels", "run_lifecircle", "run_lifecircle_for_audit"]
 
 
 def _finite(df: pd.DataFrame) -> pd.DataFrame:
@@ -157,7 +170,7 @@ class LifeCircleResult:
             rows.append({
                 "category": c.id, "label_en": c.text("en"), "label_zh": c.text("zh"), "level": c.level,
                 "minutes": lv.minutes, "threshold_m": lv.distance_m, "required": c.required,
-                "facilities": int(len(fc)),
+                "facilities": len(fc),
                 "sources": ", ".join(f"{k} {v}" for k, v in fc["source"].value_counts().items()) if len(fc) else "",
             })
         return pd.DataFrame(rows)
@@ -223,7 +236,7 @@ class LifeCircleResult:
             "levels": [{"id": lv.id, "minutes": lv.minutes, "distance_m": lv.distance_m,
                         "required": r.required_at(lv.id)} for lv in r.levels],
             "origins": self.origin_kind,
-            "n_origins": int(len(self.origins)),
+            "n_origins": len(self.origins),
             "residents": num(self.origins["residents"].sum()),
             "weight": str(ov["weight"]),
             "complete_pct": {lv.id: num(ov[f"complete_{lv.id}_pct"]) for lv in r.levels},
@@ -246,7 +259,7 @@ class LifeCircleResult:
         if self.scenario is not None:
             sc = self.scenario
             s["scenario"] = {
-                "planned_facilities": int(len(self.planned.drop_duplicates("fac_id"))) if self.planned is not None else 0,
+                "planned_facilities": len(self.planned.drop_duplicates("fac_id")) if self.planned is not None else 0,
                 **{lv.id: {"gain_origins": int(sc.loc[sc["level"] == lv.id, "gain_origins"].sum()),
                            "gain_residents": num(sc.loc[sc["level"] == lv.id, "gain_residents"].sum())}
                    for lv in r.levels},
@@ -257,7 +270,7 @@ class LifeCircleResult:
             s["e2sfca"] = {"per": self.meta.get("e2sfca_per"), "threshold_m": self.meta.get("e2sfca_d0"),
                            "decay": self.meta.get("e2sfca_decay"), "mean": num(e["e2sfca_mean"]),
                            "median": num(e["e2sfca_median"]), "no_supply_pct": num(e["no_supply_pct"]),
-                           "facilities": int(len(self.supply)) if self.supply is not None else 0}
+                           "facilities": len(self.supply) if self.supply is not None else 0}
         return s
 
     def headline(self, lang: str = "en") -> str:
@@ -410,8 +423,8 @@ def _catchment_table(units: pd.DataFrame, rules: LifeCircleRules, fac: pd.DataFr
             row["gap_pp"] = (k.target_pct - row["within_pct"]) if k.target_pct is not None else np.nan
             if k.per_km2_residential and land_km2 is not None:
                 km2 = float(land_km2.sum()) if whole else float(land_km2.get(u["unit_id"], 0.0))
-                have = int(len(f)) if whole else int((f["unit_id"] == u["unit_id"]).sum()) if len(f) else 0
-                need = int(math.ceil(km2 / k.per_km2_residential - 1e-9)) if km2 > 0 else 0
+                have = len(f) if whole else int((f["unit_id"] == u["unit_id"]).sum()) if len(f) else 0
+                need = math.ceil(km2 / k.per_km2_residential - 1e-9) if km2 > 0 else 0
                 row.update(residential_km2=round(km2, 4), facilities=have, facilities_required=need,
                            facilities_short=max(need - have, 0))
             rows.append(row)

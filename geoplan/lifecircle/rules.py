@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import yaml
@@ -24,7 +25,7 @@ import yaml
 from ..config import PRESET_DIR
 from ..errors import DataError, UsageError
 
-__all__ = ["Level", "Profile", "Category", "Catchment", "LifeCircleRules", "load_lifecircle_rules", "TagRule"]
+__all__ = ["Catchment", "Category", "Level", "LifeCircleRules", "Profile", "TagRule", "load_lifecircle_rules"]
 
 #: Keys of the ``lifecircle:`` configuration section that are settings, not preset overrides.
 SETTING_KEYS = {

@@ -16,7 +16,7 @@ bounded pass per *facility* (facilities are few), never one per origin.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -24,7 +24,7 @@ from scipy import sparse
 from ..errors import UsageError
 from ..network import Snapped, Sources, WalkNetwork, multi_source, point_distances
 
-__all__ = ["gaussian_weight", "stepped_weight", "decay_function", "pair_distances", "e2sfca_from_distances", "e2sfca"]
+__all__ = ["decay_function", "e2sfca", "e2sfca_from_distances", "gaussian_weight", "pair_distances", "stepped_weight"]
 
 
 def gaussian_weight(d: np.ndarray, d0: float) -> np.ndarray:
