@@ -37,7 +37,8 @@ class Reporter:
 
 
 #: Inputs whose datum can be declared with --datum LAYER=DATUM.
-DATUM_LAYERS = ("parks", "units", "residential", "historic", "area", "candidates", "facilities", "greenways")
+DATUM_LAYERS = ("parks", "units", "residential", "historic", "area", "candidates", "facilities", "greenways",
+                "planned", "supply")
 
 
 def _parse_datums(items: Sequence[str] | None) -> dict:

@@ -254,7 +254,10 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> S
         user_res = _residential_class(cfg, user_res)
     user_historic = _read_user(cfg, "historic", "historic-cultural districts", ("polygon",))
 
-    margin = cfg.rules.max_radius_m + EXTRA_MARGIN_M
+    from . import registry
+
+    # facilities and parks beyond the border serve residents inside it, up to the farthest walk measured
+    margin = max(cfg.rules.max_radius_m, registry.reach_m(cfg)) + EXTRA_MARGIN_M
     bbox = None
     if area is not None:
         crs = choose_crs(area, cfg.crs)

@@ -45,4 +45,11 @@ __all__ = [
     "summarise_units",
 ]
 
-register("lifecircle", run_lifecircle_for_audit)
+def _reach_m(cfg) -> float:  # noqa: ANN001
+    """Farthest walk the life-circle analysis measures under an audit configuration."""
+    s = dict(cfg.extra.get("lifecircle") or {})
+    rules = load_lifecircle_rules(s.get("preset", "gb50180"), s)
+    return max(rules.search_limit(c, float(s.get("search_limit_m") or 0)) for c in rules.category_ids)
+
+
+register("lifecircle", run_lifecircle_for_audit, reach=_reach_m)

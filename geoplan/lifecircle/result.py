@@ -519,7 +519,7 @@ def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResul
     scen, scen_all, planned = None, None, None
     if settings.get("planned"):
         planned = read_register(settings["planned"], rules, crs, category_field=str(settings.get("category_field", "category")),
-                                name_field=settings.get("name_field"), datum=settings.get("planned_datum"),
+                                name_field=settings.get("name_field"), datum=(settings.get("planned_datum") or result.config.inputs.datums.get("planned")),
                                 category_map=settings.get("category_map"),
                                 unknown_categories=str(settings.get("unknown_categories", "error")), source="planned")
         planned = snap_facilities(planned, net)
@@ -564,7 +564,7 @@ def _run_e2sfca(settings: dict, rules: LifeCircleRules, net: Any, table: gpd.Geo
 
     path = settings["supply"]
     field_ = settings.get("capacity_field")
-    g = read_layer(path, datum=settings.get("supply_datum"), what="supply facilities")
+    g = read_layer(path, datum=(settings.get("supply_datum") or result.config.inputs.datums.get("supply")), what="supply facilities")
     if not field_ or field_ not in g.columns:
         raise DataError(f"supply facilities layer {path} has no capacity field {field_!r}.",
                         hint=f"Set capacity_field to one of: {', '.join(c for c in g.columns if c != 'geometry')}.")
