@@ -29,7 +29,7 @@ import re
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -387,7 +387,8 @@ def html_table(df: pd.DataFrame, cols: Sequence[Col], *, cls: str = "") -> str:
             attr = f' class="{" ".join(k for k in klass if k)}"' if any(klass) else ""
             cells.append(f"<td{attr}>{c.fmt(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return (f'<div class="tw"><table class="{cls}"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
 
 
 def auto_table(df: pd.DataFrame, lang: str, *, max_rows: int | None = MAX_TABLE_ROWS, file: str | None = None,
@@ -438,11 +439,11 @@ nav.toc a,nav.pager a{margin-right:1em}nav{margin:.3em 0 .8em}
 .card{border:1px solid #cfd8cf;border-radius:6px;padding:.4em .8em;min-width:10em;background:#fbfdfb}
 .card b{display:block;font-size:1.45em;color:#1b5e20}.card span{font-size:.85em;color:#555}
 img.map{width:100%;height:auto;border:1px solid #ccc;display:block}
-ul.files{columns:2}details{margin:.3em 0 .8em}summary{cursor:pointer;color:#1b5e20}
+.tw{overflow-x:auto;max-width:100%}ul.files{columns:2}details{margin:.3em 0 .8em}summary{cursor:pointer;color:#1b5e20}
 footer{margin-top:2.5em;color:#777;font-size:.85em;border-top:1px solid #ddd;padding-top:.5em}
 .page{page-break-after:always;break-after:page}
 @page{size:A4;margin:12mm}
-@media print{body{max-width:none;padding:0;font-size:10.5pt}nav{display:none}h2{break-after:avoid}
+@media print{body{max-width:none;padding:0;font-size:10.5pt}.tw{overflow:visible}table{font-size:8pt}nav{display:none}h2{break-after:avoid}
 table{break-inside:auto}tr{break-inside:avoid}img.map{max-height:125mm;width:auto;max-width:100%}
 a{color:inherit;text-decoration:none}details>*{display:block}}
 """
@@ -471,9 +472,21 @@ class _Ctx:
     area_name: str
     footer: str
     default_method: str
+    _tables: dict = field(default_factory=dict)
 
     def L(self, key: str) -> str:  # noqa: N802
         return label(key, self.lang)
+
+    def analysis_tables(self, name: str) -> dict:
+        """The tables of a further analysis (asked once; a failure is warned about once)."""
+        if name not in self._tables:
+            a = self.result.analyses[name]
+            try:
+                self._tables[name] = dict(a.tables()) if hasattr(a, "tables") else {}
+            except Exception as exc:  # noqa: BLE001 - an analysis' tables must not cost the whole report
+                warnings.warn(f"{name}: its tables failed ({exc}).", GeoplanWarning, stacklevel=2)
+                self._tables[name] = {}
+        return self._tables[name]
 
 
 def _area_name(result: Any) -> str:
@@ -825,7 +838,8 @@ def _targets_html(ctx: _Ctx) -> str:
     heads = [L("indicator"), L("scope"), L("method"), L("measure")] + ([L("year")] if has_year else []) + \
             [L("required"), L("measured"), L("gap_pp"), L("status")]
     head = "".join(f"<th>{_esc(h)}</th>" for h in heads)
-    return f'<table class="targets"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return (f"<div class='tw'><table class=\"targets\"><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
 def _method_pivot(df: pd.DataFrame, methods: Sequence[str], keys: list[str]) -> pd.DataFrame:
@@ -1009,17 +1023,12 @@ def _analyses_html(ctx: _Ctx, maps: dict[str, str]) -> str:
                 df = pd.DataFrame({"figure": [L(k.split(".")[-1]) if k.split(".")[-1] in _known() else k for k, _ in leaves],
                                    "value": [v for _, v in leaves], "key": [k for k, _ in leaves]})
                 df["value"] = [_auto_fmt(k.split(".")[-1], v, lang) for k, v in leaves]
-                parts.append(f"<details open><summary>{_esc(L('key_figures'))}</summary>" + html_table(
+                parts.append(f"<details{' open' if len(leaves) <= 24 else ''}><summary>{_esc(L('key_figures'))}</summary>" + html_table(
                     df, [Col("figure", L("figure"), _esc, num=False), Col("value", L("value"), lambda v: v)]) + "</details>")
         if name in maps:
             parts.append(f"<p><a href='{maps[name]}'><img class='map' src='{maps[name]}' alt='{_esc(L(name))}'></a></p>")
         if hasattr(a, "tables"):
-            try:
-                tabs = a.tables()
-            except Exception as exc:  # noqa: BLE001
-                tabs = {}
-                warnings.warn(f"{name}: its tables failed ({exc}).", GeoplanWarning, stacklevel=2)
-            for key, df in tabs.items():
+            for key, df in ctx.analysis_tables(name).items():
                 fname = _analysis_table_name(name, key)
                 parts.append(f"<h3>{_esc(_table_title(name, key, lang))}</h3>")
                 parts.append(auto_table(pd.DataFrame(df), lang, file=f"tables/{fname}.csv"))
@@ -1186,15 +1195,9 @@ def _unit_body(ctx: _Ctx, uid: Any, name: str, piv_row: pd.Series, prefix: str) 
     else:
         parts.append(f"<p class='muted'>{_esc(L('none_found'))}</p>")
     # further analyses: the rows of their per-unit tables
-    for aname, a in ctx.result.analyses.items():
-        if not hasattr(a, "tables"):
-            continue
-        try:
-            tabs = a.tables()
-        except Exception:  # noqa: BLE001 - reported once on the index page
-            continue
+    for aname in ctx.result.analyses:
         shown = []
-        for key, df in tabs.items():
+        for key, df in ctx.analysis_tables(aname).items():
             if isinstance(df, pd.DataFrame) and "unit_id" in df.columns:
                 rows_u = df[df["unit_id"] == uid]
                 if len(rows_u):
