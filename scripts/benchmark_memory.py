@@ -117,7 +117,7 @@ def make_arrays(cache: dict, spec: dict) -> dict:
         return {"node_id": node_id[used], "x": x[used], "y": y[used], "u": remap[u[keep]], "v": remap[v[keep]],
                 "length": L[keep], "osmid": osmid[keep], "highway": hw[keep], "geometry": geoms[keep]}
     kx, ky = spec["tiles"]
-    n, m = len(x), len(u)
+    n = len(x)
     W, H = x.max() - x.min() + 60.0, y.max() - y.min() + 60.0
     # border nodes that face the neighbouring copy (the 40 outermost on each side)
     east, west = np.argsort(-x)[:40], np.argsort(x)[:40]
@@ -159,7 +159,7 @@ def make_arrays(cache: dict, spec: dict) -> dict:
         "osmid": np.concatenate([np.tile(osmid, tiles), np.full(len(lu), -1)]),
         "highway": np.concatenate([np.tile(hw, tiles), np.full(len(lu), "footway", dtype=object)]),
         "geometry": np.concatenate([G, lg]),
-        "links": int(len(lu)),
+        "links": len(lu),
     }
 
 
@@ -220,7 +220,7 @@ def child(spec: dict) -> dict:
 
 def run_child(spec: dict) -> dict:
     cp = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)],
-                        capture_output=True, text=True, cwd=str(REPO))
+                        capture_output=True, text=True, cwd=str(REPO), check=False)
     if cp.returncode != 0:
         return {"spec": spec, "error": (cp.stderr.strip().splitlines() or [f"exit {cp.returncode}"])[-1]}
     return json.loads(cp.stdout.strip().splitlines()[-1])
