@@ -103,9 +103,10 @@ def interactive_map(
         _add_basemap(m, base, metric_crs, tolerance)
     geojsons = [_add_layer(m, layer, i, metric_crs, tolerance) for i, layer in enumerate(layers)]
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    _MapChrome(title, layers, geojsons, attribution if mode != "tiles" else None).add_to(m)
+    _MapChrome(title, layers, geojsons, attribution if mode != "tiles" else None, light=mode != "tiles").add_to(m)
     west, south, east, north = bounds
-    m.fit_bounds([[south, west], [north, east]], padding=(12, 12))
+    m.fit_bounds([[round(south, COORD_DECIMALS), round(west, COORD_DECIMALS)],
+                  [round(north, COORD_DECIMALS), round(east, COORD_DECIMALS)]], padding=(12, 12))
     return m
 
 
@@ -135,12 +136,13 @@ def _resolve_basemap(basemap: str, base: list[MapLayer]) -> str:
 def _add_basemap(m: folium.Map, base: list[MapLayer], metric_crs: Any, tolerance: float) -> None:
     folium.map.CustomPane(BASEMAP_PANE, z_index=350, pointer_events=False).add_to(m)
     for i, layer in enumerate(base):
-        gdf = display_geometry(layer.gdf, metric_crs, tolerance, BASEMAP_COORD_DECIMALS)
+        # Context only: twice the tolerance, 1e-5 degree (about 1 m) precision.
+        gdf = display_geometry(layer.gdf, metric_crs, 2 * tolerance, BASEMAP_COORD_DECIMALS)
         if gdf.empty:
             continue
         style = _style(layer, layer.stroke_color(i), layer.feature_colors(i)[0] if len(layer.gdf) else None)
         folium.GeoJson(
-            _feature_collection(gdf, []),
+            merged_collection(gdf),
             name=layer.name,
             control=False,
             style_function=lambda _f, s=style: s,
@@ -250,9 +252,36 @@ def _feature_collection(gdf: gpd.GeoDataFrame, fields: list[str]) -> dict[str, A
     records = props.to_dict(orient="records") if fields else [{}] * len(gdf)
     features = [
         {"type": "Feature", "id": i, "properties": rec, "geometry": geom}
-        for i, (rec, geom) in enumerate(zip(records, _geometries(gdf)))
+        for i, (rec, geom) in enumerate(zip(records, _geometries(gdf), strict=True))
     ]
     return {"type": "FeatureCollection", "features": features}
+
+
+def merged_collection(gdf: gpd.GeoDataFrame, chunk: int = 5000) -> dict[str, Any]:
+    """Pack many plain features into a few multi-part features (for the basemap).
+
+    Basemap features carry no attributes and share one style, so thousands of
+    streets become a handful of MultiLineStrings (touching segments merged),
+    which shrinks the file and the page's DOM.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Lines or polygons, already prepared with :func:`display_geometry`.
+    chunk : int
+        Parts per output feature.
+    """
+    parts = shapely.get_parts(gdf.geometry.values)
+    types = shapely.get_type_id(parts)
+    features = []
+    lines = parts[types == 1]
+    if lines.size:
+        lines = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines)))
+        features += [shapely.multilinestrings(lines[i:i + chunk]) for i in range(0, lines.size, chunk)]
+    polygons = parts[types == 3]
+    features += [shapely.multipolygons(polygons[i:i + chunk]) for i in range(0, polygons.size, chunk)]
+    merged = gpd.GeoDataFrame(geometry=features, crs=4326)
+    return _feature_collection(merged, [])
 
 
 def _geometries(gdf: gpd.GeoDataFrame) -> list[dict[str, Any]]:
@@ -307,13 +336,13 @@ def _tolerance(bounds: tuple[float, float, float, float], metric_crs: Any, given
 
 # --------------------------------------------------------- title and legend
 _CHROME_CSS = """
-.geoplan-title {position: absolute; top: 10px; left: 50%; transform: translateX(-50%);
-  z-index: 1000; pointer-events: none; background: rgba(255,255,255,0.9); padding: 6px 14px;
+.geoplan-title {position: absolute; top: 10px; left: 54px;
+  z-index: 1000; pointer-events: none; box-sizing: border-box; background: rgba(255,255,255,0.9); padding: 6px 14px;
   border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 600 17px FONTS;
-  color: #222; max-width: 60%; text-align: center;}
+  color: #222; max-width: 60%; text-align: center; overflow-wrap: anywhere;}
 .geoplan-legend {background: rgba(255,255,255,0.92); padding: 8px 10px; border-radius: 4px;
   box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 12px FONTS; color: #222; line-height: 18px;
-  max-height: 60vh; overflow-y: auto; min-width: 120px;}
+  max-height: 60vh; overflow-y: auto; min-width: 120px; box-sizing: border-box;}
 .geoplan-legend h4 {margin: 0 0 4px; font-size: 13px; font-weight: 600;}
 .geoplan-legend .geoplan-legend-section + .geoplan-legend-section {margin-top: 6px;}
 .geoplan-legend .geoplan-legend-row {display: flex; align-items: center; gap: 6px;}
@@ -376,6 +405,19 @@ class _MapChrome(MacroElement):
             var map = {{ this._parent.get_name() }};
             var title = L.DomUtil.create("div", "geoplan-title", map.getContainer());
             title.textContent = {{ this.title|tojson }};
+            function placeTitle() {
+                // Centre the title in the free space between the top-left and top-right controls.
+                var box = map.getContainer().getBoundingClientRect();
+                var left = map.getContainer().querySelector(".leaflet-top.leaflet-left");
+                var right = map.getContainer().querySelector(".leaflet-top.leaflet-right");
+                var l = left && left.offsetWidth ? left.getBoundingClientRect().right - box.left + 8 : 10;
+                var r = right && right.offsetWidth ? box.right - right.getBoundingClientRect().left + 8 : 10;
+                var free = Math.max(box.width - l - r, 140);
+                title.style.maxWidth = free + "px";
+                title.style.left = (l + Math.max(0, (free - title.offsetWidth) / 2)) + "px";
+            }
+            map.whenReady(function () { setTimeout(placeTitle, 0); });
+            map.on("resize", placeTitle);
             {%- if this.attribution %}
             map.attributionControl.addAttribution({{ this.attribution|tojson }});
             {%- endif %}
@@ -399,6 +441,16 @@ class _MapChrome(MacroElement):
                 return div;
             };
             legend.addTo(map);
+            function fitLegend() {
+                // Keep the legend clear of the layer control on small screens (it scrolls instead).
+                var div = legend.getContainer();
+                var box = map.getContainer().getBoundingClientRect();
+                var right = map.getContainer().querySelector(".leaflet-top.leaflet-right");
+                var top = right && right.offsetHeight ? right.getBoundingClientRect().bottom - box.top : 0;
+                div.style.maxHeight = Math.max(box.height - top - 40, 80) + "px";
+            }
+            map.whenReady(function () { setTimeout(fitLegend, 0); });
+            map.on("resize", fitLegend);
             function sync() {
                 layers.forEach(function (layer, i) {
                     parts[i].style.display = sections[i] && map.hasLayer(layer) ? "" : "none";
@@ -412,11 +464,16 @@ class _MapChrome(MacroElement):
     )
 
     def __init__(
-        self, title: str, layers: Sequence[MapLayer], geojsons: Sequence[folium.GeoJson], attribution: str | None
+        self,
+        title: str,
+        layers: Sequence[MapLayer],
+        geojsons: Sequence[folium.GeoJson],
+        attribution: str | None,
+        light: bool = False,
     ) -> None:
         super().__init__()
         self._name = "GeoplanMapChrome"
-        self.css = _CHROME_CSS
+        self.css = _CHROME_CSS + (".leaflet-container {background: #f7f7f4;}" if light else "")
         self.title = title
         self.attribution = html.escape(attribution) if attribution else None
         self.layer_names = [g.get_name() for g in geojsons]

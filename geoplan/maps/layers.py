@@ -223,8 +223,8 @@ class MapLayer:
         if count <= 20:
             colours = [to_hex(cmap(i % count)) for i in range(len(values))]
         else:
-            colours = [to_hex(cmap(x)) for x in np.linspace(0.0, 1.0, max(len(values), 1))]
-        return {_key(v): c for v, c in zip(values, colours)}
+            colours = [to_hex(cmap(x)) for x in np.linspace(0.0, 1.0, len(values))]
+        return {_key(v): c for v, c in zip(values, colours, strict=True)}
 
     def _numeric_classes(self) -> tuple[np.ndarray, list[str]]:
         values = pd.to_numeric(self.gdf[self.column], errors="coerce").to_numpy(dtype=float)
@@ -269,7 +269,7 @@ class MapLayer:
             edges, colours = self._numeric_classes()
             rows = [
                 LegendEntry(f"{self._fmt(lo)} – {self._fmt(hi)}", c)
-                for lo, hi, c in zip(edges[:-1], edges[1:], colours)
+                for lo, hi, c in zip(edges[:-1], edges[1:], colours, strict=True)
             ]
         if self.missing_label is not None:
             rows.append(LegendEntry(self.missing_label, MISSING_COLOR))
@@ -415,4 +415,4 @@ def _classify(values: np.ndarray, edges: np.ndarray, colours: list[str]) -> list
     idx = np.searchsorted(edges, values, side="right") - 1
     idx = np.where(values == edges[-1], len(colours) - 1, idx)
     ok = np.isfinite(values) & (idx >= 0) & (idx < len(colours))
-    return [colours[i] if good else MISSING_COLOR for i, good in zip(idx, ok)]
+    return [colours[i] if good else MISSING_COLOR for i, good in zip(idx, ok, strict=True)]

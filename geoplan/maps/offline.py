@@ -205,6 +205,17 @@ def _check_version(asset: Asset, url: str) -> None:
         )
 
 
+def missing_asset_packages() -> list[str]:
+    """Return the pip names of asset packages that are not installed (empty when all are)."""
+    missing = []
+    for asset in ASSETS:
+        try:
+            importlib.import_module(asset.module)
+        except ImportError:
+            missing.append(asset.pip_name)
+    return sorted(set(missing))
+
+
 def _data_uri(file: Path) -> str:
     if not file.is_file():
         return "none"
