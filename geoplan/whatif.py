@@ -805,7 +805,7 @@ def _with_gates(state: WhatIfState, m: ModelState, gates: gpd.GeoDataFrame, note
     if len(np.unique(hit)) < len(gates):
         notes.append(f"{len(gates) - len(np.unique(hit))} proposed gates are not on a compound outline and were ignored")
     base = state.models["plain"].network
-    cn_new = compound_network(base, comp2, connector_max_m=float(s.get("connector_max_m", 60.0)))
+    cn_new = compound_network(base, comp2, connector_max_m=float(s.get("connector_max_m", 60.0)), reuse=cn_old)
     pts = _cell_points(state.cells)
     csnap = _resnap(cn_old, cn_new, m.cell_csnap, pts, new_rows)
     m2 = ModelState("compounds", cn_new.network, csnap.snapped, m.tier_dist, cnet=cn_new, cell_csnap=csnap)
@@ -822,7 +822,7 @@ def _with_gates(state: WhatIfState, m: ModelState, gates: gpd.GeoDataFrame, note
 
 def _lifecircle(state: WhatIfState, models: dict, p_fac: gpd.GeoDataFrame | None, category_field: str,
                 gates_changed: bool) -> tuple[pd.DataFrame, dict, gpd.GeoDataFrame | None]:
-    from .lifecircle import completeness, scenario_change, snap_facilities
+    from .lifecircle import snap_facilities
 
     rules = state.lc_rules
     fac_used = None
@@ -843,15 +843,10 @@ def _lifecircle(state: WhatIfState, models: dict, p_fac: gpd.GeoDataFrame | None
     for name, m in models.items():
         if m.origin_snap is None:
             continue
-        before = pd.DataFrame({"origin_id": o["origin_id"].to_numpy(), "residents": o["residents"].to_numpy(float),
-                               "unit_id": o["unit_id"].to_numpy(), "unit_name": o["unit_name"].to_numpy(),
-                               **{f"dist:{c}": state.models[name].cat_dist[c] for c in rules.category_ids}})
-        before = pd.concat([before, completeness(before, rules)], axis=1)
-        after = before[["origin_id", "residents", "unit_id", "unit_name"]].copy()
         dist = {c: v for c, v in m.cat_dist.items()}
         newf = None
         if fac_used is not None:
-            start = int(m.facilities["fac_id"].max()) if m.facilities is not None and len(m.facilities) else 0
+            start = int(pd.to_numeric(m.facilities["fac_id"], errors="coerce").max()) if m.facilities is not None and len(m.facilities) else 0
             f = fac_used.assign(fac_id=np.arange(start + 1, start + 1 + len(fac_used)))
             if name == "compounds":
                 from .compounds.result import snap_facilities_compound
@@ -868,19 +863,58 @@ def _lifecircle(state: WhatIfState, models: dict, p_fac: gpd.GeoDataFrame | None
             cats = sorted(set(newf["category"]))
             nd = _category_passes(m.network, newf, m.origin_snap, state.lc_limits(cats))
             dist = {c: (np.minimum(v, nd[c]) if c in nd else v) for c, v in dist.items()}
-        for c in rules.category_ids:
-            after[f"dist:{c}"] = dist[c]
-        after = pd.concat([after, completeness(after, rules)], axis=1)
+        before_c = _complete(state.models[name].cat_dist, rules)
+        after_c = _complete(dist, rules)
+        after = pd.DataFrame({"origin_id": o["origin_id"].to_numpy(), "residents": o["residents"].to_numpy(float),
+                              "unit_id": o["unit_id"].to_numpy(), "unit_name": o["unit_name"].to_numpy(),
+                              **{f"dist:{c}": dist[c] for c in rules.category_ids},
+                              **{f"complete:{k}": v for k, v in after_c.items()}})
         origin_dist[name] = after
-        _, sc = scenario_change(before, after, rules)
-        _, sc_all = scenario_change(before, after, rules, by=[])
-        sc_all.insert(0, "unit_id", "all")
-        sc_all.insert(1, "unit_name", "all")
-        sc = pd.concat([sc_all, sc], ignore_index=True)
+        sc = _scenario(o, before_c, after_c, [lv.id for lv in rules.levels])
         sc.insert(0, "model", name)
         rows.append(sc)
     table = pd.concat(rows, ignore_index=True) if rows else None
     return table, origin_dist, fac_used
+
+
+def _complete(dist: dict, rules: Any) -> dict:
+    """Per level: does each origin reach every required category of the level within its distance
+    (the definition of :func:`geoplan.lifecircle.completeness`, as boolean arrays)."""
+    out = {}
+    n = len(next(iter(dist.values()))) if dist else 0
+    for lv in rules.levels:
+        ok = np.ones(n, bool)
+        for c in rules.required_at(lv.id):
+            ok &= dist[c] <= lv.distance_m
+        out[lv.id] = ok
+    return out
+
+
+def _scenario(origins: pd.DataFrame, before: dict, after: dict, levels: list[str]) -> pd.DataFrame:
+    """Per unit (and ``all``) and level: complete before/after (% of residents), residents and homes gaining.
+
+    The columns of :func:`geoplan.lifecircle.scenario_change`; residents weigh each origin (one
+    each when no residents are known)."""
+    res = origins["residents"].to_numpy(float)
+    w = res if np.nansum(res) > 0 else np.ones(len(res))
+    w = np.nan_to_num(w)
+    codes, uniq = pd.factorize(pd.MultiIndex.from_arrays([origins["unit_id"], origins["unit_name"]]), sort=True)
+    k = len(uniq)
+    rows = []
+    for lid in levels:
+        b, a = before[lid], after[lid]
+        gain = a & ~b
+        for key, m in [(("all", "all"), None), *[(uniq[i], codes == i) for i in range(k)]]:
+            sel = slice(None) if m is None else m
+            W = w[sel].sum()
+            rows.append({"unit_id": key[0], "unit_name": key[1], "level": lid, "residents": float(res[sel].sum()),
+                         "complete_before_pct": 100 * float((w[sel] * b[sel]).sum()) / W if W > 0 else np.nan,
+                         "complete_after_pct": 100 * float((w[sel] * a[sel]).sum()) / W if W > 0 else np.nan,
+                         "gain_residents": float((res[sel] * gain[sel]).sum()),
+                         "gain_origins": int(gain[sel].sum())})
+    t = pd.DataFrame(rows)
+    t["change_pp"] = t["complete_after_pct"] - t["complete_before_pct"]
+    return t
 
 
 # ---------------------------------------------------------------------------

@@ -193,6 +193,8 @@ def test_proposed_facility_equals_full_rerun(cau, state):
     for cat in lc.rules.category_ids:
         _assert_same(res.origin_dist["plain"][f"dist:{cat}"], full[f"dist:{cat}"])
         _assert_same(res.origin_dist["compounds"][f"dist:{cat}"], fullc[f"dist:{cat}"])
+    for lv in lc.rules.levels:  # completeness as the life-circle analysis defines it
+        assert (res.origin_dist["plain"][f"complete:{lv.id}"].to_numpy() == full[f"complete:{lv.id}"].to_numpy()).all()
     top = lc.rules.levels[-1].id
     allrow = res.lifecircle[(res.lifecircle["unit_id"] == "all") & (res.lifecircle["level"] == top) & (res.lifecircle["model"] == "plain")]
     assert allrow["complete_after_pct"].iloc[0] == pytest.approx(100 * np.average(full[f"complete:{top}"], weights=full["residents"]))
@@ -218,3 +220,20 @@ def test_whatif_command_line(cau, tmp_path):
     assert main(["whatif", str(audit), "--parks", str(f), "--out", str(out), "-q"]) == 2
     assert main(["whatif", str(audit), "--out", str(tmp_path / "o2"), "-q"]) == 2
     assert main(["whatif", str(tmp_path / "missing"), "--parks", str(f), "--out", str(tmp_path / "o3"), "-q"]) == 3
+
+
+def test_fast_completeness_matches_the_life_circle_definition():
+    from geoplan.lifecircle import completeness, load_lifecircle_rules
+    from geoplan.whatif import _complete
+
+    rules = load_lifecircle_rules("gb50180")
+    rng = np.random.default_rng(7)
+    n = 500
+    dist = {c: rng.uniform(0, 1200, n) for c in rules.category_ids}
+    dist[rules.required_ids[0]][::7] = np.inf
+    table = pd.DataFrame({f"dist:{c}": v for c, v in dist.items()})
+    ref = completeness(table, rules)
+    fast = _complete(dist, rules)
+    for lv in rules.levels:
+        assert (fast[lv.id] == ref[f"complete:{lv.id}"].to_numpy()).all()
+        assert 0 < fast[lv.id].sum() < n or lv.id != rules.levels[-1].id

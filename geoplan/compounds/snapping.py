@@ -120,6 +120,7 @@ class CompoundNetwork:
     connectors: pd.DataFrame
     connector_max_m: float = 60.0
     _poly_tree: Any = field(default=None, repr=False)
+    _base_cache: Any = field(default=None, repr=False)
 
     def remap(self, snapped: Snapped) -> Snapped:
         """Points snapped on the plain network, on this (split) network: same places, same distances."""
@@ -159,8 +160,21 @@ class CompoundNetwork:
         return self._poly_tree
 
 
+def _point_at(coords: np.ndarray, cum: list, t: float) -> tuple[float, float]:
+    """The point ``t`` metres along a polyline given by its vertices and their cumulative lengths."""
+    from bisect import bisect_right
+
+    i = min(max(bisect_right(cum, t) - 1, 0), len(cum) - 2)
+    seg = cum[i + 1] - cum[i]
+    f = 0.0 if seg <= 0 else (t - cum[i]) / seg
+    (x0, y0), (x1, y1) = coords[i], coords[i + 1]
+    return (x0 + f * (x1 - x0), y0 + f * (y1 - y0))
+
+
 def _pieces_split(net: WalkNetwork, cuts: pd.DataFrame) -> tuple[WalkNetwork, pd.DataFrame, dict]:
     """Split edges at the given positions and return the new network (no new edges beyond the pieces).
+
+    The first piece of a split edge keeps the edge's index; the others are appended.
 
     Parameters
     ----------
@@ -170,63 +184,63 @@ def _pieces_split(net: WalkNetwork, cuts: pd.DataFrame) -> tuple[WalkNetwork, pd
     -------
     network, pieces (old_edge, start, new_edge), node_at (dict (edge, along) -> new node index)
     """
-    from shapely.ops import substring
-
     edges = net.edges
     n_nodes = net.n_nodes
     node_at: dict = {}
     if len(cuts) == 0:
         return net, pd.DataFrame({"old_edge": [], "start": [], "new_edge": []}, dtype=float), node_at
     cuts = cuts.drop_duplicates(["edge", "along"]).sort_values(["edge", "along"], kind="stable")
+    ce = cuts["edge"].to_numpy(np.int64)
+    ca = cuts["along"].to_numpy(float)
+    ids, starts = np.unique(ce, return_index=True)
     geoms = edges.geometry.values
-    new_rows = []
+    first_u, first_v, first_len, first_geom = [], [], [], []
+    add_src, add_u, add_v, add_len, add_geom = [], [], [], [], []
     piece_rows = []
-    new_nodes_x, new_nodes_y = [], []
-    replace: dict[int, tuple] = {}
+    nx_, ny_ = [], []
     next_edge = net.n_edges
-    for e, grp in cuts.groupby("edge", sort=True):
+    for e, ts in zip(ids, np.split(ca, starts[1:])):
         e = int(e)
-        L = net.edge_length[e]
-        ts = grp["along"].to_numpy()
+        xy = shapely.get_coordinates(geoms[e])
+        cum_a = np.concatenate([[0.0], np.cumsum(np.hypot(*(xy[1:] - xy[:-1]).T))])
+        coords, cum = xy.tolist(), cum_a.tolist()
+        L = float(cum[-1])
         nodes = []
         for t in ts:
-            p = shapely.line_interpolate_point(geoms[e], t)
-            node_at[(e, float(t))] = n_nodes + len(new_nodes_x)
-            nodes.append(n_nodes + len(new_nodes_x))
-            new_nodes_x.append(p.x)
-            new_nodes_y.append(p.y)
+            pt = _point_at(coords, cum, t)
+            node_at[(e, float(t))] = n_nodes + len(nx_)
+            nodes.append(n_nodes + len(nx_))
+            nx_.append(pt[0])
+            ny_.append(pt[1])
         bounds = np.concatenate([[0.0], ts, [L]])
         ends = [int(net.edge_u[e]), *nodes, int(net.edge_v[e])]
         for k in range(len(bounds) - 1):
-            g = substring(geoms[e], bounds[k], bounds[k + 1])
-            idx = e if k == 0 else next_edge
-            if k > 0:
-                next_edge += 1
-            piece_rows.append((e, bounds[k], idx))
-            row = (ends[k], ends[k + 1], bounds[k + 1] - bounds[k], g)
+            lo, hi = bounds[k], bounds[k + 1]
+            mid = [c for c, d in zip(coords, cum) if lo < d < hi]
+            g = shapely.linestrings([_point_at(coords, cum, lo), *mid, _point_at(coords, cum, hi)])
             if k == 0:
-                replace[e] = row
+                piece_rows.append((e, lo, e))
+                first_u.append(ends[0]), first_v.append(ends[1]), first_len.append(hi - lo), first_geom.append(g)
             else:
-                new_rows.append((e, row))
+                piece_rows.append((e, lo, next_edge))
+                next_edge += 1
+                add_src.append(e), add_u.append(ends[k]), add_v.append(ends[k + 1]), add_len.append(hi - lo), add_geom.append(g)
     e2 = edges.copy()
-    if replace:
-        ix = np.fromiter(replace.keys(), dtype=np.int64)
-        e2.loc[ix, "u"] = [r[0] for r in replace.values()]
-        e2.loc[ix, "v"] = [r[1] for r in replace.values()]
-        e2.loc[ix, "length"] = [r[2] for r in replace.values()]
-        e2.loc[ix, "geometry"] = gpd.GeoSeries([r[3] for r in replace.values()], index=ix, crs=edges.crs)
-    if new_rows:
-        src = np.array([r[0] for r in new_rows], dtype=np.int64)
-        add = edges.iloc[src].copy().reset_index(drop=True)
-        add["u"] = [r[1][0] for r in new_rows]
-        add["v"] = [r[1][1] for r in new_rows]
-        add["length"] = [r[1][2] for r in new_rows]
-        add = add.set_geometry(gpd.GeoSeries([r[1][3] for r in new_rows], crs=edges.crs))
+    e2.loc[ids, "u"] = first_u
+    e2.loc[ids, "v"] = first_v
+    e2.loc[ids, "length"] = first_len
+    g2 = np.asarray(e2.geometry.values, dtype=object).copy()
+    g2[ids] = first_geom
+    e2 = e2.set_geometry(gpd.GeoSeries(g2, index=e2.index, crs=edges.crs))
+    if add_src:
+        add = edges.iloc[np.asarray(add_src, dtype=np.int64)].copy().reset_index(drop=True)
+        add["u"], add["v"], add["length"] = add_u, add_v, add_len
+        add = add.set_geometry(gpd.GeoSeries(add_geom, crs=edges.crs))
         e2 = pd.concat([e2, add], ignore_index=True)
     e2 = gpd.GeoDataFrame(e2, geometry="geometry", crs=edges.crs)
-    node_id = np.concatenate([net.node_id, -(1_000_000_000 + np.arange(len(new_nodes_x), dtype=np.int64))])
-    x = np.concatenate([net.x, new_nodes_x])
-    y = np.concatenate([net.y, new_nodes_y])
+    node_id = np.concatenate([net.node_id, -(1_000_000_000 + np.arange(len(nx_), dtype=np.int64))])
+    x = np.concatenate([net.x, nx_])
+    y = np.concatenate([net.y, ny_])
     pieces = pd.DataFrame(piece_rows, columns=["old_edge", "start", "new_edge"])
     return WalkNetwork(node_id, x, y, e2, net.crs), pieces, node_at
 
@@ -241,14 +255,17 @@ def _edge_compound(net: WalkNetwork, compounds: Compounds, edges: np.ndarray | N
     if len(polys) == 0 or net.n_edges == 0:
         return pd.DataFrame({"edge": np.empty(0, np.int64), "compound_id": np.empty(0, np.int64)})
     edges = np.arange(net.n_edges) if edges is None else np.asarray(edges, dtype=np.int64)
-    mids = shapely.line_interpolate_point(net.edges.geometry.values[edges], 0.5, normalized=True)
-    inset = shapely.buffer(polys.geometry.values, -EDGE_INSET_M)
+    if len(edges) == 0:
+        return pd.DataFrame({"edge": np.empty(0, np.int64), "compound_id": np.empty(0, np.int64)})
+    mids = shapely.line_interpolate_point(np.asarray(net.edges.geometry.values, dtype=object)[edges], 0.5, normalized=True)
+    inset = shapely.buffer(np.asarray(polys.geometry.values, dtype=object), -EDGE_INSET_M)
     tree = shapely.STRtree(inset)
     mi, ci = tree.query(mids, predicate="within")
     return pd.DataFrame({"edge": edges[mi], "compound_id": polys["compound_id"].to_numpy()[ci]})
 
 
-def compound_network(base: WalkNetwork, compounds: Compounds, *, connector_max_m: float = 60.0) -> CompoundNetwork:
+def compound_network(base: WalkNetwork, compounds: Compounds, *, connector_max_m: float = 60.0,
+                     reuse: "CompoundNetwork | None" = None) -> CompoundNetwork:
     """The network of the compound model: the plain network plus links through off-network gates.
 
     Parameters
@@ -257,49 +274,37 @@ def compound_network(base: WalkNetwork, compounds: Compounds, *, connector_max_m
         The plain walking network of the audit.
     compounds : Compounds
     connector_max_m : float
-        A gate off the mapped paths is linked to the nearest path inside a
-        compound it opens only within this distance (further, homes walk
-        straight to the gate); it is always linked to the nearest path outside.
+        A gate off the mapped paths is linked to the nearest path (inside each
+        compound it opens, and outside them) within this distance; further,
+        homes walk straight to the gate and on to the nearest path.
+    reuse : CompoundNetwork, optional
+        A compound network of the same plain network and compounds with fewer
+        gates (the audit's, for a what-if): what only depends on the plain
+        network, the outlines and the old gates is taken from it.  The result
+        is the same as without it.
 
     Returns
     -------
     CompoundNetwork
     """
-    polys = compounds.polygons
     gates = compounds.gates
-    ec = _edge_compound(base, compounds)
-    inside_of = ec.groupby("compound_id")["edge"].agg(lambda s: np.asarray(s, dtype=np.int64)).to_dict()
-    all_edges = np.arange(base.n_edges)
-    plain = base.edges["highway"].to_numpy() != CONNECTOR if "highway" in base.edges else np.ones(base.n_edges, bool)
-
-    # 1. where each gate is: on a mapped path, or linked by connectors
-    links = []  # (gate_id, compound_id (0 = outside), edge, along, dist)
-    gate_xy = {}
-    if len(gates):
-        on_gate = _gates_on_network(base, compounds, ec)
-        for gid, grp in gates.groupby("gate_id", sort=True):
-            gid = int(gid)
-            p = grp.geometry.values[0]
-            gate_xy[gid] = (p.x, p.y)
-            if gid in on_gate:
-                continue
-            opens = grp["compound_id"].to_numpy()
-            outside = plain.copy()
-            for c in opens:
-                ins = inside_of.get(int(c))
-                if ins is not None and len(ins):
-                    outside[ins] = False
-                    cand = ins[plain[ins]]
-                    if len(cand):
-                        s = snap_to_edges(base, np.array([p], dtype=object), cand)
-                        if s.offset[0] <= connector_max_m:
-                            links.append((gid, int(c), int(s.edge[0]), float(s.along[0]), float(s.offset[0])))
-            cand = all_edges[outside]
-            if len(cand):
-                s = snap_to_edges(base, np.array([p], dtype=object), cand)
-                if s.offset[0] <= connector_max_m:
-                    links.append((gid, 0, int(s.edge[0]), float(s.along[0]), float(s.offset[0])))
-    links_df = pd.DataFrame(links, columns=["gate_id", "compound_id", "edge", "along", "dist"])
+    same = (reuse is not None and reuse._base_cache is not None and reuse.base_edges == base.n_edges
+            and reuse.connector_max_m == float(connector_max_m)
+            and np.array_equal(reuse.compounds.polygons["compound_id"].to_numpy(), compounds.polygons["compound_id"].to_numpy()))
+    if same:
+        ec, node_in_base, old_links, old_gate_ids = reuse._base_cache
+        new_ids = set(gates["gate_id"].astype(int)) - old_gate_ids
+        sub = Compounds(compounds.polygons, gates[gates["gate_id"].isin(list(new_ids))])
+        new_links, _ = _gate_links(base, sub, ec, connector_max_m)
+        links_df = pd.concat([old_links, new_links], ignore_index=True).sort_values(["gate_id", "compound_id"], kind="stable")
+        links_df = links_df.reset_index(drop=True)
+    else:
+        ec = _edge_compound(base, compounds)
+        node_in_base = _nodes_in(base.x, base.y, compounds)
+        links_df, _ = _gate_links(base, compounds, ec, connector_max_m)
+    cache = (ec, node_in_base, links_df.copy(), set(gates["gate_id"].astype(int)))
+    g1 = gates.drop_duplicates("gate_id")
+    gate_xy = dict(zip(g1["gate_id"].astype(int), zip(shapely.get_x(g1.geometry.values), shapely.get_y(g1.geometry.values))))
 
     # 2. split the joined paths and add gate nodes and connectors
     L = base.edge_length
@@ -347,13 +352,73 @@ def compound_network(base: WalkNetwork, compounds: Compounds, *, connector_max_m
 
     cn = CompoundNetwork(net, base.n_edges, pieces, compounds, pd.DataFrame(), {}, pd.DataFrame(), connectors,
                          float(connector_max_m))
-    # 3. paths inside each compound (on the split network), and those that lead out
-    ec2 = _edge_compound(net, compounds)
+    cn._base_cache = cache
+    # 3. paths inside each compound (on the split network), and those that lead out: plain edges that
+    # were not split keep their compounds, split pieces and connectors are tested afresh
+    changed = np.zeros(net.n_edges, bool)
+    changed[base.n_edges:] = True
+    if len(pieces):
+        changed[pieces["old_edge"].to_numpy(np.int64)] = True
+    ec2 = pd.concat([ec[~changed[ec["edge"].to_numpy()]], _edge_compound(net, compounds, np.nonzero(changed)[0])],
+                    ignore_index=True).sort_values(["edge", "compound_id"], kind="stable").reset_index(drop=True)
     cn.edge_compound = ec2
-    cn.inner = _leading_out(net, compounds, ec2)
+    node_in = pd.concat([node_in_base, _nodes_in(net.x[base.n_nodes:], net.y[base.n_nodes:], compounds, base.n_nodes)],
+                        ignore_index=True)
+    cn.inner = _leading_out(net, ec2, node_in)
     # 4. where a walk through each gate meets the network outside its compound
     cn.gate_pos = _gate_positions(cn)
     return cn
+
+
+def _gate_links(base: WalkNetwork, compounds: Compounds, ec: pd.DataFrame, max_m: float) -> tuple[pd.DataFrame, dict]:
+    """Where the connectors of off-network gates join the plain network (one vectorised query).
+
+    Returns
+    -------
+    links : DataFrame
+        ``gate_id``, ``compound_id`` (0 = the link outside), ``edge``, ``along``, ``dist``:
+        per gate off the network, the nearest path inside each compound it opens and the
+        nearest path outside all of them, each within ``max_m``.
+    gate_xy : dict
+        ``gate_id`` -> (x, y).
+    """
+    cols = ["gate_id", "compound_id", "edge", "along", "dist"]
+    gates = compounds.gates
+    if len(gates) == 0 or base.n_edges == 0:
+        return pd.DataFrame({c: [] for c in cols}), {}
+    g1 = gates.drop_duplicates("gate_id")
+    gate_xy = dict(zip(g1["gate_id"].astype(int), zip(shapely.get_x(g1.geometry.values), shapely.get_y(g1.geometry.values))))
+    on_gate = _gates_on_network(base, compounds, ec)
+    off = g1[~g1["gate_id"].isin(list(on_gate))]
+    if len(off) == 0:
+        return pd.DataFrame({c: [] for c in cols}), gate_xy
+    pts = off.geometry.values
+    gi, ei = base.tree.query(pts, predicate="dwithin", distance=max_m)
+    if "highway" in base.edges:
+        keep = base.edges["highway"].to_numpy()[ei] != CONNECTOR
+        gi, ei = gi[keep], ei[keep]
+    pairs = pd.DataFrame({"gate_id": off["gate_id"].to_numpy()[gi], "edge": ei,
+                          "dist": shapely.distance(pts[gi], base.edges.geometry.values[ei])})
+    opens = gates[["gate_id", "compound_id"]]
+    # pairs whose edge lies inside a compound the gate opens: inner links
+    pc = pairs.merge(opens, on="gate_id").merge(ec, on=["edge", "compound_id"])
+    inner = pc.sort_values(["gate_id", "compound_id", "dist", "edge"], kind="stable").drop_duplicates(["gate_id", "compound_id"])
+    # pairs whose edge lies inside none of them: the link outside
+    inside = pc[["gate_id", "edge"]].drop_duplicates().assign(_in=True)
+    po = pairs.merge(inside, on=["gate_id", "edge"], how="left")
+    po = po[po["_in"].isna()].drop(columns="_in")
+    outer = po.sort_values(["gate_id", "dist", "edge"], kind="stable").drop_duplicates("gate_id").assign(compound_id=0)
+    links = pd.concat([inner[["gate_id", "compound_id", "edge", "dist"]], outer[["gate_id", "compound_id", "edge", "dist"]]],
+                      ignore_index=True)
+    if len(links) == 0:
+        return pd.DataFrame({c: [] for c in cols}), gate_xy
+    gp = dict(zip(off["gate_id"].astype(int), pts))
+    p = np.array([gp[int(g)] for g in links["gate_id"]], dtype=object)
+    e = links["edge"].to_numpy(np.int64)
+    along = shapely.line_locate_point(base.edges.geometry.values[e], p)
+    links["along"] = np.clip(along, 0.0, base.edge_length[e])
+    links = links.sort_values(["gate_id", "compound_id"], kind="stable").reset_index(drop=True)
+    return links[cols], gate_xy
 
 
 def _main_pieces(net: WalkNetwork, share: float = MAIN_PIECE_SHARE) -> tuple[np.ndarray, np.ndarray]:
@@ -366,18 +431,25 @@ def _main_pieces(net: WalkNetwork, share: float = MAIN_PIECE_SHARE) -> tuple[np.
     return comp, size >= share * size.max()
 
 
-def _leading_out(net: WalkNetwork, compounds: Compounds, ec: pd.DataFrame) -> dict:
+def _nodes_in(x: np.ndarray, y: np.ndarray, compounds: Compounds, start: int = 0) -> pd.DataFrame:
+    """Pairs (node, compound) of nodes inside an outline (inset by 1 m); node indices from ``start``."""
+    polys = compounds.polygons
+    if len(polys) == 0 or len(x) == 0:
+        return pd.DataFrame({"node": np.empty(0, np.int64), "compound_id": np.empty(0, np.int64)})
+    inset = shapely.buffer(np.asarray(polys.geometry.values, dtype=object), -EDGE_INSET_M)
+    tree = shapely.STRtree(inset)
+    ni, ci = tree.query(shapely.points(x, y), predicate="within")
+    return pd.DataFrame({"node": ni.astype(np.int64) + start, "compound_id": polys["compound_id"].to_numpy()[ci]})
+
+
+def _leading_out(net: WalkNetwork, ec: pd.DataFrame, node_in: pd.DataFrame) -> dict:
     """Per compound: its inside edges in a main connected piece of the network that also has
     nodes outside the compound (paths that lead out into the wider network)."""
     if len(ec) == 0:
         return {}
     comp, main = _main_pieces(net)
     size = np.bincount(comp)
-    polys = compounds.polygons
-    inset = shapely.buffer(polys.geometry.values, -EDGE_INSET_M)
-    tree = shapely.STRtree(inset)
-    ni, ci = tree.query(shapely.points(net.x, net.y), predicate="within")
-    inside = pd.DataFrame({"compound_id": polys["compound_id"].to_numpy()[ci], "comp": comp[ni]})
+    inside = pd.DataFrame({"compound_id": node_in["compound_id"].to_numpy(), "comp": comp[node_in["node"].to_numpy()]})
     n_in = inside.groupby(["compound_id", "comp"]).size()
     out: dict = {}
     ecomp = comp[net.edge_u[ec["edge"].to_numpy()]]
@@ -385,7 +457,7 @@ def _leading_out(net: WalkNetwork, compounds: Compounds, ec: pd.DataFrame) -> di
     k_in = n_in.reindex(pd.MultiIndex.from_arrays([df["compound_id"], df["comp"]])).fillna(0).to_numpy()
     df = df[(size[df["comp"].to_numpy()] > k_in) & main[df["comp"].to_numpy()]]
     for cid, grp in df.groupby("compound_id"):
-        out[int(cid)] = grp["edge"].to_numpy(np.int64)
+        out[int(cid)] = np.sort(grp["edge"].to_numpy(np.int64))
     return out
 
 
@@ -545,37 +617,48 @@ def compound_snap(cn: CompoundNetwork, points: Any) -> CompoundSnap:
     inner_c, gated_c = point_compounds(cn, pts)
     mode[inner_c > 0] = "ungated"
     if n:
-        s = net.snap(pts)
-        edge[:], along[:], offset[:] = s.edge, s.along, s.offset
         # a point on a mapped path (a facility's node on a street) stays where it is
-        on_path = s.offset <= ON_NETWORK_M
-        mode[on_path & (gated_c > 0)] = "on_path"
+        on_path = np.zeros(n, bool)
+        inside = np.nonzero(gated_c > 0)[0]
+        if len(inside):
+            hit, _ = net.tree.query(pts[inside], predicate="dwithin", distance=ON_NETWORK_M)
+            on_path[inside[np.unique(hit)]] = True
+        mode[on_path] = "on_path"
         gated_c = np.where(on_path, 0, gated_c)
+        plain = np.nonzero(gated_c == 0)[0]
+        if len(plain):
+            s = net.snap(pts[plain])
+            edge[plain], along[plain], offset[plain] = s.edge, s.along, s.offset
     gp = cn.gate_pos
-    for cid in np.unique(gated_c[gated_c > 0]):
-        idx = np.nonzero(gated_c == cid)[0]
-        p = pts[idx]
-        g = gp[gp["compound_id"] == cid]
-        if g["main"].any():  # gates opening onto fragments of mapping are used only when there is no other
-            g = g[g["main"]]
+    g_cid = gp["compound_id"].to_numpy(np.int64)
+    g_main = gp["main"].to_numpy(bool)
+    g_x, g_y = gp["x"].to_numpy(float), gp["y"].to_numpy(float)
+    g_edge, g_along, g_off = gp["edge"].to_numpy(np.int64), gp["along"].to_numpy(float), gp["offset"].to_numpy(float)
+    g_id = gp["gate_id"].to_numpy(np.int64)
+    gates_of = pd.Series(np.arange(len(gp))).groupby(g_cid).apply(np.asarray).to_dict() if len(gp) else {}
+    px, py = shapely.get_x(pts), shapely.get_y(pts)
+    todo = np.nonzero(gated_c > 0)[0]
+    order = todo[np.argsort(gated_c[todo], kind="stable")]
+    cids, starts = np.unique(gated_c[order], return_index=True)
+    for cid, idx in zip(cids, np.split(order, starts[1:])):
+        gk = gates_of[int(cid)]
+        if g_main[gk].any():  # gates opening onto fragments of mapping are used only when there is no other
+            gk = gk[g_main[gk]]
         # nearest gate, straight
-        gxy = shapely.points(g["x"].to_numpy(), g["y"].to_numpy())
-        tree = shapely.STRtree(gxy)
-        q, dg = tree.query_nearest(p, all_matches=False, return_distance=True)
-        order = np.argsort(q[0], kind="stable")
-        k = q[1][order]
-        dg = dg[order]
-        g_edge, g_along = g["edge"].to_numpy()[k], g["along"].to_numpy()[k]
-        g_off = g["offset"].to_numpy()[k] + dg
+        d = np.hypot(px[idx, None] - g_x[gk][None, :], py[idx, None] - g_y[gk][None, :])
+        j = gk[np.argmin(d, axis=1)]
+        dg = d.min(axis=1)
+        ge, ga, go = g_edge[j], g_along[j], g_off[j] + dg
         e_c = cn.inner.get(int(cid))
         use_gate = np.ones(len(idx), bool)
         if e_c is not None and len(e_c):
-            s = snap_to_edges(net, p, e_c)
-            use_gate = g_off < s.offset
-            edge[idx[~use_gate]], along[idx[~use_gate]], offset[idx[~use_gate]] = \
-                s.edge[~use_gate], s.along[~use_gate], s.offset[~use_gate]
-            mode[idx[~use_gate]] = "inner"
-        edge[idx[use_gate]], along[idx[use_gate]], offset[idx[use_gate]] = g_edge[use_gate], g_along[use_gate], g_off[use_gate]
-        mode[idx[use_gate]] = "gate"
-        gate[idx[use_gate]] = g["gate_id"].to_numpy()[k][use_gate]
+            s = snap_to_edges(net, pts[idx], e_c)
+            use_gate = go < s.offset
+            ii = idx[~use_gate]
+            edge[ii], along[ii], offset[ii] = s.edge[~use_gate], s.along[~use_gate], s.offset[~use_gate]
+            mode[ii] = "inner"
+        ii = idx[use_gate]
+        edge[ii], along[ii], offset[ii] = ge[use_gate], ga[use_gate], go[use_gate]
+        mode[ii] = "gate"
+        gate[ii] = g_id[j][use_gate]
     return CompoundSnap(Snapped(edge, along, offset), gated_c, inner_c, mode, gate)
