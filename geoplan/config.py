@@ -113,7 +113,7 @@ def _read_yaml(path: Path) -> Any:
         with open(path, encoding="utf-8") as fh:
             return yaml.safe_load(fh)
     except FileNotFoundError:
-        raise DataError(f"file not found: {path}", hint="Check the path of the YAML file.") from None
+        raise DataError(f"file not found: {path}.", hint="Check the path of the YAML file.") from None
     except IsADirectoryError:
         raise UsageError(f"{path} is a folder, not a YAML file.") from None
     except UnicodeDecodeError:

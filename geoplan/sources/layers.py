@@ -85,7 +85,7 @@ def read_layer(
     src = f"{what} layer {path}" + (f" (layer {layer!r})" if layer else "")
     key = name or "LAYER"
     if not path.exists():
-        raise DataError(f"file not found: {path}", hint=f"Check the path given for the {what} layer.")
+        raise DataError(f"file not found: {path}.", hint=f"Check the path given for the {what} layer.")
     if path.is_dir() and path.suffix.lower() not in (".gdb",):
         raise DataError(f"{src} is a folder, not a file.", hint="Give the path of a GeoPackage, GeoJSON, Shapefile or CSV.")
     if path.suffix.lower() in (".csv", ".txt"):
@@ -129,6 +129,7 @@ def read_layer(
         if wrong.all():
             raise DataError(
                 f"{src} holds {', '.join(sorted(set(gdf.geom_type)))} geometries; {what} must be {' or '.join(geom_types)}.",
+                hint=f"Give a layer of {' or '.join(g + 's' for g in geom_types)} (check that the right file or layer was given).",
             )
         if wrong.any():
             warnings.warn(f"{src}: dropped {int(wrong.sum())} features that are not {' or '.join(geom_types)}.", GeoplanWarning, stacklevel=2)
@@ -141,7 +142,7 @@ def _read_csv_any_encoding(path: Path) -> pd.DataFrame:
     import io
 
     if not path.exists():
-        raise DataError(f"file not found: {path}", hint="Check the path of the CSV file.")
+        raise DataError(f"file not found: {path}.", hint="Check the path of the CSV file.")
     raw = path.read_bytes()
     for enc in ("utf-8-sig", "gb18030"):
         try:

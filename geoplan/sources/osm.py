@@ -96,7 +96,7 @@ class OSMSource:
     def __init__(self, path: str | os.PathLike, bounding_box: Any = None):
         self.path = Path(path)
         if not self.path.exists():
-            raise DataError(f"file not found: {self.path}", hint="Check the path given to --pbf.")
+            raise DataError(f"file not found: {self.path}.", hint="Check the path given to --pbf.")
         if self.path.is_dir():
             raise DataError(f"{self.path} is a folder, not an OpenStreetMap file.")
         if self.path.stat().st_size == 0:
