@@ -528,7 +528,8 @@ def write_maps_and_report(result: Any, folder: Path, lang: str, *, tables: dict,
     progress : callable, optional
         ``progress(step)`` before each step.
     quiet : bool, optional
-        True: no progress bars; None: bars only when stderr is a terminal.
+        True: no progress bar; False: a bar on stderr; None: a bar when
+        ``progress`` is given and stderr is a terminal.
     unit_pages : bool
         Write a page and a map per unit.
     workers : int, optional
@@ -542,6 +543,8 @@ def write_maps_and_report(result: Any, folder: Path, lang: str, *, tables: dict,
         Seconds per step (also added to ``result.timings`` as ``report: <step>``).
     """
     say = progress or (lambda m: None)
+    if quiet is None and progress is None:
+        quiet = True  # a caller that asks for no progress gets no progress bar either
     folder = Path(folder)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
