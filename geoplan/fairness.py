@@ -529,7 +529,9 @@ def run_fairness(result: Any, settings: Mapping | None = None) -> FairnessResult
     cells = cov.cells
     pts = shapely.point_on_surface(cells.geometry.values)
     models: dict[str, dict] = {}
-    models["plain"] = {"network": st.network, "cell_snap": st.network.snap(pts), "facilities": None, "origin_snap": None}
+    plain_cells = getattr(comp, "plain_cell_snap", None) if comp is not None else None
+    models["plain"] = {"network": st.network, "cell_snap": plain_cells if plain_cells is not None else st.network.snap(pts),
+                       "facilities": None, "origin_snap": getattr(comp, "plain_origin_snap", None) if comp is not None else None}
     if comp is not None and getattr(comp, "cnet", None) is not None:
         models["compounds"] = {"network": comp.cnet.network, "cell_snap": comp.cell_snap.snapped,
                                "facilities": getattr(comp, "lc_facilities", None), "origin_snap": getattr(comp, "lc_origin_snap", None)}

@@ -189,13 +189,13 @@ def build_state(result: Any) -> WhatIfState:
     counted = cov.parks[cov.parks["tier"].notna()]
     access = cov.access if "network" in cov.methods and len(cov.access) else access_points(counted, st.network, st.entrances, **acc_kw)
     net = st.network
-    snap = net.snap(pts)
+    comp = result.analyses.get("compounds")
+    snap = comp.plain_cell_snap if comp is not None and comp.plain_cell_snap is not None else net.snap(pts)
     if "network" in cov.methods:
         tier_dist = {t.id: cov.cells[f"net_dist:{t.id}"].to_numpy(float).copy() for t in cov.rules.tiers}
     else:
         tier_dist = _tier_passes(net, counted, access, cov.rules, snap)
     models = {"plain": ModelState("plain", net, snap, tier_dist)}
-    comp = result.analyses.get("compounds")
     if comp is not None:
         models["compounds"] = ModelState(
             "compounds", comp.cnet.network, comp.cell_snap.snapped,
@@ -216,7 +216,8 @@ def build_state(result: Any) -> WhatIfState:
         state.lc_origins = gpd.GeoDataFrame(o[keep].copy(), geometry=o.geometry.values, crs=o.crs)
         cats = lc.rules.category_ids
         m = models["plain"]
-        m.origin_snap = net.snap(o.geometry.values)
+        m.origin_snap = comp.plain_origin_snap if comp is not None and comp.plain_origin_snap is not None else \
+            net.snap(o.geometry.values)
         m.facilities = lc.facilities
         m.cat_dist = {c: o[f"dist:{c}"].to_numpy(float).copy() for c in cats}
         if comp is not None and comp.lc_origins is not None:
@@ -224,9 +225,7 @@ def build_state(result: Any) -> WhatIfState:
             mc.origin_snap = comp.lc_origin_snap
             mc.facilities = comp.lc_facilities
             mc.cat_dist = {c: comp.lc_origins[f"dist:{c}"].to_numpy(float).copy() for c in cats}
-            from .compounds.snapping import compound_snap
-
-            mc.origin_csnap = compound_snap(comp.cnet, o.geometry.values)
+            mc.origin_csnap = comp.lc_origin_csnap
     return state
 
 
@@ -294,18 +293,9 @@ def load_state(path: str | Path) -> WhatIfState:
 def _tier_passes(net: WalkNetwork, counted: pd.DataFrame, access: gpd.GeoDataFrame, rules: Any, snapped: Snapped,
                  tiers: list[str] | None = None) -> dict:
     """Per tier: distance of every point to the nearest park of the tier (one pass each)."""
-    out = {}
-    acc = access.merge(counted[["park_id", "tier"]], on="park_id")
-    for t in rules.tiers:
-        if tiers is not None and t.id not in tiers:
-            continue
-        a = acc[acc["tier"] == t.id]
-        if len(a) == 0:
-            out[t.id] = np.full(len(snapped), np.inf)
-            continue
-        reach = multi_source(net, Sources.on_edges(net.snap(a.geometry.values), a["park_id"].to_numpy()), t.radius_m)
-        out[t.id] = point_distances(net, reach, snapped)[0]
-    return out
+    from .compounds.result import tier_distances
+
+    return tier_distances(net, counted, access, rules, snapped, tiers)
 
 
 def _category_passes(net: WalkNetwork, fac: pd.DataFrame, snapped: Snapped, limits: dict) -> dict:
@@ -362,14 +352,22 @@ def _inner_length(cn: Any) -> dict:
 
 def _resnap(cn_old: Any, cn_new: Any, old: Any, pts: np.ndarray, new_gates: gpd.GeoDataFrame) -> Any:
     """Compound snapping on a network with more gates: re-snap only the points whose way out can change."""
-    from .compounds.snapping import CompoundSnap, compound_snap, point_compounds
+    from .compounds.snapping import CompoundSnap, compound_snap
 
     n = len(pts)
     if n == 0:
         return old
-    _, gated_new = point_compounds(cn_new, pts)
-    was = np.where(old.mode == "on_path", -1, old.compound_id)
-    affected = (gated_new != was) & (old.mode != "on_path")
+    # the compound a point leaves by changes only for points inside a compound that had no gate
+    # before (it, or a compound nested in it, is the point's innermost compound)
+    polys_old = cn_old.compounds.polygons.set_index("compound_id")
+    opened = [int(c) for c in set(new_gates["compound_id"].astype(int)) if int(polys_old.loc[c, "n_gates"]) == 0]
+    nested = set(opened)
+    if opened:
+        geoms = cn_old.compounds.polygons
+        tree = shapely.STRtree(geoms.geometry.values)
+        _, inside = tree.query(polys_old.loc[opened].geometry.values, predicate="contains")
+        nested |= set(geoms["compound_id"].to_numpy()[inside].astype(int).tolist())
+    affected = np.isin(old.in_compound, list(nested))
     # compounds the new gates open, and compounds whose usable inner paths changed (paths only:
     # splitting a path in two leaves its length; the new gates' own connectors are covered above)
     changed = set(new_gates["compound_id"].astype(int).tolist())
@@ -384,7 +382,7 @@ def _resnap(cn_old: Any, cn_new: Any, old: Any, pts: np.ndarray, new_gates: gpd.
         gtree = shapely.STRtree(shapely.points(gp["x"].to_numpy(), gp["y"].to_numpy()))
         _, gi = gtree.query(g_new, predicate="dwithin", distance=2 * near)
         changed |= set(gp["compound_id"].to_numpy()[gi].astype(int).tolist())
-    affected |= np.isin(old.compound_id, list(changed)) | np.isin(gated_new, list(changed))
+    affected |= np.isin(old.compound_id, list(changed))
     # points nearer to a new connector than to where they join now
     new_conn = cn_new.connectors[cn_new.connectors["gate_id"].isin(new_gates["gate_id"])]
     if len(new_conn):
@@ -595,34 +593,41 @@ def _read_proposal(layer: Any, crs: Any, what: str, geom: tuple[str, ...], datum
     return layer[~layer.geometry.is_empty & layer.geometry.notna()].reset_index(drop=True)
 
 
+def _groups(df: pd.DataFrame) -> tuple[np.ndarray, list]:
+    """Unit code of every row (0..k-1, sorted by unit id) and the (unit_id, unit_name) of each code."""
+    uid = df["unit_id"].to_numpy()
+    codes, uniq = pd.factorize(uid, sort=True)
+    names = pd.Series(df["unit_name"].to_numpy()).groupby(codes).first()
+    return codes, [(u, names.iloc[i]) for i, u in enumerate(uniq)]
+
+
 def _coverage_tables(state: WhatIfState, before: dict, after: dict) -> tuple[pd.DataFrame, pd.DataFrame, gpd.GeoDataFrame]:
     cells = state.cells
     area = cells["area_m2"].to_numpy(float)
     res = cells["residents"].to_numpy(float)
+    codes, keys = _groups(cells)
+    k = len(keys)
     rows, changed = [], []
     for model in after:
-        b = np.isfinite(np.min(np.vstack(list(before[model].values())), axis=0)) if before[model] else np.zeros(len(cells), bool)
-        a = np.isfinite(np.min(np.vstack(list(after[model].values())), axis=0)) if after[model] else np.zeros(len(cells), bool)
+        d_b = np.min(np.vstack(list(before[model].values())), axis=0) if before[model] else np.full(len(cells), np.inf)
+        d_a = np.min(np.vstack(list(after[model].values())), axis=0) if after[model] else np.full(len(cells), np.inf)
+        b, a = np.isfinite(d_b), np.isfinite(d_a)
         new, lost = a & ~b, b & ~a
-        df = pd.DataFrame({"unit_id": cells["unit_id"].to_numpy(), "unit_name": cells["unit_name"].to_numpy(),
-                           "land_m2": area, "residents": res, "covered_m2_before": area * b, "covered_m2_after": area * a,
-                           "covered_residents_before": res * b, "covered_residents_after": res * a,
-                           "new_land_m2": area * new, "new_residents": res * new, "lost_land_m2": area * lost,
-                           "lost_residents": res * lost})
-        for key, g in [(("all", "all"), df.drop(columns=["unit_id", "unit_name"]).sum().to_frame().T),
-                       *[(k, v.drop(columns=["unit_id", "unit_name"]).sum().to_frame().T)
-                         for k, v in df.groupby(["unit_id", "unit_name"], sort=True)]]:
-            g = g.assign(model=model, unit_id=key[0], unit_name=key[1])
-            rows.append(g)
+        cols = {"land_m2": area, "residents": res, "covered_m2_before": area * b, "covered_m2_after": area * a,
+                "covered_residents_before": res * b, "covered_residents_after": res * a, "new_land_m2": area * new,
+                "new_residents": res * new, "lost_land_m2": area * lost, "lost_residents": res * lost}
+        per = {c: np.bincount(codes, weights=v, minlength=k) for c, v in cols.items()}
+        t = pd.DataFrame({"model": model, "unit_id": ["all", *[u for u, _ in keys]],
+                          "unit_name": ["all", *[n for _, n in keys]],
+                          **{c: np.concatenate([[v.sum()], per[c]]) for c, v in cols.items()}})
+        rows.append(t)
         if (new | lost).any():
             idx = np.nonzero(new | lost)[0]
-            d_b = np.min(np.vstack(list(before[model].values())), axis=0)[idx]
-            d_a = np.min(np.vstack(list(after[model].values())), axis=0)[idx]
             changed.append(gpd.GeoDataFrame({
                 "model": model, "cell_id": cells["cell_id"].to_numpy()[idx], "unit_id": cells["unit_id"].to_numpy()[idx],
                 "unit_name": cells["unit_name"].to_numpy()[idx], "status": np.where(new[idx], "new", "lost"),
-                "area_m2": area[idx], "residents": res[idx], "dist_before": np.where(np.isinf(d_b), np.nan, d_b),
-                "dist_after": np.where(np.isinf(d_a), np.nan, d_a)}, geometry=cells.geometry.values[idx], crs=cells.crs))
+                "area_m2": area[idx], "residents": res[idx], "dist_before": np.where(np.isinf(d_b[idx]), np.nan, d_b[idx]),
+                "dist_after": np.where(np.isinf(d_a[idx]), np.nan, d_a[idx])}, geometry=cells.geometry.values[idx], crs=cells.crs))
     t = pd.concat(rows, ignore_index=True)
     for w in ("before", "after"):
         t[f"land_pct_{w}"] = 100 * t[f"covered_m2_{w}"] / t["land_m2"].where(t["land_m2"] > 0)
@@ -634,8 +639,9 @@ def _coverage_tables(state: WhatIfState, before: dict, after: dict) -> tuple[pd.
             "lost_land_m2", "lost_residents", "covered_m2_before", "covered_m2_after", "covered_residents_before",
             "covered_residents_after"]
     t = t[cols]
-    overall = t[t["unit_id"].astype(str) == "all"].reset_index(drop=True)
-    by_unit = t[t["unit_id"].astype(str) != "all"].reset_index(drop=True)
+    is_all = t["unit_id"].astype(str) == "all"
+    overall = t[is_all].reset_index(drop=True)
+    by_unit = t[~is_all].reset_index(drop=True)
     cells_out = (gpd.GeoDataFrame(pd.concat(changed, ignore_index=True), geometry="geometry", crs=cells.crs) if changed else
                  gpd.GeoDataFrame({"model": [], "cell_id": [], "unit_id": [], "unit_name": [], "status": [], "area_m2": [],
                                    "residents": []}, geometry=gpd.GeoSeries([], crs=cells.crs), crs=cells.crs))
@@ -895,24 +901,27 @@ def _scenario(origins: pd.DataFrame, before: dict, after: dict, levels: list[str
 
     The columns of :func:`geoplan.lifecircle.scenario_change`; residents weigh each origin (one
     each when no residents are known)."""
-    res = origins["residents"].to_numpy(float)
-    w = res if np.nansum(res) > 0 else np.ones(len(res))
-    w = np.nan_to_num(w)
-    codes, uniq = pd.factorize(pd.MultiIndex.from_arrays([origins["unit_id"], origins["unit_name"]]), sort=True)
-    k = len(uniq)
-    rows = []
+    res = np.nan_to_num(origins["residents"].to_numpy(float))
+    w = res if res.sum() > 0 else np.ones(len(res))
+    codes, keys = _groups(origins)
+    k = len(keys)
+    W = np.concatenate([[w.sum()], np.bincount(codes, weights=w, minlength=k)])
+    R = np.concatenate([[res.sum()], np.bincount(codes, weights=res, minlength=k)])
+    parts = []
     for lid in levels:
         b, a = before[lid], after[lid]
         gain = a & ~b
-        for key, m in [(("all", "all"), None), *[(uniq[i], codes == i) for i in range(k)]]:
-            sel = slice(None) if m is None else m
-            W = w[sel].sum()
-            rows.append({"unit_id": key[0], "unit_name": key[1], "level": lid, "residents": float(res[sel].sum()),
-                         "complete_before_pct": 100 * float((w[sel] * b[sel]).sum()) / W if W > 0 else np.nan,
-                         "complete_after_pct": 100 * float((w[sel] * a[sel]).sum()) / W if W > 0 else np.nan,
-                         "gain_residents": float((res[sel] * gain[sel]).sum()),
-                         "gain_origins": int(gain[sel].sum())})
-    t = pd.DataFrame(rows)
+
+        def tot(v: np.ndarray) -> np.ndarray:
+            return np.concatenate([[v.sum()], np.bincount(codes, weights=v, minlength=k)])
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            parts.append(pd.DataFrame({
+                "unit_id": ["all", *[u for u, _ in keys]], "unit_name": ["all", *[n for _, n in keys]], "level": lid,
+                "residents": R, "complete_before_pct": np.where(W > 0, 100 * tot(w * b) / W, np.nan),
+                "complete_after_pct": np.where(W > 0, 100 * tot(w * a) / W, np.nan),
+                "gain_residents": tot(res * gain), "gain_origins": tot(gain.astype(float)).astype(int)}))
+    t = pd.concat(parts, ignore_index=True)
     t["change_pp"] = t["complete_after_pct"] - t["complete_before_pct"]
     return t
 

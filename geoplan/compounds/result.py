@@ -44,6 +44,40 @@ def _finite(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def tier_distances(network: Any, counted: pd.DataFrame, access: gpd.GeoDataFrame, rules: Any, snapped: Snapped,
+                   tiers: list[str] | None = None) -> dict:
+    """Per tier: walking distance of every point to the nearest park of the tier (one kernel pass each,
+    bounded by the tier's radius; ``inf`` beyond), as :func:`~geoplan.parks.coverage.network_cover` measures it."""
+    from ..network import Sources, multi_source, point_distances
+
+    out = {}
+    acc = access.merge(counted[["park_id", "tier"]], on="park_id")
+    for t in rules.tiers:
+        if tiers is not None and t.id not in tiers:
+            continue
+        a = acc[acc["tier"] == t.id]
+        if len(a) == 0:
+            out[t.id] = np.full(len(snapped), np.inf)
+            continue
+        reach = multi_source(network, Sources.on_edges(network.snap(a.geometry.values), a["park_id"].to_numpy()), t.radius_m)
+        out[t.id] = point_distances(network, reach, snapped)[0]
+    return out
+
+
+def network_coverage_table(cells: gpd.GeoDataFrame, counted: pd.DataFrame, access: gpd.GeoDataFrame, rules: Any,
+                           network: Any, snapped: Snapped, has_historic: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Network coverage tables (overall, by unit) without the zones and blind spots of a full run."""
+    from ..parks.coverage import summarise
+
+    d = tier_distances(network, counted, access, rules, snapped)
+    c = pd.DataFrame(cells.drop(columns="geometry"))
+    for k, v in d.items():
+        c[f"net_dist:{k}"] = v
+    c["net_dist"] = np.min(np.vstack(list(d.values())), axis=0) if d else np.inf
+    return (summarise(c, rules, ("network",), has_historic),
+            summarise(c, rules, ("network",), has_historic, by=["unit_id", "unit_name"]))
+
+
 def compare_coverage(plain: pd.DataFrame, comp: pd.DataFrame, keys: list[str], links: pd.DataFrame | None = None) -> pd.DataFrame:
     """Side-by-side coverage tables (network method) without and with the compound model.
 
@@ -160,8 +194,9 @@ class CompoundResult:
         Network park coverage with the compound model.
     plain : ParkCoverage
         The ordinary network coverage it is compared with (the audit's).
-    links : ParkCoverage
-        Ordinary snapping on the compound network: what gate links alone change.
+    links : tuple of DataFrame
+        Coverage (overall, by unit) with ordinary snapping on the compound network: what
+        gate links alone change.
     coverage_by_unit, coverage_overall : DataFrame
         Side by side (:func:`compare_coverage`).
     cells : GeoDataFrame
@@ -177,6 +212,11 @@ class CompoundResult:
     lc_origins : GeoDataFrame or None
         The life-circle table per origin with the compound model.
     lc_origin_snap : Snapped or None
+    lc_origin_csnap : CompoundSnap or None
+        How every life-circle origin joins the compound network.
+    plain_cell_snap, plain_origin_snap : Snapped or None
+        Cells and life-circle origins snapped on the plain network (kept for the
+        fairness analysis and the what-if state).
     lc_facilities : GeoDataFrame or None
         Facilities snapped by the compound model.
     """
@@ -187,7 +227,7 @@ class CompoundResult:
     cell_snap: CompoundSnap
     coverage: ParkCoverage
     plain: ParkCoverage
-    links: ParkCoverage
+    links: tuple
     coverage_by_unit: pd.DataFrame
     coverage_overall: pd.DataFrame
     cells: gpd.GeoDataFrame
@@ -200,6 +240,9 @@ class CompoundResult:
     lc_origin_snap: Snapped | None = None
     lc_facilities: gpd.GeoDataFrame | None = None
     lc_rules: Any = None
+    lc_origin_csnap: CompoundSnap | None = None
+    plain_cell_snap: Snapped | None = None
+    plain_origin_snap: Snapped | None = None
     notes: list = field(default_factory=list)
 
     # -- figures ------------------------------------------------------------
@@ -429,15 +472,15 @@ def run_compounds(result: Any, settings: Mapping | None = None) -> CompoundResul
     comp = park_coverage(cells, cov.parks, cov.rules, methods=("network",), network=cn.network, access=access,
                          snapped=cs.snapped, has_historic=has_hist)
     # the compound network with ordinary snapping: what gate links alone change
-    links = park_coverage(cells, cov.parks, cov.rules, methods=("network",), network=cn.network, access=access,
-                          has_historic=has_hist)
-    by_unit = compare_coverage(plain.by_unit, comp.by_unit, ["unit_id", "unit_name"], links.by_unit)
-    overall = compare_coverage(plain.overall, comp.overall, [], links.overall)
+    links = network_coverage_table(cells, counted, access, cov.rules, cn.network, cn.network.snap(pts), has_hist)
+    by_unit = compare_coverage(plain.by_unit, comp.by_unit, ["unit_id", "unit_name"], links[1])
+    overall = compare_coverage(plain.overall, comp.overall, [], links[0])
 
     from ..fairness import park_distances
 
     cap = ADDED_WALK_CAP_M
-    d_plain = park_distances(st.network, cov.parks, access, st.network.snap(pts), cap)
+    plain_snap = st.network.snap(pts)
+    d_plain = park_distances(st.network, cov.parks, access, plain_snap, cap)
     d_comp = park_distances(cn.network, cov.parks, access, cs.snapped, cap)
     d_links = park_distances(cn.network, cov.parks, access, cn.network.snap(pts), cap)
     pc = plain.cells["net_covered"].to_numpy()
@@ -454,10 +497,11 @@ def run_compounds(result: Any, settings: Mapping | None = None) -> CompoundResul
     }, geometry=cells.geometry.values, crs=cells.crs)
     table = _compound_table(cell_out, compounds)
 
-    res = CompoundResult(dict(s), compounds, cn, cs, comp, plain, links, by_unit, overall, cell_out, table, notes=notes)
+    res = CompoundResult(dict(s), compounds, cn, cs, comp, plain, links, by_unit, overall, cell_out, table, notes=notes,
+                         plain_cell_snap=plain_snap)
     lc = result.analyses.get("lifecircle")
     if lc is not None:
-        _lifecircle(res, lc)
+        _lifecircle(res, lc, st.network)
     n_un = int((compounds.polygons["n_gates"] == 0).sum())
     if n_un:
         notes.append(f"{n_un} compounds have no mapped gate: their homes snap to the nearest street as before "
@@ -465,7 +509,7 @@ def run_compounds(result: Any, settings: Mapping | None = None) -> CompoundResul
     return res
 
 
-def _lifecircle(res: CompoundResult, lc: Any) -> None:
+def _lifecircle(res: CompoundResult, lc: Any, network: Any) -> None:
     """Life circles of the same origins and facilities with the compound model."""
     from ..lifecircle import life_circle, summarise_units
 
@@ -492,6 +536,8 @@ def _lifecircle(res: CompoundResult, lc: Any) -> None:
     res.lifecircle_by_unit = compare_lifecircle(lc.by_unit, by_unit, levels, ["unit_id", "unit_name"], by_unit_l)
     res.lifecircle_overall = compare_lifecircle(lc.overall, overall, levels, [], overall_l)
     res.lc_origins, res.lc_origin_snap, res.lc_facilities, res.lc_rules = table, osnap.snapped, fac, lc.rules
+    res.lc_origin_csnap = osnap
+    res.plain_origin_snap = network.snap(origins.geometry.values)
 
 
 def run_compounds_for_audit(result: Any) -> CompoundResult | None:

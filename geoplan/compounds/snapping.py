@@ -171,7 +171,7 @@ def _point_at(coords: np.ndarray, cum: list, t: float) -> tuple[float, float]:
     return (x0 + f * (x1 - x0), y0 + f * (y1 - y0))
 
 
-def _pieces_split(net: WalkNetwork, cuts: pd.DataFrame) -> tuple[WalkNetwork, pd.DataFrame, dict]:
+def _pieces_split(net: WalkNetwork, cuts: pd.DataFrame, memo: dict | None = None) -> tuple[WalkNetwork, pd.DataFrame, dict]:
     """Split edges at the given positions and return the new network (no new edges beyond the pieces).
 
     The first piece of a split edge keeps the edge's index; the others are appended.
@@ -179,6 +179,9 @@ def _pieces_split(net: WalkNetwork, cuts: pd.DataFrame) -> tuple[WalkNetwork, pd
     Parameters
     ----------
     cuts : DataFrame with ``edge`` and ``along`` (strictly inside the edge)
+    memo : dict, optional
+        Edge -> (cut positions, split points, piece geometries) of an earlier split of the
+        same network, reused where an edge is cut at the same positions (filled in).
 
     Returns
     -------
@@ -199,25 +202,32 @@ def _pieces_split(net: WalkNetwork, cuts: pd.DataFrame) -> tuple[WalkNetwork, pd
     piece_rows = []
     nx_, ny_ = [], []
     next_edge = net.n_edges
+    memo = {} if memo is None else memo
     for e, ts in zip(ids, np.split(ca, starts[1:])):
         e = int(e)
-        xy = shapely.get_coordinates(geoms[e])
-        cum_a = np.concatenate([[0.0], np.cumsum(np.hypot(*(xy[1:] - xy[:-1]).T))])
-        coords, cum = xy.tolist(), cum_a.tolist()
-        L = float(cum[-1])
+        key = tuple(ts.tolist())
+        hit = memo.get(e)
+        if hit is None or hit[0] != key:
+            xy = shapely.get_coordinates(geoms[e])
+            cum_a = np.concatenate([[0.0], np.cumsum(np.hypot(*(xy[1:] - xy[:-1]).T))])
+            coords, cum = xy.tolist(), cum_a.tolist()
+            L = float(cum[-1])
+            pts = [_point_at(coords, cum, t) for t in ts]
+            bounds = [0.0, *key, L]
+            pg = [shapely.linestrings([_point_at(coords, cum, lo), *[c for c, d in zip(coords, cum) if lo < d < hi],
+                                       _point_at(coords, cum, hi)]) for lo, hi in zip(bounds[:-1], bounds[1:])]
+            hit = memo[e] = (key, pts, bounds, pg)
+        _, pts, bounds, pg = hit[:4]
         nodes = []
-        for t in ts:
-            pt = _point_at(coords, cum, t)
+        for t, pt in zip(key, pts):
             node_at[(e, float(t))] = n_nodes + len(nx_)
             nodes.append(n_nodes + len(nx_))
             nx_.append(pt[0])
             ny_.append(pt[1])
-        bounds = np.concatenate([[0.0], ts, [L]])
         ends = [int(net.edge_u[e]), *nodes, int(net.edge_v[e])]
         for k in range(len(bounds) - 1):
             lo, hi = bounds[k], bounds[k + 1]
-            mid = [c for c, d in zip(coords, cum) if lo < d < hi]
-            g = shapely.linestrings([_point_at(coords, cum, lo), *mid, _point_at(coords, cum, hi)])
+            g = pg[k]
             if k == 0:
                 piece_rows.append((e, lo, e))
                 first_u.append(ends[0]), first_v.append(ends[1]), first_len.append(hi - lo), first_geom.append(g)
@@ -288,11 +298,12 @@ def compound_network(base: WalkNetwork, compounds: Compounds, *, connector_max_m
     CompoundNetwork
     """
     gates = compounds.gates
-    same = (reuse is not None and reuse._base_cache is not None and reuse.base_edges == base.n_edges
+    same = (reuse is not None and isinstance(reuse._base_cache, tuple) and len(reuse._base_cache) == 5
+            and reuse.base_edges == base.n_edges
             and reuse.connector_max_m == float(connector_max_m)
             and np.array_equal(reuse.compounds.polygons["compound_id"].to_numpy(), compounds.polygons["compound_id"].to_numpy()))
     if same:
-        ec, node_in_base, old_links, old_gate_ids = reuse._base_cache
+        ec, node_in_base, old_links, old_gate_ids, memo = reuse._base_cache
         new_ids = set(gates["gate_id"].astype(int)) - old_gate_ids
         sub = Compounds(compounds.polygons, gates[gates["gate_id"].isin(list(new_ids))])
         new_links, _ = _gate_links(base, sub, ec, connector_max_m)
@@ -302,7 +313,9 @@ def compound_network(base: WalkNetwork, compounds: Compounds, *, connector_max_m
         ec = _edge_compound(base, compounds)
         node_in_base = _nodes_in(base.x, base.y, compounds)
         links_df, _ = _gate_links(base, compounds, ec, connector_max_m)
-    cache = (ec, node_in_base, links_df.copy(), set(gates["gate_id"].astype(int)))
+        memo = {}
+    memo = dict(memo)  # the earlier network keeps its own
+    cache = (ec, node_in_base, links_df.copy(), set(gates["gate_id"].astype(int)), memo)
     g1 = gates.drop_duplicates("gate_id")
     gate_xy = dict(zip(g1["gate_id"].astype(int), zip(shapely.get_x(g1.geometry.values), shapely.get_y(g1.geometry.values))))
 
@@ -314,7 +327,7 @@ def compound_network(base: WalkNetwork, compounds: Compounds, *, connector_max_m
     else:
         mid = pd.Series(dtype=bool)
         cuts = pd.DataFrame({"edge": [], "along": []})
-    net, pieces, node_at = _pieces_split(base, cuts)
+    net, pieces, node_at = _pieces_split(base, cuts, memo)
     conn_rows = []
     if len(links_df):
         targets = []
@@ -357,9 +370,30 @@ def compound_network(base: WalkNetwork, compounds: Compounds, *, connector_max_m
     # were not split keep their compounds, split pieces and connectors are tested afresh
     changed = np.zeros(net.n_edges, bool)
     changed[base.n_edges:] = True
+    parts = []
     if len(pieces):
         changed[pieces["old_edge"].to_numpy(np.int64)] = True
-    ec2 = pd.concat([ec[~changed[ec["edge"].to_numpy()]], _edge_compound(net, compounds, np.nonzero(changed)[0])],
+        # pieces of split paths: which compounds they lie in, memoised per path and cut positions
+        po, pn = pieces["old_edge"].to_numpy(np.int64), pieces["new_edge"].to_numpy(np.int64)
+        ids, starts = np.unique(po, return_index=True)
+        groups = dict(zip(ids.tolist(), np.split(pn, starts[1:])))
+        todo = [e for e in groups if len(memo[e]) < 5]
+        if todo:
+            fresh = _edge_compound(net, compounds, np.concatenate([groups[e] for e in todo]))
+            by_edge = fresh.groupby("edge")["compound_id"].agg(lambda x: np.asarray(x, np.int64)).to_dict()
+            for e in todo:
+                memo[e] = (*memo[e][:4], [by_edge.get(int(x), np.empty(0, np.int64)) for x in groups[e]])
+        rows_e, rows_c = [], []
+        for e, new_edges in groups.items():
+            for x, comps in zip(new_edges, memo[e][4]):
+                rows_e.append(np.full(len(comps), x, np.int64))
+                rows_c.append(comps)
+        if rows_e:
+            parts.append(pd.DataFrame({"edge": np.concatenate(rows_e), "compound_id": np.concatenate(rows_c)}))
+    conn_edges = np.arange(base.n_edges + int((pieces["new_edge"] >= base.n_edges).sum()) if len(pieces) else base.n_edges,
+                           net.n_edges)
+    parts.append(_edge_compound(net, compounds, conn_edges))
+    ec2 = pd.concat([ec[~changed[ec["edge"].to_numpy()]], *parts],
                     ignore_index=True).sort_values(["edge", "compound_id"], kind="stable").reset_index(drop=True)
     cn.edge_compound = ec2
     node_in = pd.concat([node_in_base, _nodes_in(net.x[base.n_nodes:], net.y[base.n_nodes:], compounds, base.n_nodes)],
@@ -635,7 +669,9 @@ def compound_snap(cn: CompoundNetwork, points: Any) -> CompoundSnap:
     g_x, g_y = gp["x"].to_numpy(float), gp["y"].to_numpy(float)
     g_edge, g_along, g_off = gp["edge"].to_numpy(np.int64), gp["along"].to_numpy(float), gp["offset"].to_numpy(float)
     g_id = gp["gate_id"].to_numpy(np.int64)
-    gates_of = pd.Series(np.arange(len(gp))).groupby(g_cid).apply(np.asarray).to_dict() if len(gp) else {}
+    go = np.argsort(g_cid, kind="stable")
+    gc, gs = np.unique(g_cid[go], return_index=True)
+    gates_of = dict(zip(gc.tolist(), np.split(go, gs[1:]))) if len(gp) else {}
     px, py = shapely.get_x(pts), shapely.get_y(pts)
     todo = np.nonzero(gated_c > 0)[0]
     order = todo[np.argsort(gated_c[todo], kind="stable")]
