@@ -147,6 +147,7 @@ class WhatIfState:
     lc_origins: gpd.GeoDataFrame | None = None
     provenance: dict = field(default_factory=dict)
     version: int = STATE_VERSION
+    cell_points: np.ndarray | None = None
 
     @property
     def tiers(self) -> list:
@@ -161,7 +162,7 @@ class WhatIfState:
 
 
 def _cell_points(cells: gpd.GeoDataFrame) -> np.ndarray:
-    return shapely.point_on_surface(cells.geometry.values)
+    return shapely.point_on_surface(np.asarray(cells.geometry.values, dtype=object))
 
 
 def build_state(result: Any) -> WhatIfState:
@@ -207,7 +208,7 @@ def build_state(result: Any) -> WhatIfState:
         entrances=st.entrances, access_kw=acc_kw, merge=bool(cfg.parks.get("merge_touching", True)),
         merge_tolerance=float(cfg.parks.get("merge_tolerance_m", 1.0)), has_historic=bool(cov.has_historic),
         models=models, compound_settings=dict(comp.settings) if comp is not None else None,
-        provenance=dict(st.provenance))
+        provenance=dict(st.provenance), cell_points=pts)
     lc = result.analyses.get("lifecircle")
     if lc is not None:
         o = lc.origins
@@ -812,7 +813,7 @@ def _with_gates(state: WhatIfState, m: ModelState, gates: gpd.GeoDataFrame, note
         notes.append(f"{len(gates) - len(np.unique(hit))} proposed gates are not on a compound outline and were ignored")
     base = state.models["plain"].network
     cn_new = compound_network(base, comp2, connector_max_m=float(s.get("connector_max_m", 60.0)), reuse=cn_old)
-    pts = _cell_points(state.cells)
+    pts = state.cell_points if state.cell_points is not None else _cell_points(state.cells)
     csnap = _resnap(cn_old, cn_new, m.cell_csnap, pts, new_rows)
     m2 = ModelState("compounds", cn_new.network, csnap.snapped, m.tier_dist, cnet=cn_new, cell_csnap=csnap)
     if state.lc_origins is not None and m.origin_csnap is not None:

@@ -127,7 +127,10 @@ class Compounds:
         new["gate_id"] = new["gate_id"] + start
         gates = pd.concat([self.gates, new], ignore_index=True)
         gates = gpd.GeoDataFrame(gates, geometry="geometry", crs=self.crs)
-        return Compounds(_count_gates(self.polygons.copy(), gates), gates)
+        out = Compounds(_count_gates(self.polygons.copy(), gates), gates)
+        if getattr(self, "_inset", None) is not None:
+            out._inset = self._inset  # the outlines are the same
+        return out
 
 
 def _empty_gates(crs: Any) -> gpd.GeoDataFrame:

@@ -259,6 +259,15 @@ def _midpoints(net: WalkNetwork) -> np.ndarray:
     return shapely.line_interpolate_point(net.edges.geometry.values, 0.5, normalized=True)
 
 
+def _inset(compounds: Compounds) -> np.ndarray:
+    """The outlines inset by :data:`EDGE_INSET_M` (cached on the compounds: outlines never change)."""
+    cached = getattr(compounds, "_inset", None)
+    if cached is None or len(cached) != len(compounds.polygons):
+        cached = shapely.buffer(np.asarray(compounds.polygons.geometry.values, dtype=object), -EDGE_INSET_M)
+        compounds._inset = cached
+    return cached
+
+
 def _edge_compound(net: WalkNetwork, compounds: Compounds, edges: np.ndarray | None = None) -> pd.DataFrame:
     """Pairs (edge, compound) of edges whose midpoint lies inside the outline (inset by 1 m)."""
     polys = compounds.polygons
@@ -268,7 +277,7 @@ def _edge_compound(net: WalkNetwork, compounds: Compounds, edges: np.ndarray | N
     if len(edges) == 0:
         return pd.DataFrame({"edge": np.empty(0, np.int64), "compound_id": np.empty(0, np.int64)})
     mids = shapely.line_interpolate_point(np.asarray(net.edges.geometry.values, dtype=object)[edges], 0.5, normalized=True)
-    inset = shapely.buffer(np.asarray(polys.geometry.values, dtype=object), -EDGE_INSET_M)
+    inset = _inset(compounds)
     tree = shapely.STRtree(inset)
     mi, ci = tree.query(mids, predicate="within")
     return pd.DataFrame({"edge": edges[mi], "compound_id": polys["compound_id"].to_numpy()[ci]})
@@ -470,7 +479,7 @@ def _nodes_in(x: np.ndarray, y: np.ndarray, compounds: Compounds, start: int = 0
     polys = compounds.polygons
     if len(polys) == 0 or len(x) == 0:
         return pd.DataFrame({"node": np.empty(0, np.int64), "compound_id": np.empty(0, np.int64)})
-    inset = shapely.buffer(np.asarray(polys.geometry.values, dtype=object), -EDGE_INSET_M)
+    inset = _inset(compounds)
     tree = shapely.STRtree(inset)
     ni, ci = tree.query(shapely.points(x, y), predicate="within")
     return pd.DataFrame({"node": ni.astype(np.int64) + start, "compound_id": polys["compound_id"].to_numpy()[ci]})
