@@ -95,11 +95,14 @@ def measure(fn: Callable[[], Any], repeat: int, warmup: int = 1, min_sample_s: f
     per-call time is the sample's mean, so that a busy shared machine disturbs fewer of them.
     """
     out = None
-    t = time.perf_counter()
-    for _ in range(max(warmup, 1)):
-        out = fn()
-    one = (time.perf_counter() - t) / max(warmup, 1)
-    number = 1 if one >= min_sample_s else min(1000, max(1, int(min_sample_s / max(one, 1e-6))))
+    if warmup:
+        t = time.perf_counter()
+        for _ in range(warmup):
+            out = fn()
+        one = (time.perf_counter() - t) / warmup
+        number = 1 if one >= min_sample_s else min(1000, max(1, int(min_sample_s / max(one, 1e-6))))
+    else:
+        number = 1
     times, cpu = [], []
     for _ in range(repeat):
         gc.collect()
@@ -568,7 +571,8 @@ def proto_step(net: WalkNetwork, g: Group, snap: bool) -> list[np.ndarray]:
 
 
 def profile_step(net: WalkNetwork, g: Group, repeat: int) -> dict:
-    """Where the module's step spends its time (medians over ``repeat`` runs, summed over the passes).
+    """Where the module's step spends its time: CPU time (robust on a shared machine; the code is
+    single-threaded), medians over ``repeat`` runs, summed over the passes.
 
     ``multi_source`` and ``point_distances`` are geoplan's own functions; inside ``multi_source`` the
     Dijkstra call on the extended graph is timed on its own, the rest is its overhead.
@@ -584,30 +588,30 @@ def profile_step(net: WalkNetwork, g: Group, repeat: int) -> dict:
     for r in range(repeat + 1):
         acc = dict.fromkeys(keys, 0.0)
         for p in g.passes:
-            t = time.perf_counter()
+            t = time.process_time()
             s = net.snap(p.points)
-            acc[keys[0]] += time.perf_counter() - t
+            acc[keys[0]] += time.process_time() - t
             src = Sources.on_edges(s, p.labels)
-            t = time.perf_counter()
+            t = time.process_time()
             reach = multi_source(net, src, p.limit)
-            acc[keys[1]] += time.perf_counter() - t
-            t = time.perf_counter()
+            acc[keys[1]] += time.process_time() - t
+            t = time.process_time()
             node, off, _ = start_arrays(net, src, p.limit)
             ext, idx, _ = extended_graph(net, node, off)
-            acc[keys[3]] += time.perf_counter() - t
-            t = time.perf_counter()
+            acc[keys[3]] += time.process_time() - t
+            t = time.process_time()
             csgraph.dijkstra(ext, directed=True, indices=idx, limit=p.limit, min_only=True, return_predecessors=True)
-            acc[keys[2]] += time.perf_counter() - t
-            t = time.perf_counter()
+            acc[keys[2]] += time.process_time() - t
+            t = time.process_time()
             point_distances(net, reach, g.osnap)
-            acc[keys[4]] += time.perf_counter() - t
+            acc[keys[4]] += time.process_time() - t
             if pairs_fn is not None:
-                t = time.perf_counter()
+                t = time.process_time()
                 pairs_fn(g.osnap.edge, s.edge)
-                acc[keys[5]] += time.perf_counter() - t
-        t = time.perf_counter()
+                acc[keys[5]] += time.process_time() - t
+        t = time.process_time()
         g.step()
-        acc[keys[6]] += time.perf_counter() - t
+        acc[keys[6]] += time.process_time() - t
         if r:  # the first run is the warm-up
             for k, v in acc.items():
                 runs[k].append(v)
@@ -1081,7 +1085,7 @@ def bench_group(net: WalkNetwork, g: Group, args: argparse.Namespace, peers: dic
     st, mod_snap = measure(g.step_snap, R)
     rows["geoplan module step incl. snapping the sources"] = {**st, **compare(mod, mod_snap, passes)}
     st, pro = measure(lambda: proto_step(net, g, snap=False), R)
-    rows["prototype: leaner kernel (see below), sources grouped once"] = {**st, **compare(mod, pro, passes)}
+    rows[PROTO_ROW] = {**st, **compare(mod, pro, passes)}
     out["profile_module_step"] = profile_step(net, g, R)
     out["check_geoplan_vs_bare_nodes_m"] = max(
         float(np.max(np.abs(np.where(np.isfinite(a), a, -1) - np.where(np.isfinite(b), b, -1))))
@@ -1118,12 +1122,13 @@ def bench_group(net: WalkNetwork, g: Group, args: argparse.Namespace, peers: dic
         r["ratio_to_geoplan"] = r["median_s"] / gpt if gpt else None
         if r.get("cpu_median_s") is not None:
             r["cpu_ratio_to_geoplan"] = r["cpu_median_s"] / rows[GEOPLAN_ROW]["cpu_median_s"]
+            r["cpu_ratio_to_bare"] = r["cpu_median_s"] / rows["bare scipy dijkstra (node distances only)"]["cpu_median_s"]
     for name, r in rows.items():
         diff = r.get("max_abs_diff_m")
         say(f"    {name:52s} {fmt_s(r['median_s']):>10s}  ÷bare {r['ratio_to_bare']:9.2f}  "
             f"peer÷geoplan {r['ratio_to_geoplan']:10.2f}" + ("" if diff is None else f"  maxdiff {diff:.2g} m")
             + ("  (extrapolated)" if r.get("extrapolated") else ""))
-    say("    profile of the module step: " + ", ".join(f"{k.strip()} {fmt_s(v)}"
+    say("    CPU profile of the module step: " + ", ".join(f"{k.strip()} {fmt_s(v)}"
                                                       for k, v in out["profile_module_step"].items()))
     return out
 
@@ -1184,7 +1189,8 @@ def bench_dataset(ds: Dataset, args: argparse.Namespace) -> dict:
     pts = ds.iso_points
     iso: dict[str, Any] = {"points": len(pts), "bands": [list(b) for b in ISO_BANDS]}
     r_iso = 1 if args.quick else 3
-    st, _ = measure(lambda: module_isochrones(net, pts), r_iso)
+    # the heavy calls here run without a separate warm-up: the kernel and the caches are warm by now
+    st, _ = measure(lambda: module_isochrones(net, pts), r_iso, warmup=0)
     iso["geoplan.lifecircle.isochrones (3 bands, polygons)"] = st
     st, parts = measure(lambda: kernel_isochrones(net, pts), r_iso)
     iso["kernel: multi_source + reached_edge_parts (1000 m)"] = st
@@ -1199,7 +1205,7 @@ def bench_dataset(ds: Dataset, args: argparse.Namespace) -> dict:
     st, _ = measure(lambda: bare_isochrones(net, pts), R)
     iso["bare scipy dijkstra per point (node distances, 1000 m)"] = st
     if "nx" in peers:
-        st, _ = measure(lambda: ego_isochrones(net, pts, peers["nx"]), r_iso)
+        st, _ = measure(lambda: ego_isochrones(net, pts, peers["nx"]), r_iso, warmup=0)
         iso["osmnx example: ego graph + convex hull per band (3 bands)"] = st
     say(f"\n  -- (c) isochrones, {len(pts)} points:")
     for k, v_ in iso.items():
@@ -1220,6 +1226,7 @@ EGO_HOME_ROW = "ego-graph recipe, one per home"
 PD_ROW = "pandana set_pois (by node id) + nearest_pois"
 CS_ROW = "cityseer DataMap.accessibility"
 SNAP_ROW = "geoplan module step incl. snapping the sources"
+PROTO_ROW = "prototype: leaner kernel (see below), sources grouped once"
 
 
 def _ratio(rows: dict, name: str) -> float | None:
@@ -1234,9 +1241,13 @@ def _diff_ok(r: dict) -> bool:
 
 
 TARGETS: dict[str, Callable[[dict], bool | None]] = {
-    "module step within 2x of the bare pass (sources pre-snapped)": lambda g: g[GEOPLAN_ROW]["ratio_to_bare"] <= 2.0,
-    "module step within 2x of the bare pass, source snapping included": lambda g: g[SNAP_ROW]["ratio_to_bare"] <= 2.0,
-    ">= 1000x faster than the ego-graph recipe (per source)": lambda g: None if _ratio(g, EGO_ROW) is None else _ratio(g, EGO_ROW) >= 1000,
+    "module step within 2x of the bare pass (sources pre-snapped), wall": lambda g: g[GEOPLAN_ROW]["ratio_to_bare"] <= 2.0,
+    "module step within 2x of the bare pass (sources pre-snapped), CPU": lambda g: g[GEOPLAN_ROW]["cpu_ratio_to_bare"] <= 2.0,
+    "module step within 2x of the bare pass, source snapping included, wall": lambda g: g[SNAP_ROW]["ratio_to_bare"] <= 2.0,
+    "prototype kernel within 2x of the bare pass, wall": lambda g: g[PROTO_ROW]["ratio_to_bare"] <= 2.0,
+    "prototype kernel within 2x of the bare pass, CPU": lambda g: g[PROTO_ROW]["cpu_ratio_to_bare"] <= 2.0,
+    ">= 1000x faster than the ego-graph recipe, one per source": lambda g: None if _ratio(g, EGO_ROW) is None else _ratio(g, EGO_ROW) >= 1000,
+    ">= 1000x faster than the ego-graph recipe, one per home": lambda g: None if _ratio(g, EGO_HOME_ROW) is None else _ratio(g, EGO_HOME_ROW) >= 1000,
     ">= 10x faster than networkx multi-source Dijkstra": lambda g: None if _ratio(g, NX_ROW) is None else _ratio(g, NX_ROW) >= 10,
     ">= 10x faster than pandana's queries": lambda g: None if _ratio(g, PD_ROW) is None else _ratio(g, PD_ROW) >= 10,
     "every peer's distances within 0.5 m of geoplan's": lambda g: all(_diff_ok(r) for r in g.values()),
@@ -1306,7 +1317,7 @@ def markdown(result: dict) -> str:
                 lines.append(f"| {name} | {fmt_s(r['median_s'])} | {fmt_s(r.get('cpu_median_s'))} | {r['ratio_to_bare']:,.2f} | "
                              f"{r['ratio_to_geoplan']:,.1f} | {_diff_text(r)} | {'; '.join(note)} |")
             prof = g.get("profile_module_step", {})
-            lines.append("\nWhere the module step spends its time (summed over passes, source snapping included): "
+            lines.append("\nWhere the module step spends its CPU time (summed over passes): "
                          + ", ".join(f"{k.strip()} {fmt_s(v)}" for k, v in prof.items()) + ".\n")
         snaps = d.get("origin_snap", {})
         if snaps:
