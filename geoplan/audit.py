@@ -9,6 +9,7 @@ audit depends on nothing else, many areas can be audited in parallel.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -16,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 
 from .config import AuditConfig
+from .errors import GeoplanWarning
 from .parks import access_points, park_coverage, select_parks, site_pocket_parks
 from .parks.coverage import ParkCoverage
 from .residents import Population, assign_population, residential_cells
@@ -92,6 +94,11 @@ def run_park_audit(cfg: AuditConfig, study: Study, *, progress: Callable[[str], 
                              merge_tolerance=float(cfg.parks.get("merge_tolerance_m", 1.0)))
         acc_kw = dict(cfg.parks.get("access_points", {}))
         counted = parks[parks["tier"].notna()]
+        if len(parks) and counted.empty:
+            smallest = min(t.min_area_m2 for t in cfg.rules.tiers)
+            warnings.warn(f"{len(parks)} parks were found but none reaches a tier of {cfg.rules.name} "
+                          f"(the largest is {parks['area_m2'].max():,.0f} m², the smallest tier needs {smallest:,.0f} m²): "
+                          "coverage is 0 %.", GeoplanWarning, stacklevel=2)
         access = access_points(counted, study.network, study.entrances, **acc_kw) if "network" in cfg.methods else None
     with _timed(timings, "park coverage", say):
         cov = park_coverage(cells, parks, cfg.rules, methods=cfg.methods, network=study.network, access=access,
@@ -105,8 +112,13 @@ def _siting(cfg: AuditConfig, study: Study, cov: ParkCoverage, acc_kw: dict) -> 
     if cfg.inputs.candidates:
         from .sources.layers import read_layer
 
-        cand = _to_crs(read_layer(cfg.inputs.candidates, datum=cfg.inputs.datums.get("candidates"),
-                                  what="candidate sites", geom_types=("polygon",)), study.crs)
+        from .study import check_layer_datum
+
+        raw = read_layer(cfg.inputs.candidates, datum=cfg.inputs.datums.get("candidates"),
+                         what="candidate sites", geom_types=("polygon",))
+        check_layer_datum(raw, study.network, "candidates", cfg.inputs.datums.get("candidates"),
+                          f"candidates layer {cfg.inputs.candidates}")
+        cand = _to_crs(raw, study.crs)
     elif study.osm is not None:
         tags = cfg.siting.get("candidates_osm_tags", {})
         cand = study.osm.features(tags)

@@ -166,14 +166,21 @@ def network_cover(
         best_d[better] = d[better]
         best_p[better] = lab[better]
         best_t[better] = t.id
-        parts = reached_edge_parts(network, reach)
-        zones.append((t.id, shapely.union_all(shapely.buffer(parts.geometry.values, 15.0, quad_segs=4))))
+        zones.append((t.id, _street_zone(reached_edge_parts(network, reach).geometry.values, 15.0)))
     zones.insert(0, ("all", shapely.union_all([z for _, z in zones])))
     out["net_dist"] = best_d
     out["net_park"] = best_p
     out["net_tier"] = best_t
     out["net_covered"] = np.isfinite(best_d)
     return out, zones
+
+
+def _street_zone(lines: np.ndarray, width: float) -> Any:
+    """Reached street parts buffered by ``width``: merged into long lines first (fewer, larger buffers to union)."""
+    if len(lines) == 0:
+        return shapely.Polygon()
+    merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines)))
+    return shapely.union_all(shapely.buffer(merged, width, quad_segs=4))
 
 
 def _blind_spots(cells: gpd.GeoDataFrame, method: str, zone: Any) -> gpd.GeoDataFrame:
