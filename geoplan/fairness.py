@@ -31,16 +31,28 @@ mean, :math:`\\sum_i\\sum_j w_i w_j |x_i - x_j| / (2 W^2 \\bar{x})`.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-__all__ = ["gini", "lorenz", "weighted_quantile", "worst_decile", "weighted_mean", "inequality_table",
-           "rank_units", "FairnessResult", "run_fairness", "fairness_for_audit", "DEFAULTS"]
+__all__ = [
+    "DEFAULTS",
+    "FairnessResult",
+    "fairness_for_audit",
+    "gini",
+    "inequality_table",
+    "lorenz",
+    "rank_units",
+    "run_fairness",
+    "weighted_mean",
+    "weighted_quantile",
+    "worst_decile",
+]
 
 #: Settings (a ``fairness:`` section of the user configuration overrides them).
 DEFAULTS: dict[str, Any] = {
@@ -266,7 +278,7 @@ class FairnessResult:
         :func:`inequality_table` rows per ``model``, ``measure`` (``park_distance_m``,
         ``categories_15min``) and unit (``unit_id`` = ``all`` for the whole area).
     lorenz : DataFrame
-        ``model``, ``measure``, ``unit_id``, ``pop_share``, ``value_share``.
+        ``model``, ``measure``, ``unit`` (a unit id, or ``all``), ``unit_name``, ``pop_share``, ``value_share``.
     mean_time : DataFrame
         Resident-weighted mean walking time (minutes) and distance to the nearest
         facility of each life-circle category, and to the nearest park counted by the
@@ -428,7 +440,7 @@ def lorenz_chart(curves: pd.DataFrame, path: str | Path, lang: str = "en") -> Pa
     import matplotlib
     from matplotlib.figure import Figure
 
-    c = curves[curves["unit_id"].astype(str) == "all"]
+    c = curves[curves["unit"].astype(str) == "all"]
     with matplotlib.rc_context(_font_rc()):
         fig = Figure(figsize=(5.5, 5.5))
         ax = fig.subplots()
@@ -449,7 +461,7 @@ def _font_rc() -> dict:
         from .maps.static import find_cjk_font
 
         font = find_cjk_font()
-    except Exception:  # the print-map module is optional here
+    except Exception:  # noqa: BLE001 - the print-map module is optional here
         font = None
     return {"font.family": ([font] if font else []) + ["DejaVu Sans"]}
 
@@ -608,14 +620,15 @@ def run_fairness(result: Any, settings: Mapping | None = None) -> FairnessResult
 
 
 def _curves(df: pd.DataFrame, col: str, model: str, measure: str, by: list[str], points: int) -> pd.DataFrame:
+    # the unit key is ``unit`` (not ``unit_id``): 101 points per curve are for charts and files, not unit pages
     parts = []
     c = lorenz(df[col], df["residents"], points)
-    parts.append(c.assign(model=model, measure=measure, unit_id="all", unit_name="all"))
+    parts.append(c.assign(model=model, measure=measure, unit="all", unit_name="all"))
     for (uid, uname), g in df.groupby(by, sort=True):
         c = lorenz(g[col], g["residents"], points)
-        parts.append(c.assign(model=model, measure=measure, unit_id=uid, unit_name=uname))
+        parts.append(c.assign(model=model, measure=measure, unit=uid, unit_name=uname))
     out = pd.concat(parts, ignore_index=True)
-    return out[["model", "measure", "unit_id", "unit_name", "pop_share", "value_share"]]
+    return out[["model", "measure", "unit", "unit_name", "pop_share", "value_share"]]
 
 
 def _mean_time(df: pd.DataFrame, col: str, model: str, by: list[str], m_per_min: float, cap: float) -> pd.DataFrame:
@@ -672,7 +685,7 @@ def fairness_for_audit(result: Any) -> FairnessResult:
     return run_fairness(result)
 
 
-from . import compounds as _compounds  # noqa: E402,F401  (registered, and so run, before fairness)
-from .registry import register  # noqa: E402
+from . import compounds as _compounds  # noqa: F401  (registered, and so run, before fairness)
+from .registry import register
 
 register("fairness", fairness_for_audit)

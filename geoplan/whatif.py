@@ -33,9 +33,10 @@ import math
 import pickle
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -45,8 +46,17 @@ import shapely
 from .errors import DataError, GeoplanWarning, UsageError
 from .network import Snapped, Sources, WalkNetwork, multi_source, point_distances
 
-__all__ = ["WhatIfState", "WhatIfResult", "ModelState", "build_state", "save_state", "load_state", "what_if",
-           "add_parser", "STATE_FILE"]
+__all__ = [
+    "STATE_FILE",
+    "ModelState",
+    "WhatIfResult",
+    "WhatIfState",
+    "add_parser",
+    "build_state",
+    "load_state",
+    "save_state",
+    "what_if",
+]
 
 #: File name of the saved state inside an audit folder.
 STATE_FILE = "state.pkl"
@@ -474,7 +484,7 @@ class WhatIfResult:
             x = float(x)
             return None if math.isnan(x) or math.isinf(x) else round(x, 4)
 
-        out: dict = {"proposals": {k: int(len(v)) for k, v in self.proposals.items() if v is not None},
+        out: dict = {"proposals": {k: len(v) for k, v in self.proposals.items() if v is not None},
                      "timings_s": {k: round(v, 4) for k, v in self.timings.items()}, "notes": list(self.notes)}
         for _, r in self.overall.iterrows():
             out.setdefault("park_coverage", {})[r["model"]] = {
@@ -609,9 +619,9 @@ def _coverage_tables(state: WhatIfState, before: dict, after: dict) -> tuple[pd.
     codes, keys = _groups(cells)
     k = len(keys)
     rows, changed = [], []
-    for model in after:
+    for model, dist in after.items():
         d_b = np.min(np.vstack(list(before[model].values())), axis=0) if before[model] else np.full(len(cells), np.inf)
-        d_a = np.min(np.vstack(list(after[model].values())), axis=0) if after[model] else np.full(len(cells), np.inf)
+        d_a = np.min(np.vstack(list(dist.values())), axis=0) if dist else np.full(len(cells), np.inf)
         b, a = np.isfinite(d_b), np.isfinite(d_a)
         new, lost = a & ~b, b & ~a
         cols = {"land_m2": area, "residents": res, "covered_m2_before": area * b, "covered_m2_after": area * a,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 
@@ -105,7 +105,7 @@ def test_hand_worked_walled_block_one_gate(inner_path):
 
 
 def test_compound_without_gate_falls_back_and_is_listed():
-    net, comp, park, access, cells = _block_case(gate=False)
+    net, comp, _, _, cells = _block_case(gate=False)
     assert list(comp.ungated()["name"]) == ["walled block"]
     cn = compound_network(net, comp)
     cs = compound_snap(cn, shapely.point_on_surface(cells.geometry.values))
@@ -116,7 +116,7 @@ def test_compound_without_gate_falls_back_and_is_listed():
 def test_gate_on_a_street_needs_no_connector_and_split_keeps_distances():
     """A street crossing the wall is a gate (crossing); off-network gates split the paths they join
     without changing any distance between the original nodes."""
-    net, comp, park, access, cells = _block_case(inner_path=True)
+    net, comp, _, _, _ = _block_case(inner_path=True)
     cn = compound_network(net, comp)
     # the gate is the end node of the inside path: one connector, to the south street
     assert list(cn.connectors["compound_id"]) == [0]
@@ -162,16 +162,23 @@ def test_walled_share():
 # ---------------------------------------------------------------------------
 # the real Haidian campus extracts
 # ---------------------------------------------------------------------------
+@functools.cache
+def haidian_audit(name: str):
+    """One audit of a Haidian extract with the life-circle, compound and fairness analyses, shared by
+    the compound, fairness and what-if tests of a session (it takes most of their time)."""
+    import geoplan.fairness
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return geoplan.run_audit(geoplan.load_config(pbf=str(SHARED / "osm" / name)),
+                                 analyses=("lifecircle", "compounds", "fairness"))
+
+
 @pytest.fixture(scope="module")
 def cau():
     if not CAU.exists():
         pytest.skip(f"real data not present: {CAU} (../shared/data)")
-    import geoplan.lifecircle  # noqa: F401  (registers the life-circle analysis)
-    import geoplan.compounds  # noqa: F401
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return geoplan.run_audit(geoplan.load_config(pbf=str(CAU)), analyses=("lifecircle", "compounds"))
+    return haidian_audit(CAU.name)
 
 
 @pytest.mark.shared
@@ -245,11 +252,7 @@ def test_cau_with_and_without_compounds_side_by_side(cau):
 def test_bupt_compounds_without_parks():
     if not BUPT.exists():
         pytest.skip(f"real data not present: {BUPT}")
-    import geoplan.compounds  # noqa: F401
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = geoplan.run_audit(geoplan.load_config(pbf=str(BUPT)), analyses=("compounds",))
+    r = haidian_audit(BUPT.name)
     c = r.analyses["compounds"]
     assert len(c.compounds.polygons) >= 3
     a, b = c.coverage_pair()

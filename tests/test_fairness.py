@@ -9,8 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import geoplan
-from geoplan.fairness import gini, inequality_table, lorenz, rank_units, weighted_mean, weighted_quantile, worst_decile
+from geoplan.fairness import (
+    gini,
+    inequality_table,
+    lorenz,
+    rank_units,
+    weighted_mean,
+    weighted_quantile,
+    worst_decile,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 CAU = SHARED / "osm" / "haidian_cau_campus.osm"
@@ -107,15 +114,25 @@ def test_rank_units():
 # ---------------------------------------------------------------------------
 # real data
 # ---------------------------------------------------------------------------
+def _haidian(name: str):
+    """The session's shared Haidian audit (see tests/test_compounds.py), or a fresh one."""
+    try:
+        from test_compounds import haidian_audit
+    except ImportError:  # another import mode: audit here
+        import geoplan.fairness
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return geoplan.run_audit(geoplan.load_config(pbf=str(SHARED / "osm" / name)),
+                                     analyses=("lifecircle", "compounds", "fairness"))
+    return haidian_audit(name)
+
+
 @pytest.fixture(scope="module")
 def cau():
     if not CAU.exists():
         pytest.skip(f"real data not present: {CAU} (../shared/data)")
-    import geoplan.fairness  # noqa: F401  (registers lifecircle, compounds and fairness, in that order)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return geoplan.run_audit(geoplan.load_config(pbf=str(CAU)), analyses=("lifecircle", "compounds", "fairness"))
+    return _haidian(CAU.name)
 
 
 @pytest.mark.shared
@@ -135,7 +152,7 @@ def test_cau_gini_and_lorenz_agree_with_independent_computation(cau):
             assert f.gini("park_distance_m", model, uid) == pytest.approx(
                 gini_pairs(g[f"park_distance_m:{model}"].to_numpy(), g["residents"].to_numpy()), abs=1e-9)
         # Lorenz curve of the table = the curve of the same values, independently sorted and summed
-        c = f.lorenz[(f.lorenz["model"] == model) & (f.lorenz["measure"] == "park_distance_m") & (f.lorenz["unit_id"] == "all")]
+        c = f.lorenz[(f.lorenz["model"] == model) & (f.lorenz["measure"] == "park_distance_m") & (f.lorenz["unit"] == "all")]
         order = np.argsort(x[keep], kind="stable")
         p = np.concatenate([[0], np.cumsum(w[keep][order]) / w[keep].sum()])
         L = np.concatenate([[0], np.cumsum((w * x)[keep][order]) / (w * x)[keep].sum()])
@@ -183,14 +200,10 @@ def test_cau_ranking_worst_decile_and_outputs(cau, tmp_path):
 def test_bupt_no_parks_everyone_equally_far():
     if not BUPT.exists():
         pytest.skip(f"real data not present: {BUPT}")
-    from geoplan.fairness import run_fairness
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = geoplan.run_audit(geoplan.load_config(pbf=str(BUPT)), analyses=())
-        f = run_fairness(r)
-    # no park at all: every resident is at the cap, perfectly equal (and censored)
-    assert f.gini("park_distance_m") == pytest.approx(0.0, abs=1e-12)
+    f = _haidian(BUPT.name).analyses["fairness"]
+    # no park at all: every resident is at the cap, perfectly equal (and censored), with or without walls
+    assert f.models == ["plain", "compounds"]
+    for model in f.models:
+        assert f.gini("park_distance_m", model) == pytest.approx(0.0, abs=1e-12)
     row = f.inequality[(f.inequality["unit_id"] == "all")].iloc[0]
     assert row["censored_pct"] == pytest.approx(100.0)
-    assert f.models == ["plain"]

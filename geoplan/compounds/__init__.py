@@ -13,14 +13,23 @@ try:  # the life-circle analysis must be registered (and so run) before this one
 except ImportError:  # pragma: no cover
     pass
 
-from .extract import DEFAULTS, Compounds, compound_settings, compounds_from_layers, compounds_from_osm, find_gates, load_compounds
+from ..registry import register
+from . import labels as _labels
+from .extract import (
+    DEFAULTS,
+    Compounds,
+    compound_settings,
+    compounds_from_layers,
+    compounds_from_osm,
+    find_gates,
+    load_compounds,
+)
+from .result import CompoundResult, run_compounds, run_compounds_for_audit
+from .snapping import CompoundNetwork, CompoundSnap, compound_network, compound_snap
 
-__all__ = ["DEFAULTS", "Compounds", "compound_settings", "compounds_from_layers", "compounds_from_osm", "find_gates",
-           "load_compounds"]
-from .result import CompoundResult, run_compounds, run_compounds_for_audit  # noqa: E402
-from .snapping import CompoundNetwork, CompoundSnap, compound_network, compound_snap  # noqa: E402
-from ..registry import register  # noqa: E402
-
-__all__ += ["CompoundResult", "run_compounds", "CompoundNetwork", "CompoundSnap", "compound_network", "compound_snap"]
+__all__ = ["DEFAULTS", "CompoundNetwork", "CompoundResult", "CompoundSnap", "Compounds", "compound_network",
+           "compound_settings", "compound_snap", "compounds_from_layers", "compounds_from_osm", "find_gates",
+           "load_compounds", "run_compounds"]
 
 register("compounds", run_compounds_for_audit)
+_labels.register()

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -32,8 +33,16 @@ from ..errors import DataError, GeoplanWarning
 from ..network import WalkNetwork
 from ..sources.osm import tag_values
 
-__all__ = ["Compounds", "DEFAULTS", "compound_settings", "compounds_from_osm", "compounds_from_layers",
-           "find_gates", "load_compounds", "EDGE_INSET_M"]
+__all__ = [
+    "DEFAULTS",
+    "EDGE_INSET_M",
+    "Compounds",
+    "compound_settings",
+    "compounds_from_layers",
+    "compounds_from_osm",
+    "find_gates",
+    "load_compounds",
+]
 
 #: Settings of the compound model (a ``compounds:`` section of the user configuration overrides them).
 DEFAULTS: dict[str, Any] = {
@@ -106,7 +115,7 @@ class Compounds:
         """Compounds with no gate at all (ordinary snapping; planners should map their gates)."""
         return self.polygons[self.polygons["n_gates"] == 0]
 
-    def with_gates(self, extra: gpd.GeoDataFrame, tolerance_m: float = 15.0, kind: str = "proposed") -> "Compounds":
+    def with_gates(self, extra: gpd.GeoDataFrame, tolerance_m: float = 15.0, kind: str = "proposed") -> Compounds:
         """A copy with more gates (e.g. proposed ones), attached to every compound within ``tolerance_m``.
 
         Parameters

@@ -10,8 +10,9 @@ a gate links paths OpenStreetMap left apart, the walk that gates save).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -24,8 +25,15 @@ from ..parks.coverage import ParkCoverage
 from .extract import Compounds, compound_settings, load_compounds
 from .snapping import CompoundNetwork, CompoundSnap, compound_network, compound_snap
 
-__all__ = ["CompoundResult", "run_compounds", "run_compounds_for_audit", "compare_coverage", "compare_lifecircle",
-           "BASE_CELL_COLUMNS", "snap_facilities_compound"]
+__all__ = [
+    "BASE_CELL_COLUMNS",
+    "CompoundResult",
+    "compare_coverage",
+    "compare_lifecircle",
+    "run_compounds",
+    "run_compounds_for_audit",
+    "snap_facilities_compound",
+]
 
 #: Columns of residential cells before any coverage is measured.
 BASE_CELL_COLUMNS = ["cell_id", "unit_id", "unit_name", "historic", "area_m2", "residents", "geometry"]
@@ -312,12 +320,12 @@ class CompoundResult:
         tot = float(self.cells["residents"].sum())
         o = self.coverage_overall[self.coverage_overall["tier"] == "all"]
         out = {
-            "compounds": int(len(p)),
+            "compounds": len(p),
             "by_kind": {str(k): int(v) for k, v in p["kind"].value_counts().sort_index().items()},
             "without_gates": int((p["n_gates"] == 0).sum()),
             "gates": int(g["gate_id"].nunique()) if len(g) else 0,
             "gates_by_kind": {str(k): int(v) for k, v in g.drop_duplicates("gate_id")["kind"].value_counts().sort_index().items()} if len(g) else {},
-            "gate_connectors": int(len(self.cnet.connectors)),
+            "gate_connectors": len(self.cnet.connectors),
             "residents_by_mode_pct": {str(k): num(100 * v / tot) if tot > 0 else None for k, v in modes.items()},
             "park_coverage": {str(r["scope"]): {"land_pct": num(r["land_pct"]), "land_pct_compounds": num(r["land_pct_compounds"]),
                                                 "residents_pct": num(r["residents_pct"]),

@@ -23,6 +23,7 @@ over to the split one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import geopandas as gpd
@@ -34,7 +35,7 @@ from scipy.sparse import csgraph
 from ..network import Snapped, WalkNetwork
 from .extract import EDGE_INSET_M, Compounds
 
-__all__ = ["CompoundNetwork", "CompoundSnap", "compound_network", "compound_snap", "snap_to_edges", "CONNECTOR"]
+__all__ = ["CONNECTOR", "CompoundNetwork", "CompoundSnap", "compound_network", "compound_snap", "snap_to_edges"]
 
 #: ``highway`` value of the connector edges through off-network gates.
 CONNECTOR = "gate_connector"
@@ -215,7 +216,7 @@ def _pieces_split(net: WalkNetwork, cuts: pd.DataFrame, memo: dict | None = None
             pts = [_point_at(coords, cum, t) for t in ts]
             bounds = [0.0, *key, L]
             pg = [shapely.linestrings([_point_at(coords, cum, lo), *[c for c, d in zip(coords, cum) if lo < d < hi],
-                                       _point_at(coords, cum, hi)]) for lo, hi in zip(bounds[:-1], bounds[1:])]
+                                       _point_at(coords, cum, hi)]) for lo, hi in pairwise(bounds)]
             hit = memo[e] = (key, pts, bounds, pg)
         _, pts, bounds, pg = hit[:4]
         nodes = []
@@ -284,7 +285,7 @@ def _edge_compound(net: WalkNetwork, compounds: Compounds, edges: np.ndarray | N
 
 
 def compound_network(base: WalkNetwork, compounds: Compounds, *, connector_max_m: float = 60.0,
-                     reuse: "CompoundNetwork | None" = None) -> CompoundNetwork:
+                     reuse: CompoundNetwork | None = None) -> CompoundNetwork:
     """The network of the compound model: the plain network plus links through off-network gates.
 
     Parameters
@@ -613,7 +614,7 @@ class CompoundSnap:
         return pd.DataFrame({"compound_id": self.compound_id, "in_compound": self.in_compound, "mode": self.mode,
                              "gate_id": self.gate_id, "snap_m": self.snapped.offset})
 
-    def subset(self, idx: np.ndarray) -> "CompoundSnap":
+    def subset(self, idx: np.ndarray) -> CompoundSnap:
         """The rows ``idx``."""
         s = self.snapped
         return CompoundSnap(Snapped(s.edge[idx], s.along[idx], s.offset[idx]), self.compound_id[idx],
