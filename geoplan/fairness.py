@@ -547,6 +547,12 @@ def run_fairness(result: Any, settings: Mapping | None = None) -> FairnessResult
     if comp is not None and getattr(comp, "cnet", None) is not None:
         models["compounds"] = {"network": comp.cnet.network, "cell_snap": comp.cell_snap.snapped,
                                "facilities": getattr(comp, "lc_facilities", None), "origin_snap": getattr(comp, "lc_origin_snap", None)}
+    access = cov.access
+    if "network" not in cov.methods or len(access) == 0 or "park_id" not in access.columns:
+        from .parks import access_points
+
+        counted = cov.parks[cov.parks["tier"].notna()]
+        access = access_points(counted, st.network, st.entrances, **dict(result.config.parks.get("access_points", {})))
     speed = float(s["speed_kmh"] or (lc.rules.speed.speed_kmh if lc is not None else 4.5))
     m_per_min = speed * 1000.0 / 60.0
     origins = gpd.GeoDataFrame(cells[["cell_id", "unit_id", "unit_name", "residents"]].copy(), geometry=cells.geometry.values,
@@ -561,7 +567,7 @@ def run_fairness(result: Any, settings: Mapping | None = None) -> FairnessResult
         top = lc.rules.levels[-1]
         cats = lc.rules.category_ids
     for name, m in models.items():
-        d = park_distances(m["network"], cov.parks, cov.access, m["cell_snap"], cap)
+        d = park_distances(m["network"], cov.parks, access, m["cell_snap"], cap)
         origins[f"park_distance_m:{name}"] = d
         df = pd.DataFrame({"v": d, "residents": cells["residents"].to_numpy(float), "unit_id": cells["unit_id"].to_numpy(),
                            "unit_name": cells["unit_name"].to_numpy()})

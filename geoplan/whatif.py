@@ -276,6 +276,9 @@ def save_state(result: Any, folder: str | Path) -> Path:
 def load_state(path: str | Path) -> WhatIfState:
     """Read a saved state (an audit folder or its ``state.pkl``).
 
+    The state is a Python pickle: read only states your own audits wrote (a
+    pickle from elsewhere can run code when it is read).
+
     Raises
     ------
     DataError
@@ -772,8 +775,8 @@ def _add_parks(state: WhatIfState, proposed: gpd.GeoDataFrame) -> tuple:
     """Select proposed parks (tiers), their access points, and whether every tier must be redone."""
     from .parks import access_points, select_parks
 
-    raw = gpd.GeoDataFrame({"name": proposed["name"].to_numpy() if "name" in proposed else "proposed"},
-                           geometry=proposed.geometry.values, crs=state.crs)
+    names = proposed["name"].to_numpy() if "name" in proposed else np.full(len(proposed), "proposed", dtype=object)
+    raw = gpd.GeoDataFrame({"name": names}, geometry=proposed.geometry.values, crs=state.crs)
     touching = False
     if state.merge and len(state.raw_parks):
         tree = shapely.STRtree(state.raw_parks.geometry.values)

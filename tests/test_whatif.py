@@ -118,7 +118,7 @@ def test_proposed_park_touching_an_existing_one_is_merged(cau, state):
     parks = cau.parks.parks
     small = parks[parks["tier"].notna()].sort_values("area_m2").iloc[0]
     _, y0, x1, _ = small.geometry.bounds
-    add = gpd.GeoDataFrame({"name": ["extension"]}, geometry=[shapely.box(x1, y0, x1 + 60, y0 + 60)], crs=cau.study.crs)
+    add = gpd.GeoDataFrame(geometry=[shapely.box(x1, y0, x1 + 60, y0 + 60)], crs=cau.study.crs)  # no attributes at all
     res = what_if(state, parks=add)
     assert any("merged" in n for n in res.notes)
     cov2, comp2 = _rerun_parks(cau, add)
