@@ -32,9 +32,10 @@ import platform
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -44,8 +45,16 @@ import shapely
 from .errors import DataError, GeoplanWarning, UsageError
 from .i18n import label
 
-__all__ = ["AuditFolder", "Comparison", "read_audit", "compare_audits", "write_comparison", "add_parser",
-           "cmd_compare", "CHANGE_COLOURS"]
+__all__ = [
+    "CHANGE_COLOURS",
+    "AuditFolder",
+    "Comparison",
+    "add_parser",
+    "cmd_compare",
+    "compare_audits",
+    "read_audit",
+    "write_comparison",
+]
 
 #: Colours of the change classes on the maps.
 CHANGE_COLOURS = {"newly_covered": "#1a9850", "newly_uncovered": "#d73027", "still_covered": "#b8e186",
@@ -433,22 +442,36 @@ def _unit_indicators_change(a: AuditFolder, b: AuditFolder) -> pd.DataFrame:
         o, n = a.tables[name], b.tables[name]
         if o.empty or n.empty or "unit_id" not in n.columns or "unit_id" not in o.columns:
             continue
-        pct = [c for c in n.columns if "pct" in c and c in o.columns and pd.api.types.is_numeric_dtype(n[c])]
+        pct = [c for c in n.columns if "pct" in c and c in o.columns and pd.api.types.is_numeric_dtype(n[c])
+               and pd.api.types.is_numeric_dtype(o[c])]
         if not pct:
             continue
-        ids = [c for c in n.columns if c in o.columns and not pd.api.types.is_numeric_dtype(n[c])
-               and c not in ("unit_name",)]
-        key = _unit_key(o, n) if "unit_name" in n.columns and "unit_name" in o.columns else "unit_id"
-        on = [key] + [c for c in ids if c != key]
-        m = o[on + pct].merge(n[on + pct], on=on, how="outer", suffixes=("_old", "_new"))
-        m = m.merge(pd.concat([n, o])[["unit_id", "unit_name"] if "unit_name" in n.columns else ["unit_id"]]
-                    .drop_duplicates(key), on=key, how="left")
-        rows = [c for c in ids if c not in ("unit_id",)]
+        named = "unit_name" in n.columns and "unit_name" in o.columns
+        key = _unit_key(o, n) if named else "unit_id"
+        rows = [c for c in n.columns if c in o.columns and c not in ("unit_id", "unit_name", *pct)
+                and not pd.api.types.is_numeric_dtype(n[c])]
+        on = [key, *rows]
+        o, n = o.copy(), n.copy()
+        for d in (o, n):
+            for c in rows:
+                d[c] = d[c].map(lambda v: "" if pd.isna(v) else str(v)).astype(object)
+            d[key] = d[key].astype(str) if key == "unit_name" else pd.to_numeric(d[key], errors="coerce")
+        try:
+            m = o[on + pct].merge(n[on + pct], on=on, how="outer", suffixes=("_old", "_new"))
+        except (ValueError, TypeError) as exc:
+            warnings.warn(f"{name}: cannot match its rows between the audits ({exc}); left out.", GeoplanWarning,
+                          stacklevel=3)
+            continue
+        if named:
+            other = "unit_id" if key == "unit_name" else "unit_name"
+            names = pd.concat([n[["unit_id", "unit_name"]], o[["unit_id", "unit_name"]]]).drop_duplicates(key)
+            m = m.merge(names[[key, other]], on=key, how="left")
         for c in pct:
             frames.append(pd.DataFrame({
                 "table": name, "unit_id": m["unit_id"].to_numpy(),
-                "unit_name": m["unit_name"].to_numpy() if "unit_name" in m.columns else None,
-                "row": m[rows].astype(str).agg(" · ".join, axis=1).to_numpy() if rows else "",
+                "unit_name": m["unit_name"].to_numpy() if named else None,
+                "row": [" · ".join("" if pd.isna(v) else str(v) for v in r) for r in m[rows].itertuples(index=False)]
+                if rows else "",
                 "column": c, "value_old": m[f"{c}_old"].to_numpy(), "value_new": m[f"{c}_new"].to_numpy()}))
     if not frames:
         return pd.DataFrame(columns=cols)
@@ -639,9 +662,10 @@ def write_comparison(comp: Comparison, out: str | os.PathLike, *, lang: str | No
 
 
 def _log(comp: Comparison) -> str:
-    from . import __version__
     import geopandas as _g
     import shapely as _s
+
+    from . import __version__
 
     lines = [f"geoplan {__version__} compare on Python {platform.python_version()} ({platform.system()})",
              f"geopandas {_g.__version__}, shapely {_s.__version__}",
@@ -654,10 +678,10 @@ def _log(comp: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _change_layers(comp: Comparison, method: str, lang: str, *, interactive: bool = False) -> list:
+def _change_layers(comp: Comparison, method: str, lang: str) -> list:
     from .maps.layers import MapLayer
 
-    L = lambda k: label(k, lang)  # noqa: E731
+    L = lambda k: label(k, lang)
     crs = comp.context["crs"]
     layers = []
     units = comp.context.get("units")
@@ -744,9 +768,19 @@ def _change_maps(comp: Comparison, folder: Path, lang: str, quiet: bool | None) 
 
 def _html(comp: Comparison, lang: str, drawn: list[str]) -> str:
     from . import __version__
-    from .report import Col, _esc, _int, _page, _pct, _pp, _status_cell, auto_table, html_table
+    from .report import (
+        Col,
+        _esc,
+        _int,
+        _page,
+        _pct,
+        _pp,
+        _status_cell,
+        auto_table,
+        html_table,
+    )
 
-    L = lambda k: label(k, lang)  # noqa: E731
+    L = lambda k: label(k, lang)
     title = L("comparison_title")
     p = [f"<h1>{_esc(title)}</h1>",
          f"<p class='sub'>{_esc(L('old_audit'))}: <b>{_esc(comp.old.name)}</b> → {_esc(L('new_audit'))}: "

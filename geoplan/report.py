@@ -29,9 +29,10 @@ import re
 import sys
 import time
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -42,8 +43,19 @@ from .errors import GeoplanWarning
 from .i18n import label
 
 __all__ = [
-    "write_maps_and_report", "audit_map_layers", "basemap_layers", "unit_map_layers", "coverage_status",
-    "MapJob", "MapRenderer", "render_map_job", "html_table", "auto_table", "Col", "UNIT_MAP_DPI", "PRINT_DPI",
+    "PRINT_DPI",
+    "UNIT_MAP_DPI",
+    "Col",
+    "MapJob",
+    "MapRenderer",
+    "audit_map_layers",
+    "auto_table",
+    "basemap_layers",
+    "coverage_status",
+    "html_table",
+    "render_map_job",
+    "unit_map_layers",
+    "write_maps_and_report",
 ]
 
 #: Resolution of each unit's map (a web page and an A4 print both look right at 150 dpi).
@@ -163,7 +175,7 @@ def coverage_status(result: Any) -> gpd.GeoDataFrame:
 def _status_layer(status: gpd.GeoDataFrame, lang: str, *, show: bool = True, name: str | None = None):
     from .maps.layers import MapLayer
 
-    L = lambda k: label(k, lang)  # noqa: E731
+    L = lambda k: label(k, lang)
     s = status.copy()
     s["status_label"] = s["status"].map(L)
     s["area_m2"] = s["area_m2"].round(0)
@@ -189,7 +201,7 @@ def audit_map_layers(result: Any, lang: str, *, status: gpd.GeoDataFrame | None 
     from .maps.layers import MapLayer
     from .parks.maplayers import park_map_layers
 
-    L = lambda k: label(k, lang)  # noqa: E731
+    L = lambda k: label(k, lang)
     layers = park_map_layers(result.parks, result.study.units, lang)
     if set(result.parks.methods) == {"euclidean", "network"}:
         st = coverage_status(result) if status is None else status
@@ -238,7 +250,7 @@ def unit_map_layers(result: Any, unit_id: Any, lang: str, *, status: gpd.GeoData
     from .maps.layers import MapLayer
     from .parks.maplayers import TIER_COLOURS
 
-    L = lambda k: label(k, lang)  # noqa: E731
+    L = lambda k: label(k, lang)
     cov = result.parks
     units = result.study.units
     crs = result.study.crs
@@ -474,7 +486,7 @@ class _Ctx:
     default_method: str
     _tables: dict = field(default_factory=dict)
 
-    def L(self, key: str) -> str:  # noqa: N802
+    def L(self, key: str) -> str:
         return label(key, self.lang)
 
     def analysis_tables(self, name: str) -> dict:
@@ -618,7 +630,7 @@ def render_map_job(job: MapJob) -> tuple[str, float, str | None]:
     t = time.perf_counter()
     try:
         _quiet_static_map(job.layers, job.folder / job.rel, basemap_layers=job.basemap, **job.kwargs)
-    except Exception as exc:  # noqa: BLE001 - reported by MapRenderer.wait
+    except Exception as exc:
         if job.key is None:
             raise
         return job.rel, time.perf_counter() - t, f"{type(exc).__name__}: {exc}"
@@ -659,7 +671,7 @@ class MapRenderer:
         self._pool = None
         self._futures: list = []
 
-    def __enter__(self) -> "MapRenderer":
+    def __enter__(self) -> MapRenderer:
         if self.workers > 1 and self.jobs:
             import concurrent.futures as cf
             import multiprocessing as mp
@@ -725,7 +737,7 @@ class MapRenderer:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._shutdown()
 
 
@@ -778,7 +790,7 @@ def _print_map_jobs(ctx: _Ctx) -> list[MapJob]:
         if not al or all(len(x.gdf) == 0 for x in al):
             continue
         jobs.append(MapJob(al, base, ctx.folder, f"maps/{_slug(name)}_A4.png",
-                           dict(title=f"{ctx.L(name)} · {ctx.area_name}".rstrip(" ·"), paper="A4", dpi=PRINT_DPI,
+                           dict(title=f"{ctx.L(name)} · {ctx.area_name}".rstrip(" ·"), paper="A4", dpi=UNIT_MAP_DPI,
                                 lang=lang), key=name))
     return jobs
 

@@ -23,9 +23,9 @@ import pytest
 
 pytest.importorskip("pyrosm")
 
-import geoplan  # noqa: E402
-from geoplan import compare  # noqa: E402
-from geoplan.cli import main  # noqa: E402
+import geoplan
+from geoplan import compare
+from geoplan.cli import main
 
 try:
     from tests.browser import offline_chromium, render_html

@@ -14,17 +14,16 @@ import time
 import warnings
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 
 pytest.importorskip("pyrosm")
 
-import geoplan  # noqa: E402
-from geoplan import report  # noqa: E402
-from geoplan.i18n import label  # noqa: E402
-from geoplan.maps.layers import MapLayer  # noqa: E402
+import geoplan
+from geoplan import report
+from geoplan.i18n import label
+from geoplan.maps.layers import MapLayer
 
 try:
     from tests.browser import offline_chromium, render_html
