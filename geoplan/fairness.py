@@ -363,23 +363,25 @@ class FairnessResult:
             u["score"] = u["score"].round(1)
             layers.append(MapLayer(u, "均好度排名（得分）" if zh else "Evenness ranking (score)", kind="polygon", column="score",
                                    cmap="RdYlGn", bins=[0, 20, 40, 60, 80, 100.0001], value_format="{:.0f}",
-                                   fill_opacity=0.35, color="#444444", show=False,
+                                   fill_opacity=0.3, color="#444444",
                                    tooltip=[("rank", "排名" if zh else "Rank"), ("unit_name", "单元" if zh else "Unit"),
                                             ("score", "得分" if zh else "Score")]))
         o = self.origins
         model = self.models[-1]
         col = f"worst_park:{model}"
         flag = o[col].fillna(False).astype(bool).to_numpy() if col in o.columns else np.zeros(len(o), bool)
+        flag = flag & (o["origin"] == "cell").to_numpy()
         if flag.any():
-            w = o[flag][["unit_name", "residents", f"park_distance_m:{model}", "geometry"]].copy()
-            w = w.rename(columns={f"park_distance_m:{model}": "distance_m"})
+            w = o[flag][["unit_name", "residents", f"park_distance_m:{model}", "geometry"]].rename(
+                columns={f"park_distance_m:{model}": "distance_m"})
+            w = w.dissolve(by="unit_name", aggfunc={"residents": "sum", "distance_m": "mean"}).reset_index()
             w["distance_m"] = w["distance_m"].round(0)
-            w["residents"] = w["residents"].round(1)
-            w["geometry"] = w.geometry.representative_point()
+            w["residents"] = w["residents"].round(0)
             layers.append(MapLayer(gpd.GeoDataFrame(w, geometry="geometry", crs=o.crs),
                                    "最差10%居民（公园步行距离）" if zh else "Worst-served 10 % (walk to a park)",
-                                   kind="point", color="#7f0000", fill_color="#d7301f", radius_px=3,
-                                   tooltip=[("unit_name", "单元" if zh else "Unit"), ("distance_m", "距离（米）" if zh else "Distance (m)"),
+                                   kind="polygon", color="#7f0000", fill_color="#d7301f", fill_opacity=0.75, weight=1,
+                                   tooltip=[("unit_name", "单元" if zh else "Unit"),
+                                            ("distance_m", "平均距离（米）" if zh else "Mean distance (m)"),
                                             ("residents", "居民" if zh else "Residents")]))
         return layers
 

@@ -386,17 +386,22 @@ class CompoundResult:
             p["name"] = p["name"].fillna("").astype(str)
             layers.append(MapLayer(p[["compound_id", "name", "kind", "n_gates", "status", "geometry"]],
                                    "封闭小区与大院" if zh else "Walled compounds", kind="polygon", column="status",
-                                   categories={"gated": "#8c6bb1", "ungated": "#e7298a"},
+                                   color="#54278f", categories={"gated": "#9e9ac8", "ungated": "#e7298a"},
                                    category_labels={"gated": "有出入口" if zh else "with gates",
                                                     "ungated": "无出入口（普通吸附）" if zh else "no gate mapped (ordinary snapping)"},
-                                   fill_opacity=0.05, weight=2, dash="6 3",
+                                   fill_opacity=0.15, weight=1.5, dash="6 3",
                                    tooltip=[("name", "名称" if zh else "Name"), ("kind", "类型" if zh else "Kind"),
                                             ("n_gates", "出入口数" if zh else "Gates")]))
         g = self.compounds.gates.drop_duplicates("gate_id")
         if len(g):
+            colours = {"gate": "#54278f", "entrance": "#756bb1", "crossing": "#bcbddc", "user": "#3f007d", "proposed": "#e6550d"}
+            names = {"gate": ("mapped gate", "出入口（门）"), "entrance": ("entrance", "入口"),
+                     "crossing": ("path through the outline", "道路穿越处"), "user": ("gate (user layer)", "出入口（用户图层）"),
+                     "proposed": ("proposed gate", "拟开出入口")}
+            present = [k for k in colours if k in set(g["kind"])]
             layers.append(MapLayer(g[["gate_id", "kind", "geometry"]], "小区出入口" if zh else "Compound gates", kind="point",
-                                   column="kind", categories={"gate": "#54278f", "entrance": "#756bb1", "crossing": "#9e9ac8",
-                                                              "user": "#3f007d", "proposed": "#e6550d"},
+                                   column="kind", categories={k: colours[k] for k in present},
+                                   category_labels={k: names[k][1 if zh else 0] for k in present},
                                    radius_px=3.5, tooltip=[("gate_id", "编号" if zh else "Gate"), ("kind", "类型" if zh else "Kind")]))
         c = self.cells
         ch = c[c["change"] != "same"]
