@@ -395,6 +395,12 @@ def _areas(spec: Mapping, base_dir: Path) -> list[Area]:
                             population_total=_float_or_none(e.get("population_total"), inputs["pbf"])))
     if not out:
         raise DataError(f"areas: {kind} gives no area to audit.")
+    # names label the rows of the merged tables: make repeated names unique ("name (2)")
+    seen: dict[str, int] = {}
+    for i, a in enumerate(out):
+        k = seen[a.name] = seen.get(a.name, 0) + 1
+        if k > 1:
+            out[i] = replace(a, name=f"{a.name} ({k})")
     return out
 
 
@@ -406,7 +412,7 @@ def load_batch(path: str | os.PathLike | Mapping | None = None, *, base_dir: str
     ----------
     path : path or mapping
         The batch YAML file (``base``, ``areas``, ``out``, ``workers``, ``scheduler``,
-        ``redo``, ``maps``), or the same as a mapping.
+        ``redo``, ``maps``, ``analyses``), or the same as a mapping.
     base_dir : path, optional
         Folder that relative paths of a mapping are relative to (default: the
         current folder).  Relative paths in a file are relative to that file's

@@ -162,6 +162,14 @@ def test_slugify_keeps_chinese_and_makes_names_unique():
     assert slugify("../..", taken) == "area"
 
 
+def test_repeated_area_names_stay_apart(tmp_path):
+    sq = [shapely.box(24.93 + i * 0.01, 60.16, 24.94 + i * 0.01, 60.17) for i in range(3)]
+    gpd.GeoDataFrame({"name": ["街道", "街道", None]}, geometry=sq, crs="EPSG:4326").to_file(tmp_path / "u.gpkg")
+    spec = load_batch({"areas": {"units": "u.gpkg"}}, base_dir=tmp_path)
+    assert [a.name for a in spec.areas] == ["街道", "街道 (2)", "area 3"]
+    assert [a.slug for a in spec.areas] == ["街道", "街道-2", "area-3"]
+
+
 def test_load_batch_areas_and_paths(tmp_path, helsinki_batch, shared_data):
     spec = load_batch(helsinki_batch)
     assert [a.name for a in spec.areas] == list(SQUARES)
