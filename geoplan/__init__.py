@@ -17,6 +17,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .audit import AuditResult, run_audit
+from .compare import compare_audits, write_comparison
 from .config import AuditConfig, Rules, Tier, list_presets, load_config, load_rules
 from .errors import DataError, GeoplanError, GeoplanWarning, UsageError
 from .network import Reach, Snapped, Sources, WalkNetwork, build_network, multi_source, point_distances, reached_edge_parts
@@ -36,5 +37,5 @@ __all__ = [
     "WalkNetwork", "Sources", "Snapped", "Reach", "build_network", "multi_source", "point_distances", "reached_edge_parts",
     "OSMSource", "bundled_sample", "Study", "load_study", "residential_cells",
     "select_parks", "access_points", "park_coverage", "site_pocket_parks",
-    "run_audit", "write_audit",
+    "run_audit", "write_audit", "compare_audits", "write_comparison",
 ]

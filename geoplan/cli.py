@@ -154,7 +154,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     check_output_folder(out, overwrite=args.overwrite)  # fail before the work, not after
     say = Reporter(args.quiet)
     result = run_audit(cfg, progress=say)
-    path = write_audit(result, out, overwrite=args.overwrite, maps=not args.no_maps, progress=say)
+    path = write_audit(result, out, overwrite=args.overwrite, maps=not args.no_maps, progress=say, quiet=args.quiet)
     if not args.quiet:
         print_summary(result, path, cfg.lang)
     return 0

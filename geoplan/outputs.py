@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import platform
+import re
 import shutil
 import time
 from contextlib import contextmanager
@@ -192,6 +193,35 @@ def evaluate_targets(result: Any) -> list[dict]:
     return rows
 
 
+def _int_columns(df: pd.DataFrame, cols: tuple) -> pd.DataFrame:
+    """Identifier columns as integers (an empty table keeps its header)."""
+    for c in cols:
+        if c in df.columns:
+            df[c] = df[c].astype("int64")
+    return df
+
+
+def _gpkg_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Field names and values that open cleanly in QGIS.
+
+    ``net_dist:park-5000`` becomes ``net_dist_park_5000``; infinite distances
+    (beyond the radius) and the -1 "no park" id become NULL; objects become text.
+    """
+    g = gdf.copy()
+    g.columns = [c if c == g.geometry.name else re.sub(r"[^0-9A-Za-z_]+", "_", str(c)) for c in g.columns]
+    for c in g.columns:
+        if c == g.geometry.name:
+            continue
+        col = g[c]
+        if col.dtype == object or str(col.dtype) in ("string", "str"):
+            g[c] = col.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+        elif np.issubdtype(col.dtype, np.floating):
+            g[c] = col.where(np.isfinite(col), np.nan)
+        if c.endswith("_park") and np.issubdtype(g[c].dtype, np.integer):
+            g[c] = g[c].astype("Int64").where(g[c] >= 0, pd.NA)
+    return g
+
+
 def audit_tables(result: Any) -> dict[str, pd.DataFrame]:
     """All tables of an audit by file name (without extension)."""
     cov = result.parks
@@ -200,8 +230,8 @@ def audit_tables(result: Any) -> dict[str, pd.DataFrame]:
         "park_coverage_overall": cov.overall,
         "park_coverage_by_unit": cov.by_unit,
         "parks": parks,
-        "blind_spots": pd.DataFrame(cov.blind_spots.drop(columns="geometry")) if len(cov.blind_spots) else pd.DataFrame(),
-        "pocket_park_sites": pd.DataFrame(result.siting.drop(columns="geometry")) if len(result.siting) else pd.DataFrame(),
+        "blind_spots": _int_columns(pd.DataFrame(cov.blind_spots.drop(columns="geometry")), ("unit_id", "rank")),
+        "pocket_park_sites": _int_columns(pd.DataFrame(result.siting.drop(columns="geometry")), ("step",)),
     }
     for name, a in result.analyses.items():
         if hasattr(a, "tables"):
@@ -254,6 +284,9 @@ def write_tables_xlsx(tables: dict[str, pd.DataFrame], path: Path, lang: str = "
             for c in df.columns:
                 if df[c].dtype == object:
                     df[c] = df[c].map(lambda v: v if v is None or isinstance(v, (str, int, float, bool)) else str(v))
+            for c in ("scope", "method"):  # values that are vocabulary, not data
+                if c in df.columns:
+                    df[c] = df[c].map(lambda v: label(v, lang) if isinstance(v, str) else v)
             df.columns = [label(c, lang) for c in df.columns]
             df.to_excel(xw, sheet_name=sheet, index=False)
             ws = xw.sheets[sheet]
@@ -262,7 +295,7 @@ def write_tables_xlsx(tables: dict[str, pd.DataFrame], path: Path, lang: str = "
                 cell.font = Font(bold=True, color="FFFFFF")
                 cell.fill = PatternFill("solid", fgColor="2E7D32")
                 cell.alignment = Alignment(wrap_text=True, vertical="center")
-                fmt = "0.00" if str(col).endswith("_pct") or "pct" in str(col) else ("#,##0" if str(col).endswith(("_m2", "residents")) else None)
+                fmt = "0.00" if "pct" in str(col) or str(col).endswith("_pp") else ("#,##0" if str(col).endswith(("_m2", "residents")) else None)
                 if fmt:
                     for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
                         row[0].number_format = fmt
@@ -302,6 +335,7 @@ def write_audit(
     lang: str | None = None,
     maps: bool = True,
     progress: Callable[[str], None] | None = None,
+    quiet: bool = False,
 ) -> Path:
     """Write an audit's tables, layers, maps and report to a new folder, atomically.
 
@@ -316,6 +350,9 @@ def write_audit(
     maps : bool
         Also draw the interactive and static maps.
     progress : callable, optional
+        ``progress(step)`` before each step.
+    quiet : bool
+        No progress bars (for scripts).
 
     Returns
     -------
@@ -332,22 +369,19 @@ def write_audit(
             df.to_csv(tmp / "tables" / f"{name}.csv", index=False, float_format="%.6f", lineterminator="\n")
         write_tables_xlsx(tables, tmp / "audit.xlsx", lang)
         summary = audit_summary(result)
+        summary["lang"] = lang
         (tmp / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         say("writing the GeoPackage")
         gpkg = tmp / "geoplan.gpkg"
         for name, gdf in audit_layers(result).items():
-            g = gdf.copy()
-            for c in g.columns:
-                if c != g.geometry.name and g[c].dtype == object:
-                    g[c] = g[c].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
-            g.to_file(gpkg, layer=name, driver="GPKG", engine="pyogrio")
+            _gpkg_ready(gdf).to_file(gpkg, layer=name, driver="GPKG", engine="pyogrio")
         if result.population.grid is not None:
             _write_population_tif(result.population.grid, tmp / "population.tif")
         if maps:
             say("drawing maps")
             from .report import write_maps_and_report
 
-            write_maps_and_report(result, tmp, lang, tables=tables, summary=summary)
+            write_maps_and_report(result, tmp, lang, tables=tables, summary=summary, progress=progress, quiet=quiet)
         result.timings["writing outputs"] = round(time.perf_counter() - t0, 3)
         (tmp / "geoplan.log").write_text(_log_header(result), encoding="utf-8")
     return Path(out).resolve()
