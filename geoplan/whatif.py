@@ -565,11 +565,7 @@ class WhatIfResult:
             (tmp / "summary.json").write_text(json.dumps(_clean(self.summary()), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
                                               encoding="utf-8")
             for name, gdf in self.layers().items():
-                g = gdf.copy()
-                for c in g.columns:
-                    if c != g.geometry.name and g[c].dtype == object:
-                        g[c] = g[c].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
-                g.to_file(tmp / "whatif.gpkg", layer=name, driver="GPKG", engine="pyogrio")
+                _gpkg_clean(gdf).to_file(tmp / "whatif.gpkg", layer=name, driver="GPKG", engine="pyogrio")
             if maps:
                 from .maps import interactive_map, save_map
 
@@ -584,6 +580,20 @@ class WhatIfResult:
                     title = "方案评估" if lang == "zh" else "What-if"
                     save_map(interactive_map(layers, title=title), tmp / "map.html")
         return Path(out).resolve()
+
+
+def _gpkg_clean(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Field names and values that open cleanly in QGIS (the audit writer's rules when available)."""
+    try:
+        from .outputs import _gpkg_ready
+
+        return _gpkg_ready(gdf)
+    except ImportError:  # pragma: no cover
+        g = gdf.copy()
+        for c in g.columns:
+            if c != g.geometry.name and g[c].dtype == object:
+                g[c] = g[c].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+        return g
 
 
 def _clean(v: Any) -> Any:
