@@ -1029,11 +1029,14 @@ def audit_child(spec: dict) -> dict:
     for _ in range(spec["runs"]):
         if results and time.perf_counter() - t_all > spec.get("budget_s", 120):
             break  # a large area: one or two runs are enough for the figure
+        c = time.process_time()
         t = time.perf_counter()
         r = geoplan.run_audit(cfg)
         wall = time.perf_counter() - t
+        cpu = time.process_time() - c
         load = r.timings.get("loading data", float("nan"))
-        results.append({"wall_s": wall, "load_s": load, "analysis_s": wall - load, "timings": dict(r.timings)})
+        results.append({"wall_s": wall, "cpu_s": cpu, "load_s": load, "analysis_s": wall - load,
+                         "timings": dict(r.timings)})
         n_cells = len(r.parks.cells)
         analyses = ["parks", *r.analyses.keys()]
         net = repr(r.study.network)
@@ -1055,6 +1058,7 @@ def run_audit_subprocess(kwargs: dict, runs: int) -> dict:
     out["median_wall_s"] = statistics.median(r["wall_s"] for r in rs)
     out["median_load_s"] = statistics.median(r["load_s"] for r in rs)
     out["median_analysis_s"] = statistics.median(r["analysis_s"] for r in rs)
+    out["median_cpu_s"] = statistics.median(r["cpu_s"] for r in rs)
     return out
 
 
@@ -1348,10 +1352,11 @@ def markdown(result: dict) -> str:
                 lines.append(f"failed: {a['error']}\n")
             else:
                 lines.append(f"Analyses: {', '.join(a['analyses'])}; {a['cells']:,} residential cells; {a['network']}.\n")
-                lines.append("| data loading | analysis after load | wall | peak RSS | RSS after imports |")
-                lines.append("|---:|---:|---:|---:|---:|")
-                lines.append(f"| {fmt_s(a['median_load_s'])} | {fmt_s(a['median_analysis_s'])} | "
-                             f"{fmt_s(a['median_wall_s'])} | {a['peak_rss_mb']:,.0f} MiB | {a['rss_after_import_mb']:,.0f} MiB |")
+                lines.append("| runs | data loading | analysis after load | wall | CPU (whole run) | peak RSS | RSS after imports |")
+                lines.append("|---:|---:|---:|---:|---:|---:|---:|")
+                lines.append(f"| {len(a['runs'])} | {fmt_s(a['median_load_s'])} | {fmt_s(a['median_analysis_s'])} | "
+                             f"{fmt_s(a['median_wall_s'])} | {fmt_s(a.get('median_cpu_s'))} | {a['peak_rss_mb']:,.0f} MiB | "
+                             f"{a['rss_after_import_mb']:,.0f} MiB |")
                 steps = a["runs"][-1]["timings"]
                 lines.append("\nSteps (last run): " + ", ".join(f"{k} {v:.2f} s" for k, v in steps.items()) + ".\n")
                 if a.get("inputs_note"):
@@ -1419,7 +1424,19 @@ def main(argv: list[str] | None = None) -> int:
                     help="memory scaling: run scripts/benchmark_memory.py, read its last benchmarks/memory.json "
                          "(default), or skip")
     ap.add_argument("--audit-child", help=argparse.SUPPRESS)
+    ap.add_argument("--from-json", type=Path, help="rebuild the tables and targets from a saved result (no runs)")
     args = ap.parse_args(argv)
+    if args.from_json:
+        result = json.loads(args.from_json.read_text())
+        mem_json = REPO / "benchmarks" / "memory.json"
+        if args.memory != "skip" and mem_json.exists() and not result.get("quick"):
+            result["memory"] = json.loads(mem_json.read_text())
+        result["targets"] = targets(result)
+        print(markdown(result))
+        args.out.write_text(json.dumps(result, indent=1))
+        if args.markdown:
+            args.markdown.write_text(markdown(result) + "\n")
+        return 0
     if args.audit_child:
         print(json.dumps(audit_child(json.loads(args.audit_child))))
         return 0
