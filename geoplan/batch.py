@@ -934,7 +934,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                      "Exit code 0: every area done; 1: some areas failed (the others are written); "
                      "2: usage error; 3: data error. Example configuration: geoplan/presets/batch-example.yaml"),
     )
-    p.add_argument("config", help="batch configuration YAML (base, areas, out, workers, scheduler, redo, maps)")
+    p.add_argument("config", help="batch configuration YAML (base, areas, out, workers, scheduler, redo, maps, analyses)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="address (tcp://HOST:PORT) or scheduler JSON file of a running Dask cluster")
     p.add_argument("--workers", type=int, help="worker processes of the local cluster (default: the file's, else 2)")

@@ -117,9 +117,11 @@ def serial_child(batch_yaml: str, out: str) -> None:
     from geoplan.cli import build_parser
     from geoplan.outputs import write_audit
 
+    from geoplan import registry
+
     build_parser()  # registers every installed analysis, as the command line (and geoplan batch) does
     spec = load_batch(batch_yaml)
-    times = {}
+    times = {"_analyses": list(registry.analyses())}
     for a in spec.areas:
         t = time.perf_counter()
         try:
@@ -131,9 +133,21 @@ def serial_child(batch_yaml: str, out: str) -> None:
     print(json.dumps(times, ensure_ascii=False))
 
 
+def code_fingerprint() -> str:
+    """Hash of geoplan's sources and presets: others may edit the working tree during a long benchmark."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted((ROOT / "geoplan").rglob("*")):
+        if f.suffix in (".py", ".yaml") and "__pycache__" not in f.parts:
+            h.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def timed(cmd: list[str]) -> dict:
     """Run a command in a fresh process; wall seconds, CPU seconds of its process tree, load."""
     load = os.getloadavg()[0]
+    code = code_fingerprint()
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -143,6 +157,7 @@ def timed(cmd: list[str]) -> dict:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return {"wall_s": round(wall, 2), "cpu_s": round((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), 2),
             "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2), "rc": proc.returncode,
+            "code": code, "code_after": code_fingerprint(),
             "stdout": proc.stdout[-4000:]}
 
 
@@ -178,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(args.repeats):
         s = timed([sys.executable, __file__, "--serial-child", str(yml), str(d / "serial-out")])
         s.update(kind="serial", per_area=json.loads(s.pop("stdout").strip().splitlines()[-1]))
+        analyses = s["per_area"].pop("_analyses")
         print(f"serial #{i + 1}: {s['wall_s']:.1f} s wall, {s['cpu_s']:.1f} s CPU, load {s['load_before']}", flush=True)
         runs.append(s)
         b = timed([geoplan, "batch", str(yml), "--out", str(d / "batch-out"), "--workers", str(args.workers), "--redo", "-q"])
@@ -189,12 +205,16 @@ def main(argv: list[str] | None = None) -> int:
 
     status = pd.read_csv(d / "batch-out" / "batch_status.csv")
     n_files, diffs = compare(d / "serial-out", d / "batch-out")
+    ok = status[status["status"] == "ok"]
+    per_worker_cpu = ok.groupby("worker")["cpu_seconds"].sum().round(1).tolist()
     ser = [r["wall_s"] for r in runs if r["kind"] == "serial"]
     bat = [r["wall_s"] for r in runs if r["kind"] != "serial"]
     result = {
         "what": f"{len(status)} Xicheng jiedao, Xicheng street network (real), STAND-IN parks/residential/population",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "workers": args.workers,
+        "analyses": ["park coverage"] + analyses,
+        "load_average_during_runs": [r["load_before"] for r in runs],
         "serial_wall_s": ser, "batch_wall_s": bat,
         "speedup_best": round(min(ser) / min(bat), 2),
         "speedup_median": round(statistics.median(ser) / statistics.median(bat), 2),
@@ -202,7 +222,11 @@ def main(argv: list[str] | None = None) -> int:
         "areas_status": status["status"].value_counts().to_dict(),
         "task_seconds_sum": round(float(status["seconds"].sum()), 1),
         "task_cpu_seconds_sum": round(float(status["cpu_seconds"].sum()), 1),
+        "task_cpu_seconds_per_worker": per_worker_cpu,
+        "serial_cpu_s": [r["cpu_s"] for r in runs if r["kind"] == "serial"],
+        "batch_cpu_s": [r["cpu_s"] for r in runs if r["kind"] != "serial"],
         "identical_files": f"{n_files - len(diffs)}/{n_files}", "differing": diffs[:20],
+        "code_unchanged_during_runs": len({r["code"] for r in runs} | {r["code_after"] for r in runs}) == 1,
         "runs": runs,
     }
     (d / "benchmark.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
