@@ -547,7 +547,8 @@ def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResul
     # supply and demand
     supply, e_by_unit, e_all = None, None, None
     if settings.get("supply"):
-        supply, e_by_unit, e_all = _run_e2sfca(settings, rules, net, table, osnap, crs, study.units, meta)
+        s_e = {**settings, "supply_datum": settings.get("supply_datum") or result.config.inputs.datums.get("supply")}
+        supply, e_by_unit, e_all = _run_e2sfca(s_e, rules, net, table, osnap, crs, study.units, meta)
     units = study.units.merge(by_unit.drop(columns=["unit_name"]), on="unit_id", how="left")
     from ..i18n import register_labels
 
@@ -564,7 +565,7 @@ def _run_e2sfca(settings: dict, rules: LifeCircleRules, net: Any, table: gpd.Geo
 
     path = settings["supply"]
     field_ = settings.get("capacity_field")
-    g = read_layer(path, datum=(settings.get("supply_datum") or result.config.inputs.datums.get("supply")), what="supply facilities")
+    g = read_layer(path, datum=settings.get("supply_datum"), what="supply facilities")
     if not field_ or field_ not in g.columns:
         raise DataError(f"supply facilities layer {path} has no capacity field {field_!r}.",
                         hint=f"Set capacity_field to one of: {', '.join(c for c in g.columns if c != 'geometry')}.")
