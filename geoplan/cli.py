@@ -83,6 +83,7 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
     o.add_argument("--out", help="output folder (must not exist unless --overwrite)")
     o.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     o.add_argument("--no-maps", action="store_true", help="skip maps and report (tables and GeoPackage only)")
+    o.add_argument("--no-state", action="store_true", help="do not save state.pkl for geoplan whatif")
     o.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
@@ -154,7 +155,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     check_output_folder(out, overwrite=args.overwrite)  # fail before the work, not after
     say = Reporter(args.quiet)
     result = run_audit(cfg, progress=say)
-    path = write_audit(result, out, overwrite=args.overwrite, maps=not args.no_maps, progress=say, quiet=args.quiet)
+    path = write_audit(result, out, overwrite=args.overwrite, maps=not args.no_maps, progress=say, quiet=args.quiet,
+                       state=not getattr(args, "no_state", False))
     if not args.quiet:
         print_summary(result, path, cfg.lang)
     return 0

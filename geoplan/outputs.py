@@ -16,6 +16,7 @@ import platform
 import re
 import shutil
 import time
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -24,7 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .errors import UsageError
+from .errors import GeoplanWarning, UsageError
 from .i18n import label
 
 __all__ = ["write_audit", "atomic_folder", "check_output_folder", "audit_summary", "audit_tables", "audit_layers", "write_tables_xlsx"]
@@ -336,6 +337,7 @@ def write_audit(
     maps: bool = True,
     progress: Callable[[str], None] | None = None,
     quiet: bool = False,
+    state: bool = True,
 ) -> Path:
     """Write an audit's tables, layers, maps and report to a new folder, atomically.
 
@@ -353,6 +355,8 @@ def write_audit(
         ``progress(step)`` before each step.
     quiet : bool
         No progress bars (for scripts).
+    state : bool
+        Save ``state.pkl`` for ``geoplan whatif`` (a pickle: read it only if you wrote it).
 
     Returns
     -------
@@ -377,6 +381,14 @@ def write_audit(
             _gpkg_ready(gdf).to_file(gpkg, layer=name, driver="GPKG", engine="pyogrio")
         if result.population.grid is not None:
             _write_population_tif(result.population.grid, tmp / "population.tif")
+        if state:
+            from .whatif import save_state
+
+            say("saving the what-if state")
+            try:
+                save_state(result, tmp)
+            except Exception as exc:  # the audit itself is complete without it
+                warnings.warn(f"what-if state not saved: {exc}", GeoplanWarning, stacklevel=2)
         if maps:
             say("drawing maps")
             from .report import write_maps_and_report

@@ -1042,6 +1042,9 @@ def _analyses_html(ctx: _Ctx, maps: dict[str, str]) -> str:
                     df, [Col("figure", L("figure"), _esc, num=False), Col("value", L("value"), lambda v: v)]) + "</details>")
         if name in maps:
             parts.append(f"<p><a href='{maps[name]}'><img class='map' src='{maps[name]}' alt='{_esc(L(name))}'></a></p>")
+        if hasattr(a, "report_figures"):
+            for title, path in a.report_figures(ctx.folder, lang):
+                parts.append(f"<h3>{_esc(title)}</h3><img class='map' src='{_esc(str(path))}' alt='{_esc(title)}'>")
         if hasattr(a, "tables"):
             for key, df in ctx.analysis_tables(name).items():
                 fname = _analysis_table_name(name, key)
