@@ -474,12 +474,41 @@ def extended_graph(net: WalkNetwork, node: np.ndarray, off: np.ndarray) -> tuple
     return g, np.concatenate([node[direct], n + np.arange(k)]), k
 
 
+_TEMPLATES: dict[int, tuple[WalkNetwork, sparse.csr_matrix]] = {}
+
+
+def extended_template(net: WalkNetwork, k: int) -> sparse.csr_matrix:
+    """The network's CSR followed by room for at least ``k`` virtual start nodes, built once per network.
+
+    Each pass writes only its own virtual rows (one entry each) into the tail of the arrays, so nothing
+    of size nnz is copied or re-validated per pass.  Rows of unused virtual nodes are empty.  (Shared,
+    mutable state: one pass at a time per network — fine for processes, not for threads.)
+    """
+    have = _TEMPLATES.get(id(net))
+    n, G = net.n_nodes, net.graph
+    if have is not None and have[0] is net and have[1].shape[0] - n >= k:
+        return have[1]
+    cap = 1 << max(6, int(np.ceil(np.log2(max(k, 1)))))
+    nnz = G.indptr[-1]
+    indptr = np.full(n + cap + 1, nnz, dtype=G.indptr.dtype)
+    indptr[: n + 1] = G.indptr
+    indices = np.zeros(nnz + cap, dtype=G.indices.dtype)
+    indices[:nnz] = G.indices
+    data = np.ones(nnz + cap)
+    data[:nnz] = G.data
+    g = sparse.csr_matrix((n + cap, n + cap))
+    g.indptr, g.indices, g.data = indptr, indices, data
+    g.has_sorted_indices = True
+    _TEMPLATES[id(net)] = (net, g)
+    return g
+
+
 def proto_multi_source(net: WalkNetwork, sources: Sources, limit: float) -> Reach:
     """multi_source, leaner — a prototype of the proposed kernel fix (same starts, same Dijkstra call).
 
-    * the virtual start nodes are appended to the CSR in preallocated arrays handed to scipy as an
-      already-valid matrix (``sparse.csr_matrix((data, indices, indptr))`` re-validates and copies all
-      of the network's arrays on every pass);
+    * the virtual start nodes are written into the tail of a CSR template kept per network
+      (:func:`extended_template`) instead of concatenating and re-validating all of the network's
+      arrays on every pass (``sparse.csr_matrix((data, indices, indptr))``);
     * distances are taken as scipy returns them and labels with one ``np.where`` (no boolean
       scatter over all nodes).
     """
@@ -491,24 +520,17 @@ def proto_multi_source(net: WalkNetwork, sources: Sources, limit: float) -> Reac
         return Reach(np.full(n, np.inf), np.full(n, -1, dtype=np.int64), float(limit), sources)
     direct = off <= 0.0
     k = int((~direct).sum())
-    g = net.graph
+    g = extended_template(net, k) if k else net.graph
     if k:
-        nnz = g.indptr[-1]
-        indptr = np.empty(n + k + 1, dtype=g.indptr.dtype)
-        indptr[: n + 1] = g.indptr
-        indptr[n + 1:] = nnz + np.arange(1, k + 1)
-        indices = np.empty(nnz + k, dtype=g.indices.dtype)
-        indices[:nnz] = g.indices
-        indices[nnz:] = node[~direct]
-        data = np.empty(nnz + k)
-        data[:nnz] = g.data
-        data[nnz:] = off[~direct]
-        g = sparse.csr_matrix((n + k, n + k))
-        g.indptr, g.indices, g.data = indptr, indices, data
+        nnz = net.graph.indptr[-1]
+        g.indptr[n + 1: n + k + 1] = nnz + np.arange(1, k + 1)
+        g.indptr[n + k + 1:] = nnz + k
+        g.indices[nnz: nnz + k] = node[~direct]
+        g.data[nnz: nnz + k] = off[~direct]
     idx = np.concatenate([node[direct], n + np.arange(k)])
     d, _, src = csgraph.dijkstra(g, directed=True, indices=idx, limit=limit, min_only=True,
                                  return_predecessors=True)
-    start_of = np.full(n + k, -1, dtype=np.int64)
+    start_of = np.full(g.shape[0], -1, dtype=np.int64)
     start_of[idx] = np.concatenate([lab[direct], lab[~direct]])
     src = src[:n]
     label = np.where(src >= 0, start_of[np.maximum(src, 0)], -1)
