@@ -27,7 +27,9 @@ Python process running :func:`geoplan.audit.run_audit` and
 ``geoplan batch`` runs); ``batch`` is ``geoplan batch --redo -q`` with an embedded
 LocalCluster of N worker processes (one thread each), including cluster start-up
 and the merged tables.  Runs alternate (serial, batch, serial, batch ...) because
-the machine may be shared; the load average is recorded beside each run.  The
+the machine may be shared: beside each run, the CPU time that OTHER processes used
+meanwhile is recorded (from /proc/stat, minus the run's own process tree), so that
+runs disturbed by other work can be told apart.  The
 batch outputs are checked to be byte-identical to the serial ones.
 
 Usage::
@@ -144,18 +146,32 @@ def code_fingerprint() -> str:
     return h.hexdigest()[:12]
 
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all processes, all cores), from /proc/stat."""
+    with open("/proc/stat") as fh:
+        f = [int(x) for x in fh.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (f + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(cmd: list[str]) -> dict:
-    """Run a command in a fresh process; wall seconds, CPU seconds of its process tree, load."""
+    """Run a command in a fresh process; wall seconds, CPU seconds of its process tree, and how
+    much CPU other processes on the machine used meanwhile (the machine may be shared)."""
     load = os.getloadavg()[0]
     code = code_fingerprint()
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    b0 = busy_cpu_seconds()
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t
+    b1 = busy_cpu_seconds()
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ours = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return {"wall_s": round(wall, 2), "cpu_s": round((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), 2),
+    others = max(0.0, (b1 - b0) - ours)
+    return {"wall_s": round(wall, 2), "cpu_s": round(ours, 2),
+            "others_cpu_s": round(others, 1), "others_share": round(others / (wall * (os.cpu_count() or 1)), 3),
             "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2), "rc": proc.returncode,
             "code": code, "code_after": code_fingerprint(),
             "stdout": proc.stdout[-4000:]}
@@ -194,12 +210,14 @@ def main(argv: list[str] | None = None) -> int:
         s = timed([sys.executable, __file__, "--serial-child", str(yml), str(d / "serial-out")])
         s.update(kind="serial", per_area=json.loads(s.pop("stdout").strip().splitlines()[-1]))
         analyses = s["per_area"].pop("_analyses")
-        print(f"serial #{i + 1}: {s['wall_s']:.1f} s wall, {s['cpu_s']:.1f} s CPU, load {s['load_before']}", flush=True)
+        print(f"serial #{i + 1}: {s['wall_s']:.1f} s wall, {s['cpu_s']:.1f} s CPU; other processes used "
+              f"{100 * s['others_share']:.0f} % of the machine", flush=True)
         runs.append(s)
         b = timed([geoplan, "batch", str(yml), "--out", str(d / "batch-out"), "--workers", str(args.workers), "--redo", "-q"])
         b.update(kind=f"batch-{args.workers}-workers")
         b.pop("stdout")
-        print(f"batch  #{i + 1}: {b['wall_s']:.1f} s wall, {b['cpu_s']:.1f} s CPU, load {b['load_before']}", flush=True)
+        print(f"batch  #{i + 1}: {b['wall_s']:.1f} s wall, {b['cpu_s']:.1f} s CPU; other processes used "
+              f"{100 * b['others_share']:.0f} % of the machine", flush=True)
         runs.append(b)
     import pandas as pd
 
@@ -219,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         "speedup_best": round(min(ser) / min(bat), 2),
         "speedup_median": round(statistics.median(ser) / statistics.median(bat), 2),
         "speedup_pairs": [round(s / b, 2) for s, b in zip(ser, bat)],
+        "others_share_pairs": [[r["others_share"] for r in runs[k:k + 2]] for k in range(0, len(runs), 2)],
         "areas_status": status["status"].value_counts().to_dict(),
         "task_seconds_sum": round(float(status["seconds"].sum()), 1),
         "task_cpu_seconds_sum": round(float(status["cpu_seconds"].sum()), 1),
