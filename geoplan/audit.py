@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import geopandas as gpd
-import numpy as np
 
 from .config import AuditConfig
 from .errors import GeoplanWarning

@@ -108,7 +108,8 @@ def list_presets() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml") if _is_rule_preset(p))
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file, turning every failure into a UsageError/DataError naming the file and the line."""
     try:
         with open(path, encoding="utf-8") as fh:
             return yaml.safe_load(fh)
@@ -149,7 +150,7 @@ def load_rules(name_or_path: str | Path | dict) -> Rules:
     else:
         p = Path(name_or_path)
         if p.suffix.lower() in (".yaml", ".yml") or p.exists():
-            data, source = _read_yaml(p), str(p)
+            data, source = read_yaml(p), str(p)
         else:
             preset = PRESET_DIR / f"{name_or_path}.yaml"
             if not preset.exists() or not _is_rule_preset(preset):
@@ -157,7 +158,7 @@ def load_rules(name_or_path: str | Path | dict) -> Rules:
                     f"unknown rule preset {name_or_path!r}.",
                     hint=f"Use one of {', '.join(list_presets())} or the path of a YAML rules file.",
                 )
-            data, source = _read_yaml(preset), f"preset:{name_or_path}"
+            data, source = read_yaml(preset), f"preset:{name_or_path}"
     if not isinstance(data, dict) or not data.get("tiers"):
         raise UsageError(f"rules {source} define no tiers.", hint="Add a 'tiers:' list with radius_m for each tier.")
     if not isinstance(data["tiers"], list):
@@ -288,9 +289,9 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> AuditConfig
     -------
     AuditConfig
     """
-    data = _read_yaml(PRESET_DIR / "defaults.yaml")
+    data = read_yaml(PRESET_DIR / "defaults.yaml")
     if path is not None:
-        user = _read_yaml(Path(path))
+        user = read_yaml(Path(path))
         if not isinstance(user, dict):
             raise UsageError(f"{path} must be a YAML mapping of settings.")
         data = _deep_merge(data, user)

@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from ..config import PRESET_DIR
-from ..errors import DataError, UsageError
+from ..config import PRESET_DIR, read_yaml
+from ..errors import UsageError
 
 __all__ = ["Catchment", "Category", "Level", "LifeCircleRules", "Profile", "TagRule", "load_lifecircle_rules"]
 
@@ -326,13 +325,7 @@ def _read(name_or_path: str | Path) -> tuple[dict, str]:
         if not path.exists() or str(name_or_path) != "gb50180":
             raise UsageError(f"unknown life-circle preset {name_or_path!r}.",
                              hint="Use gb50180 or the path of a YAML file of the same shape.")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except FileNotFoundError:
-        raise DataError(f"life-circle rules file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path} is not valid YAML: {exc}") from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise UsageError(f"life-circle rules {source} must be a YAML mapping.")
     return data, source

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from ..errors import DataError, UsageError
