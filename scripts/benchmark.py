@@ -1252,7 +1252,7 @@ EGO_HOME_ROW = "ego-graph recipe, one per home"
 PD_ROW = "pandana set_pois (by node id) + nearest_pois"
 CS_ROW = "cityseer DataMap.accessibility"
 SNAP_ROW = "geoplan module step incl. snapping the sources"
-PROTO_ROW = "prototype: leaner kernel (see below), sources grouped once"
+PROTO_ROW = "prototype kernel fix (see BENCHMARKS.md), sources grouped once"
 
 
 def _ratio(rows: dict, name: str) -> float | None:
