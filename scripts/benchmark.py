@@ -357,11 +357,17 @@ def load_pbf(args: argparse.Namespace, pbf: Path, name: str) -> Dataset:
     notes = [f"{pbf.name}: the whole walking network of the extract."]
 
     origins = sample_on_network(net, args.origins, rng, (5, 40))
-    notes.append(f"origins: {args.origins:,} SAMPLED residential points 5-40 m off random streets "
-                 "(the extract has no residential land or buildings).")
-    # (a) parks: real park points (CSV) inside the extract, else OSM parks, else sampled
+    notes.append(f"origins: {args.origins:,} SAMPLED home points 5-40 m off random streets (this benchmark samples "
+                 "the homes of every extract other than the bundled sample; the Xicheng extract has no residential land).")
+    # (a) parks: OSM parks of the extract, else real park points (CSV) inside it, else sampled
     parks: list[Pass] = []
-    if PARKS_CSV.exists():
+    pk = osm.features({"leisure": ["park", "garden"]})
+    pk = pk[pk.geom_type.isin(["Polygon", "MultiPolygon"])] if len(pk) else pk
+    if len(pk):
+        g = pk.set_crs("EPSG:4326", allow_override=True).to_crs(crs).geometry.values
+        parks.append(make_pass(net, "parks 500 m", 500, shapely.point_on_surface(g)))
+        notes.append(f"(a) parks: the {len(pk)} OSM parks of the extract (a point on each; one 500 m tier).")
+    elif PARKS_CSV.exists():
         p = pd.read_csv(PARKS_CSV)
         p = p[(p["leisure"] == "park") & p["lon"].between(nodes["lon"].min(), nodes["lon"].max())
               & p["lat"].between(nodes["lat"].min(), nodes["lat"].max())]
@@ -370,12 +376,6 @@ def load_pbf(args: argparse.Namespace, pbf: Path, name: str) -> Dataset:
             parks.append(make_pass(net, "parks 500 m", 500, pts, np.arange(len(p))))
             notes.append(f"(a) parks: {len(p)} real OSM park points ({PARKS_CSV.name}) inside the extract, snapped to "
                          "the nearest street (no park polygons or gates in the extract: one 500 m tier).")
-    if not parks:
-        pk = osm.features({"leisure": ["park", "garden"]})
-        if len(pk):
-            g = pk.set_crs("EPSG:4326", allow_override=True).to_crs(crs).geometry.values
-            parks.append(make_pass(net, "parks 500 m", 500, shapely.point_on_surface(g)))
-            notes.append(f"(a) parks: {len(pk)} OSM parks of the extract (points on surface).")
     if not parks:
         parks.append(make_pass(net, "parks 500 m (sampled)", 500, sample_on_network(net, 30, rng, (20, 80))))
         notes.append("(a) parks: none in the extract: 30 SAMPLED network locations stand in for park access points.")
@@ -403,8 +403,11 @@ def load_pbf(args: argparse.Namespace, pbf: Path, name: str) -> Dataset:
     lim = {c: rules.search_limit(c) for c in cats}
     groups.append(lifecircle_group(net, fac, lim, origins))
     if sampled:
-        notes.append("(b) facilities: the extract has no amenities, so the life-circle sources are SAMPLED network "
-                     "locations 3-20 m off a street, per gb50180 category: " + ", ".join(sampled) + ".")
+        real = len(rules.category_ids) - len(sampled)
+        notes.append(("(b) facilities: the extract has no amenities, so the" if not real else
+                      f"(b) facilities: OSM facilities of the extract for {real} categories; the categories with fewer "
+                      "than 3 in the extract use") + " SAMPLED network locations 3-20 m off a street, per gb50180 "
+                     "category: " + ", ".join(sampled) + ".")
     audit = {"xicheng": True} if name == "xicheng" and JIEDAO.exists() else None
     return Dataset(name, net, groups, origins[: args.iso_points], notes,
                    load={"read_s": t_read, "build_network_s": t_build, "pbf": str(pbf)}, audit=audit)
@@ -1480,7 +1483,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"analyses registered as by `geoplan audit`: parks, {', '.join(register_analyses())}")
 
     if args.pbf:
-        todo = [("pbf", args.pbf)]
+        todo = [(f"pbf:{args.pbf.name.split('.')[0]}", args.pbf)]
     elif args.datasets == "auto":
         todo = ([("xicheng", XICHENG_PBF)] if XICHENG_PBF.exists() else []) + [("helsinki", None)]
     else:
