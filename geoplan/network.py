@@ -395,29 +395,28 @@ def multi_source(net: WalkNetwork, sources: Sources, limit: float) -> Reach:
     d, _, src = csgraph.dijkstra(
         g, directed=True, indices=idx, limit=limit, min_only=True, return_predecessors=True
     )
-    d = d[:n]
-    src = src[:n]
-    reached = np.isfinite(d) & (src >= 0)
-    # map the index of the start node (real or virtual) back to its label
+    # map the index of the start node (real or virtual) back to its label; unreached nodes have src < 0
     start_of = np.full(n + k, -1, dtype=np.int64)
     start_of[idx] = idx_label
-    dist[reached] = d[reached]
-    label[reached] = start_of[src[reached]]
-    return Reach(dist, label, float(limit), sources)
+    src = src[:n]
+    ok = src >= 0
+    label = np.where(ok, start_of[np.where(ok, src, 0)], -1)
+    return Reach(d[:n], label, float(limit), sources)
 
 
 def _same_edge_pairs(point_edge: np.ndarray, source_edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All (point, source) index pairs that lie on the same edge."""
-    order = np.argsort(source_edge, kind="stable")
-    se = source_edge[order]
-    lo = np.searchsorted(se, point_edge, "left")
-    cnt = np.searchsorted(se, point_edge, "right") - lo
-    has = np.nonzero(cnt)[0]
+    marked = np.zeros(max(int(point_edge.max(initial=0)), int(source_edge.max(initial=0))) + 1, dtype=bool)
+    marked[source_edge] = True
+    has = np.nonzero(marked[point_edge])[0]  # only points on an edge that carries a source
     if len(has) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    c = cnt[has]
+    order = np.argsort(source_edge, kind="stable")
+    se = source_edge[order]
+    lo = np.searchsorted(se, point_edge[has], "left")
+    c = np.searchsorted(se, point_edge[has], "right") - lo
     i_pt = np.repeat(has, c)
-    start = np.repeat(lo[has], c)
+    start = np.repeat(lo, c)
     within = np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c)
     return i_pt, order[start + within]
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..network import Snapped, Sources, WalkNetwork, multi_source, point_distances
-from .facilities import snap_facilities, snapped_of
+from .facilities import snap_facilities
 from .rules import LifeCircleRules, load_lifecircle_rules
 
 __all__ = [
@@ -56,12 +56,19 @@ def category_distances(
     """
     out = {}
     n = len(origins)
+    # numpy arrays grouped once: filtering the table per category costs more than the passes themselves
+    cat = facilities["category"].to_numpy(object)
+    edge = facilities["snap_edge"].to_numpy(np.int64)
+    along = facilities["snap_along"].to_numpy(float)
+    off = facilities["snap_m"].to_numpy(float)
+    fid = facilities["fac_id"].to_numpy(np.int64)
+    rows = pd.Series(np.arange(len(cat))).groupby(cat).indices if len(cat) else {}
     for cid, limit in limits.items():
-        f = facilities[facilities["category"] == cid]
-        if len(f) == 0:
+        i = rows.get(cid)
+        if i is None or len(i) == 0:
             out[cid] = (np.full(n, np.inf), np.full(n, -1, dtype=np.int64))
             continue
-        src = Sources.on_edges(snapped_of(f), f["fac_id"].to_numpy(np.int64))
+        src = Sources.on_edges(Snapped(edge[i], along[i], off[i]), fid[i])
         reach = multi_source(network, src, float(limit))
         d, lab = point_distances(network, reach, origins)
         out[cid] = (d, lab.astype(np.int64))

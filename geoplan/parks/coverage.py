@@ -79,6 +79,17 @@ def _counted(parks: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return parks[parks["tier"].notna()]
 
 
+def _covered_area(geoms: np.ndarray, zone: Any) -> np.ndarray:
+    """Area of each geometry inside ``zone``: exact overlay only for cells on the zone's edge."""
+    shapely.prepare(zone)
+    area = shapely.area(geoms)
+    inside = shapely.contains(zone, geoms)
+    touch = shapely.intersects(zone, geoms) & ~inside
+    out = np.where(inside, area, 0.0)
+    out[touch] = shapely.area(shapely.intersection(geoms[touch], zone))
+    return out
+
+
 def euclidean_cover(cells: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, rules: Rules) -> tuple[pd.DataFrame, list]:
     """Straight-line coverage of every residential cell.
 
@@ -102,8 +113,7 @@ def euclidean_cover(cells: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, rules: Rul
         pt = counted[counted["tier"] == t.id]
         zone = shapely.union_all(shapely.buffer(pt.geometry.values, t.radius_m, quad_segs=16)) if len(pt) else shapely.Polygon()
         zones.append((t.id, zone))
-        shapely.prepare(zone)
-        out[f"euc_cov_m2:{t.id}"] = shapely.area(shapely.intersection(geoms, zone)) if len(pt) else 0.0
+        out[f"euc_cov_m2:{t.id}"] = _covered_area(geoms, zone) if len(pt) else 0.0
         if len(pt):
             tree = shapely.STRtree(pt.geometry.values)
             (ci, pi), d = tree.query_nearest(rep, return_distance=True, all_matches=False)
@@ -113,7 +123,7 @@ def euclidean_cover(cells: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, rules: Rul
             best_t[ci[better]] = t.id
     all_zone = shapely.union_all([z for _, z in zones])
     zones.insert(0, ("all", all_zone))
-    out["euc_cov_m2"] = shapely.area(shapely.intersection(geoms, all_zone)) if not all_zone.is_empty else 0.0
+    out["euc_cov_m2"] = _covered_area(geoms, all_zone) if not all_zone.is_empty else 0.0
     out["euc_park"] = best_p
     out["euc_dist"] = best_d
     out["euc_tier"] = best_t
