@@ -699,7 +699,7 @@ def compound_snap(cn: CompoundNetwork, points: Any) -> CompoundSnap:
         use_gate = np.ones(len(idx), bool)
         if e_c is not None and len(e_c):
             s = snap_to_edges(net, pts[idx], e_c)
-            use_gate = go < s.offset
+            use_gate = np.round(go, 6) < np.round(s.offset, 6)  # ties (to a micrometre) go to the inner path, whatever the float noise
             ii = idx[~use_gate]
             edge[ii], along[ii], offset[ii] = s.edge[~use_gate], s.along[~use_gate], s.offset[~use_gate]
             mode[ii] = "inner"
