@@ -60,8 +60,8 @@ __all__ = [
 
 #: Resolution of each unit's map (a web page and an A4 print both look right at 150 dpi).
 UNIT_MAP_DPI = 150
-#: Resolution of the A4 PNG print map.
-PRINT_DPI = 200
+#: Resolution of the A4 PNG print maps (300 dpi, print quality).
+PRINT_DPI = 300
 #: Rows of a further analysis' table shown in the report (all rows are in the CSV).
 MAX_TABLE_ROWS = 25
 #: Metres shown around a unit on its map.
