@@ -33,7 +33,8 @@ What is written under ``out``:
   counts as done and is skipped on the next run unless ``redo``.
 * ``merged/*.csv`` and ``merged/merged.xlsx``: each table of every finished area,
   with an ``area`` column first, areas in the order of the configuration.  The
-  CSV values are the per-area files' text, unchanged.
+  CSV values are the per-area files' text, unchanged.  The workbook's first sheet
+  lists the tables; those over ``XLSX_MAX_ROWS`` rows are in CSV only.
 * ``batch_status.csv``: one row per area: ``ok``, ``skipped`` (done before) or
   ``failed`` with its error, seconds, headline figures and warnings.
 * ``errors/<area>.txt``: the traceback of each failed area.
@@ -67,6 +68,7 @@ import sys
 import tempfile
 import time
 import traceback
+import uuid
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -77,7 +79,7 @@ import yaml
 
 from .config import AuditConfig, Inputs, load_config
 from .errors import DataError, GeoplanError, GeoplanWarning, UsageError
-from .i18n import register_labels
+from .i18n import LABELS, register_labels
 
 __all__ = [
     "Area",
@@ -97,7 +99,7 @@ __all__ = [
 
 #: Columns of ``batch_status.csv``, in order.
 STATUS_COLUMNS = (
-    "area", "slug", "status", "seconds", "cpu_seconds",
+    "area", "slug", "status", "seconds", "cpu_seconds", "started", "finished",
     "euclidean_land_pct", "euclidean_residents_pct", "network_land_pct", "network_residents_pct",
     "residents", "parks_counted", "pocket_park_sites",
     "error", "warnings", "folder", "worker",
@@ -106,21 +108,31 @@ STATUS_COLUMNS = (
 RESERVED = {"merged", "errors"}
 #: The done-marker of an area folder (``write_audit`` writes the folder atomically).
 DONE_MARKER = "summary.json"
+#: Merged tables longer than this are written to CSV only, not to ``merged/merged.xlsx``.
+XLSX_MAX_ROWS = 10_000
 
-register_labels({
+_LABELS = {
     "area": ("Study area", "评估区域"),
     "slug": ("Folder", "文件夹"),
     "status": ("Status", "状态"),
     "seconds": ("Seconds", "耗时（秒）"),
+    "cpu_seconds": ("CPU seconds", "CPU耗时（秒）"),
     "error": ("Error", "错误"),
     "warnings": ("Warnings", "警告"),
+    "worker": ("Worker", "计算节点"),
+    "folder": ("Folder", "文件夹"),
     "euclidean_land_pct": ("Land covered, straight line (%)", "居住用地覆盖率·直线法（%）"),
     "euclidean_residents_pct": ("Residents covered, straight line (%)", "居民覆盖率·直线法（%）"),
     "network_land_pct": ("Land covered, walking network (%)", "居住用地覆盖率·路网法（%）"),
     "network_residents_pct": ("Residents covered, walking network (%)", "居民覆盖率·路网法（%）"),
     "parks_counted": ("Parks counted", "计入公园数"),
     "pocket_park_sites": ("Pocket-park sites", "口袋公园选址数"),
-})
+    "rows": ("Rows", "行数"),
+    "in_workbook": ("In this workbook", "是否在本工作簿中"),
+    "file": ("File", "文件"),
+}
+# labels other modules registered first are kept
+register_labels({k: v for k, v in _LABELS.items() if k not in LABELS})
 
 
 # --------------------------------------------------------------------------- specification
@@ -515,7 +527,7 @@ def audit_area(task: AreaTask) -> dict:
     -------
     dict
         ``area``, ``slug``, ``status`` (``ok`` or ``failed``), ``seconds`` (wall clock),
-        ``cpu_seconds`` (the worker process's CPU time), headline
+        ``cpu_seconds`` (the worker process's CPU time), ``started``, ``finished``, headline
         figures (see :func:`headline`), ``error``, ``traceback``, ``warnings``,
         ``folder``, ``worker``.
     """
@@ -523,7 +535,7 @@ def audit_area(task: AreaTask) -> dict:
     from .audit import run_audit
     from .outputs import write_audit
 
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0, c0, started = time.perf_counter(), time.process_time(), time.time()
     folder = Path(task.folder)
     status: dict = {"area": task.name, "slug": task.slug, "folder": str(folder),
                     "worker": f"{socket.gethostname()}:{os.getpid()}"}
@@ -554,7 +566,13 @@ def audit_area(task: AreaTask) -> dict:
     status["warnings"] = " | ".join(msgs)
     status["seconds"] = round(time.perf_counter() - t0, 2)
     status["cpu_seconds"] = round(time.process_time() - c0, 2)
+    status["started"], status["finished"] = _stamp(started), _stamp(time.time())
     return status
+
+
+def _stamp(t: float) -> str:
+    """Local date and time to the tenth of a second (``2025-03-01 14:02:07.3``)."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) + f".{int(t % 1 * 10)}"
 
 
 def _skipped(spec: BatchSpec, area: Area) -> dict:
@@ -710,7 +728,8 @@ def _prepare_workers(client: Any) -> None:
                       GeoplanWarning, stacklevel=2)
 
 
-def _submit_all(client: Any, tasks: list[AreaTask], sizes: list[float], quiet: bool) -> list[dict]:
+def _submit_all(client: Any, tasks: list[AreaTask], sizes: list[float], quiet: bool,
+                say: Callable[[str], None]) -> list[dict]:
     """Submit every task, collect the status dicts as they complete.
 
     Progress: a tqdm bar on a terminal, one line per finished area otherwise; nothing if ``quiet``.
@@ -719,13 +738,18 @@ def _submit_all(client: Any, tasks: list[AreaTask], sizes: list[float], quiet: b
     from tqdm.auto import tqdm
 
     _prepare_workers(client)
+    say(f"{len(client.scheduler_info().get('workers', {}))} Dask workers ready")
     order = sorted(range(len(tasks)), key=lambda i: -sizes[i])
     futures = {}
     for rank, i in enumerate(order):
         t = tasks[i]
-        # largest areas first (highest priority), so that the last tasks are short ones
-        f = client.submit(audit_area, t, key=f"geoplan-audit-{t.slug}-{os.getpid()}-{time.time_ns()}",
-                          pure=False, priority=len(order) - rank)
+        # One key prefix for all ("geoplan-audit"): the tasks form one task group, which the
+        # scheduler queues and hands to whichever worker is free.  (A prefix per area made
+        # each task its own group, assigned to a worker up front: on the Xicheng benchmark
+        # a worker then sat idle for 16 s while the other had a queue.)  Largest areas first
+        # (highest priority), so that the last tasks are short ones.
+        f = client.submit(audit_area, t, key=f"geoplan-audit-{uuid.uuid4().hex}", pure=False,
+                          priority=len(order) - rank)
         futures[f] = t
     statuses: list[dict] = []
     use_bar = not quiet and sys.stderr.isatty()
@@ -747,7 +771,7 @@ def _submit_all(client: Any, tasks: list[AreaTask], sizes: list[float], quiet: b
                 if use_bar:
                     bar.write(msg, file=sys.stderr)
                 else:
-                    print(msg, file=sys.stderr, flush=True)
+                    say(msg)
     except BaseException:
         for f in futures:
             f.cancel()
@@ -825,6 +849,8 @@ def _write_text_atomic(path: Path, text: str) -> None:
 
 
 def _write_merged(spec: BatchSpec, status: pd.DataFrame, lang: str) -> dict[str, pd.DataFrame]:
+    """``merged/*.csv`` (every table) and ``merged/merged.xlsx`` (an index of the tables, the
+    batch status, and the tables up to ``XLSX_MAX_ROWS`` rows)."""
     from .outputs import atomic_folder, write_tables_xlsx
 
     done = status[status["status"].isin(["ok", "skipped"]) & status["slug"].map(lambda s: _is_done_slug(spec, s))]
@@ -833,10 +859,17 @@ def _write_merged(spec: BatchSpec, status: pd.DataFrame, lang: str) -> dict[str,
     if not merged:
         return merged
     typed = merge_tables(folders, typed=True)
+    # a workbook sheet formatted cell by cell costs ~0.3 ms a row: very long tables
+    # (e.g. Lorenz curve points of every area) stay in CSV only, listed on the first sheet
+    index = pd.DataFrame({"table": list(typed), "rows": [len(df) for df in typed.values()],
+                          "in_workbook": [len(df) <= XLSX_MAX_ROWS for df in typed.values()],
+                          "file": [f"{n}.csv" for n in typed]})
+    sheets = {"tables": index, "batch_status": status,
+              **{n: df for n, df in typed.items() if len(df) <= XLSX_MAX_ROWS}}
     with atomic_folder(spec.out / "merged", overwrite=True) as tmp:
         for name, df in merged.items():
             df.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
-        write_tables_xlsx(typed, tmp / "merged.xlsx", lang)
+        write_tables_xlsx(sheets, tmp / "merged.xlsx", lang)
     return merged
 
 
@@ -900,13 +933,13 @@ def run_batch(spec: BatchSpec, *, client: Any = None, quiet: bool = True,
     try:
         if tasks:
             if client is not None:
-                done = _submit_all(client, tasks, sizes, quiet)
+                done = _submit_all(client, tasks, sizes, quiet, say)
             else:
                 where = f"the Dask scheduler {spec.scheduler}" if spec.scheduler else \
                     f"a local Dask cluster of {spec.workers} worker process{'es' if spec.workers > 1 else ''}"
                 say(f"starting {where}")
                 with dask_client(spec.scheduler, spec.workers, quiet=quiet) as c:
-                    done = _submit_all(c, tasks, sizes, quiet)
+                    done = _submit_all(c, tasks, sizes, quiet, say)
             for st in done:
                 if st["status"] == "ok" and not _is_done_slug(spec, st["slug"]):
                     st["warnings"] = "; ".join(filter(None, [

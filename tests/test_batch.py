@@ -249,6 +249,29 @@ def test_merge_tables_keeps_text_and_skips_empty(tmp_path):
     assert typed["t"]["y"].tolist() == [0.5, 0.25]
 
 
+def test_merged_workbook_index_and_long_tables(tmp_path, monkeypatch):
+    import openpyxl
+
+    import geoplan.batch as batch
+
+    for area, rows in (("a", "x\n1\n2\n"), ("b", "x\n3\n")):
+        (tmp_path / area / "tables").mkdir(parents=True)
+        (tmp_path / area / "tables" / "long.csv").write_text(rows)
+        (tmp_path / area / "tables" / "short.csv").write_text("y\n0.5\n")
+        (tmp_path / area / "summary.json").write_text("{}")
+    spec = batch.BatchSpec(config=load_config(), areas=(batch.Area("A", "a"), batch.Area("B", "b")), out=tmp_path)
+    status = batch._status_frame(spec, {"a": {"area": "A", "slug": "a", "status": "ok"},
+                                        "b": {"area": "B", "slug": "b", "status": "skipped"}})
+    monkeypatch.setattr(batch, "XLSX_MAX_ROWS", 2)
+    merged = batch._write_merged(spec, status, "zh")
+    assert merged["long"]["x"].tolist() == ["1", "2", "3"]
+    assert (tmp_path / "merged" / "long.csv").read_text() == "area,x\nA,1\nA,2\nB,3\n"
+    wb = openpyxl.load_workbook(tmp_path / "merged" / "merged.xlsx", read_only=True)
+    assert wb.sheetnames == ["tables", "batch_status", "short"]
+    index = [[c.value for c in r] for r in wb["tables"].iter_rows(min_row=2)]
+    assert [r[:3] for r in index] == [["long", 3, False], ["short", 2, True]]
+
+
 def test_headline_from_summary():
     s = {"park_coverage": [{"scope": "all", "method": "euclidean", "tier": "all", "land_pct": 90.0, "residents_pct": 80.0},
                            {"scope": "all", "method": "network", "tier": "park-5000", "land_pct": 1.0, "residents_pct": 1.0},
