@@ -862,7 +862,8 @@ def _method_pivot(df: pd.DataFrame, methods: Sequence[str], keys: list[str]) -> 
     d = df[df["tier"] == "all"]
     out = d.pivot_table(index=keys, columns="method", values=["land_pct", "residents_pct"], aggfunc="first")
     out.columns = [f"{v}:{m}" for v, m in out.columns]
-    out = out.reset_index()
+    # pivot_table drops columns that are all NaN (no residents known): keep every method's column
+    out = out.reindex(columns=[f"{v}:{m}" for v in ("land_pct", "residents_pct") for m in methods]).reset_index()
     base = d[d["method"] == methods[0]].set_index(keys)[["land_m2", "residents"]]
     out = out.merge(base.reset_index(), on=keys, how="left")
     if set(methods) == {"euclidean", "network"}:

@@ -165,7 +165,8 @@ def _add_layer(m: folium.Map, layer: MapLayer, index: int, metric_crs: Any, tole
         show=layer.show,
         style_function=lambda f, s=styles: s[f["id"]],
         marker=_marker(layer),
-        tooltip=_tooltip(layer) if layer.interactive else None,
+        # folium checks tooltip fields against the first feature: an empty layer gets none
+        tooltip=_tooltip(layer) if layer.interactive and len(gdf) else None,
         interactive=layer.interactive,
         smooth_factor=0.5,
     )
