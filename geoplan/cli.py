@@ -21,7 +21,7 @@ __all__ = ["main", "build_parser", "config_from_args", "Reporter"]
 
 #: Modules that may add subcommands with ``add_parser(subparsers)``.
 SUBCOMMAND_MODULES = ("geoplan.lifecircle.cli", "geoplan.greenways.cli", "geoplan.compare", "geoplan.batch",
-                      "geoplan.whatif")
+                      "geoplan.whatif", "geoplan.fetch_cli")
 
 
 class Reporter:

@@ -505,6 +505,8 @@ def _area_name(result: Any) -> str:
     rep = (result.config.extra or {}).get("report") or {}
     if rep.get("area"):
         return str(rep["area"])
+    if (result.study.provenance or {}).get("place"):  # an extract written by geoplan fetch names its place
+        return str(result.study.provenance["place"])
     src = result.config.inputs.pbf or (result.study.provenance or {}).get("osm")
     return Path(str(src)).name.split(".")[0] if src else ""
 

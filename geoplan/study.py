@@ -22,6 +22,7 @@ from .config import AuditConfig
 from .errors import DataError, GeoplanWarning
 from .network import WalkNetwork, build_network
 from .sources.layers import read_layer, repair_geometries
+from .sources.manifest import read_manifest
 from .sources.osm import OSMSource, bundled_sample, tag_values
 
 __all__ = ["Study", "load_study", "choose_crs", "check_layer_datum", "EXTRA_MARGIN_M"]
@@ -224,6 +225,10 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> S
     prov: dict[str, str] = {}
     pbf = cfg.inputs.pbf or str(bundled_sample())
     prov["osm"] = pbf
+    fetched = read_manifest(pbf) if cfg.inputs.pbf else None  # written by geoplan fetch beside the extract
+    if fetched:
+        prov["osm source"] = fetched.get("citation", "")
+        prov["place"] = (fetched.get("place") or {}).get("name", "")
 
     user_layers: list[tuple[str, gpd.GeoDataFrame]] = []  # checked for a GCJ-02 shift once the network is loaded
     user_units = _read_user(cfg, "units", "units", ("polygon",))
