@@ -534,3 +534,68 @@ def test_clip_errors(tmp_path, capsys, shared_data, cache):
     (tmp_path / "d").mkdir()
     rc, _, err = cli(capsys, "fetch", "--bbox", "116.35,39.92,116.37,39.95", "--pbf", pbf, "--out", tmp_path / "d")
     assert_error(rc, err, 2, "already exists")
+
+
+def test_split_bbox_tiles_cover_the_box_within_the_size_limit():
+    from pyproj import Geod
+
+    from geoplan.sources.overpass import split_bbox
+
+    box = (116.0, 39.6, 116.8, 40.2)  # central Beijing, ~4,600 km²
+    tiles = split_bbox(box, 2.5e9)
+    assert len(tiles) == 4
+    geod = Geod(ellps="WGS84")
+    for t in tiles:
+        area, _ = geod.polygon_area_perimeter([t[0], t[2], t[2], t[0]], [t[1], t[1], t[3], t[3]])
+        assert abs(area) <= 2.5e9
+    union = shapely.union_all([shapely.box(*t) for t in tiles])
+    assert union.symmetric_difference(shapely.box(*box)).area < 1e-12
+    assert split_bbox((116.35, 39.92, 116.37, 39.95), 2.5e9) == [(116.35, 39.92, 116.37, 39.95)]
+
+
+@pytest.mark.shared
+def test_large_box_is_fetched_in_tiles_and_merged(server, cache, tmp_path, shared_data, monkeypatch):
+    """Above osmnx's max_query_area_size the box is cut into tiles; overlapping answers are merged once."""
+    import osmnx as ox
+
+    from geoplan.sources.fetch import osm_settings, write_fetch
+    from geoplan.sources.places import place_from_bbox
+
+    server.answer(200, recorded(shared_data, "tw_hsinchu_east_2020.osm"))
+    monkeypatch.setattr(ox.settings, "max_query_area_size", 2e6)  # 2 km²: the 2.1 x 2.3 km box needs 4 tiles
+    out = tmp_path / "o"
+    out.mkdir()
+    with osm_settings(cache_folder=cache, overpass_url=f"{server.url}/api"):
+        res = write_fetch(place_from_bbox(HSINCHU_BOX), out, margin_m=300, retries=0)
+    assert len(server.requests) == 4
+    boxes = {server.posted_query(i).split("\n")[1] for i in range(4)}
+    assert len(boxes) == 4  # four different tiles were asked for
+    assert len(res.manifest["source"]["answers"]) == 4
+    assert objects(out / "extract.osm.pbf") == objects(shared_data("corpus", "tw_hsinchu_east_2020.osm"))
+    assert ox.settings.cache_folder != str(cache)  # the settings are put back
+
+
+@pytest.mark.shared
+def test_names_known_offline_and_amap_outlines_converted(shared_data):
+    """A name found in a known layer needs no request; a GCJ-02 (AMap) outline comes back on WGS 84."""
+    from geoplan.sources.places import place_from_file, place_from_name
+
+    worldpop = shared_data("xicheng_district", "xicheng_jiedao_worldpop.geojson")
+    p = place_from_name("西城", layers=[worldpop])  # the suffix 区 may be left out
+    assert p.kind == "place" and len(p.gdf) == 15 and "known offline" in p.source
+    assert p.area_km2() == pytest.approx(50.4, abs=0.2)
+    one = place_from_name("新街口", layers=[shared_data("boundaries", "xicheng_jiedao_osm.geojson")])
+    assert one.gdf["name"].tolist() == [XINJIEKOU]
+
+    truth = gpd.read_file(shared_data("boundaries", "beijing_districts_tianditu.geojson")).set_index("name").geometry["西城区"]
+    amap = shared_data("boundaries", "beijing_districts_amap_gcj02.geojson")
+    raw = place_from_file(amap, select=["110102"], name_field="adcode")
+    fixed = place_from_file(amap, select=["110102"], name_field="adcode", datum="gcj02")
+    utm = gpd.GeoSeries([truth], crs=4326).estimate_utm_crs()
+
+    def offset(g) -> float:  # noqa: ANN001
+        a = gpd.GeoSeries([g.geometry, truth], crs=4326).to_crs(utm).centroid
+        return float(a.iloc[0].distance(a.iloc[1]))
+
+    assert offset(raw) > 300  # AMap's shift
+    assert offset(fixed) < 60

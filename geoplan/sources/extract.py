@@ -18,8 +18,8 @@ getting data give the same kind of extract:
 
 This is the "smart" strategy of ``osmium extract`` with boundaries added.
 :func:`merge_to_pbf` merges one or more OSM files (the Overpass answers) into
-one sorted PBF with duplicates removed; :func:`count_contents` counts what an
-extract holds for an audit.
+one sorted PBF with duplicates removed.  Both count what the extract holds
+for an audit (:class:`ExtractStats`).
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from ..errors import DataError
 
-__all__ = ["ExtractStats", "clip_extract", "merge_to_pbf", "count_contents", "file_bounds", "COMPLETE_ADMIN_LEVELS"]
+__all__ = ["ExtractStats", "clip_extract", "merge_to_pbf", "file_bounds", "COMPLETE_ADMIN_LEVELS"]
 
 #: admin_level values of boundary relations whose member ways are completed (county/district and below).
 COMPLETE_ADMIN_LEVELS = frozenset(str(i) for i in range(6, 13))
@@ -162,47 +162,80 @@ def clip_extract(src: str | os.PathLike, bbox: BBox, dest: str | os.PathLike, *,
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
     w, s, e, n = bbox
-    tracker = osmium.IdTracker()
-    inside = 0
+    # plain Python sets: osmium's IdTracker and IdFilter allocate dense bitmaps (about 1 GB for planet-wide node ids)
+    inside: set[int] = set()
     say(f"clipping {src.name}: nodes inside the box")
     try:
         for nd in osmium.FileProcessor(str(src), osmium.osm.NODE):
             if w <= nd.lon <= e and s <= nd.lat <= n:
-                tracker.add_node(nd.id)
-                inside += 1
+                inside.add(nd.id)
+        if not inside:
+            have = file_bounds(src)
+            where = f" (the file declares {_fmt_box(have)})" if have else ""
+            raise DataError(f"{src}: no OpenStreetMap node inside {_fmt_box(bbox)}{where}.",
+                            hint="The extract does not cover this area: use an extract of the right city or region, "
+                            "or fetch the data online without --pbf.")
+        say("clipping: ways and relations that touch the box")
+        keep = {"n": set(inside), "w": set(), "r": set()}
+        for wy in osmium.FileProcessor(str(src), osmium.osm.WAY):
+            refs = [r.ref for r in wy.nodes]
+            if not inside.isdisjoint(refs):
+                keep["w"].add(wy.id)
+                keep["n"].update(refs)
+        more_ways = _relations(src, inside, keep)
+        if more_ways:
+            say("clipping: nodes of multipolygon and boundary members")
+            for wy in osmium.FileProcessor(str(src), osmium.osm.WAY):
+                if wy.id in more_ways:
+                    keep["n"].update(r.ref for r in wy.nodes)
+        say(f"writing {dest.name}")
+        stats = _write(_kept(src, keep), dest, bbox, generator=f"clip of {src.name}")
     except osmium.InvalidLocationError:  # pragma: no cover - nodes without coordinates in a history file
         raise DataError(f"{src}: nodes without coordinates.", hint="Give a plain extract, not a history or change file.")
     except RuntimeError as exc:
         raise _osm_error(src, exc) from exc
-    if inside == 0:
-        have = file_bounds(src)
-        where = f" (the file declares {_fmt_box(have)})" if have else ""
-        raise DataError(f"{src}: no OpenStreetMap node inside {_fmt_box(bbox)}{where}.",
-                        hint="The extract does not cover this area: use an extract of the right city or region, "
-                        "or fetch the data online without --pbf.")
-    try:
-        say("clipping: ways and relations that touch the box")
-        tracker.complete_forward_references(str(src), relation_depth=1)
-        say("clipping: multipolygon and boundary members, nodes of every way")
-        rel_ids = tracker.relation_ids()
-        for r in osmium.FileProcessor(str(src), osmium.osm.RELATION):
-            if r.id in rel_ids and _complete_relation(r.tags):
-                for m in r.members:
-                    if m.type == "w":
-                        tracker.add_way(m.ref)
-                    elif m.type == "n":
-                        tracker.add_node(m.ref)
-        way_ids = tracker.way_ids()
-        for wy in osmium.FileProcessor(str(src), osmium.osm.WAY):
-            if wy.id in way_ids:
-                tracker.add_references(wy)
-        say(f"writing {dest.name}")
-        stats = _write(osmium.FileProcessor(str(src)).with_filter(tracker.id_filter()), dest, bbox,
-                       generator=f"clip of {src.name}")
-    except RuntimeError as exc:
-        raise _osm_error(src, exc) from exc
     stats.seconds = time.perf_counter() - t0
     return stats
+
+
+def _relations(src: Path, inside: set[int], keep: dict[str, set[int]]) -> set[int]:
+    """Add the relations touching the kept nodes and ways (and their parents) to ``keep``.
+
+    The member nodes of multipolygons and boundaries are added too; their
+    member ways are added and returned (their nodes still to be read).
+    """
+    import osmium
+
+    whole_members: list[tuple[str, int]] = []
+    parents: dict[int, tuple[bool, list, list]] = {}  # relations holding relations: (whole, relation refs, members)
+    for r in osmium.FileProcessor(str(src), osmium.osm.RELATION):
+        members = [(m.type, m.ref) for m in r.members]
+        whole = _complete_relation(r.tags)
+        if any((t == "n" and ref in inside) or (t == "w" and ref in keep["w"]) for t, ref in members):
+            keep["r"].add(r.id)
+            if whole:
+                whole_members += members
+        sub = [ref for t, ref in members if t == "r"]
+        if sub:
+            parents[r.id] = (whole, sub, members if whole else [])
+    direct = set(keep["r"])
+    for rid, (whole, sub, members) in parents.items():
+        if rid not in direct and not direct.isdisjoint(sub):
+            keep["r"].add(rid)
+            whole_members += members
+    more_ways = {ref for t, ref in whole_members if t == "w"} - keep["w"]
+    keep["w"] |= more_ways
+    keep["n"].update(ref for t, ref in whole_members if t == "n")
+    return more_ways
+
+
+def _kept(src: Path, keep: dict[str, set[int]]) -> Iterator:
+    """The objects of ``src`` whose ids are in ``keep``, in file order."""
+    import osmium
+
+    for o in osmium.FileProcessor(str(src)):
+        if o.id in keep[o.type_str()]:
+            yield o
 
 
 def _complete_relation(tags) -> bool:  # noqa: ANN001 - osmium TagList
@@ -310,22 +343,6 @@ def _write(objects: Iterable, dest: Path, bbox: BBox | None, *, generator: str) 
 
 
 _KIND = {"n": "node", "w": "way", "r": "relation"}
-
-
-def count_contents(path: str | os.PathLike) -> ExtractStats:
-    """Count the objects and the tag keys the analyses read in an OSM file."""
-    import osmium
-
-    path = Path(path)
-    stats = ExtractStats(bbox=file_bounds(path))
-    counter = _Counter(stats)
-    try:
-        for o in osmium.FileProcessor(str(path)):
-            getattr(counter, _KIND[o.type_str()])(o)
-    except RuntimeError as exc:
-        raise _osm_error(path, exc) from exc
-    counter.finish()
-    return stats
 
 
 def _fmt_box(b: BBox | None) -> str:
