@@ -599,3 +599,19 @@ def test_names_known_offline_and_amap_outlines_converted(shared_data):
 
     assert offset(raw) > 300  # AMap's shift
     assert offset(fixed) < 60
+
+
+@pytest.mark.shared
+def test_query_stopped_for_memory_is_asked_again_in_four_parts(server, cache, tmp_path, capsys, shared_data):
+    head = _overpass_head(shared_data)
+    server.answer(200, head + b"<remark> runtime error: Query run out of memory using about 2048 MB of RAM. </remark>\n"
+                  b"</osm>\n")
+    server.answer(200, recorded(shared_data, "tw_hsinchu_east_2020.osm"))
+    rc, _, err = cli(capsys, *fetch_args(server, cache, tmp_path / "o", "-q"))
+    assert rc == 0, err
+    assert len(server.requests) == 5
+    first = server.posted_query(0).split("\n")[1]
+    parts = {server.posted_query(i).split("\n")[1] for i in range(1, 5)}
+    assert len(parts) == 4 and first not in parts
+    assert len(list(cache.glob("overpass-*.osm.gz"))) == 4  # the error answer is not cached
+    assert objects(tmp_path / "o" / "extract.osm.pbf") == objects(shared_data("corpus", "tw_hsinchu_east_2020.osm"))

@@ -46,6 +46,8 @@ DEFAULT_MARGIN_M = 1500.0
 EXTRACT_NAME = "extract.osm.pbf"
 BOUNDARY_NAME = "boundary.gpkg"
 SOURCES_NAME = "SOURCES.md"
+#: Times a box the Overpass server stopped (time or memory) is cut in four before giving up.
+MAX_SPLITS = 2
 
 BBox = tuple[float, float, float, float]
 
@@ -185,10 +187,7 @@ def _from_overpass(bbox: BBox, dest: Path, retries: int, say: Callable[[str], No
     with tempfile.TemporaryDirectory(prefix="geoplan-overpass-") as scratch:  # answers when the cache is off
         answers = []
         for tile in tiles:
-            a = download(tile, retries=retries, scratch=scratch, progress=say)
-            if a.from_cache:
-                say("answer for {:.4f},{:.4f},{:.4f},{:.4f} read from the cache".format(*tile))
-            answers.append(a)
+            answers += _download_tile(tile, retries, scratch, say)
         say(f"writing {dest.name}")
         bases = sorted(a.osm_base for a in answers if a.osm_base)
         stats = merge_to_pbf([a.path for a in answers], dest, bbox, generator=answers[0].generator or "Overpass API",
@@ -196,6 +195,25 @@ def _from_overpass(bbox: BBox, dest: Path, retries: int, say: Callable[[str], No
     source = {"kind": "overpass", "answers": [a.as_dict() for a in answers],
               "cache_folder": str(Path(ox.settings.cache_folder).resolve()) if ox.settings.use_cache else None}
     return source, stats, (bases[0] if bases else stats.newest)
+
+
+def _download_tile(tile: BBox, retries: int, scratch: str, say: Callable[[str], None], depth: int = 0) -> list:
+    """The answers for one box; a box the server stops for time or memory is asked again as four smaller ones."""
+    from .overpass import FetchError, download
+
+    try:
+        a = download(tile, retries=retries, scratch=scratch, progress=say)
+    except FetchError as exc:
+        if not exc.too_large or depth >= MAX_SPLITS:
+            raise
+        say("the server stopped the query for time or memory: asking for the box in four parts")
+        w, s, e, n = tile
+        mx, my = (w + e) / 2, (s + n) / 2
+        parts = [(w, s, mx, my), (mx, s, e, my), (w, my, mx, n), (mx, my, e, n)]
+        return [x for part in parts for x in _download_tile(part, retries, scratch, say, depth + 1)]
+    if a.from_cache:
+        say("answer for {:.4f},{:.4f},{:.4f},{:.4f} read from the cache".format(*tile))
+    return [a]
 
 
 def _warn_partial(src: Path, place: Place) -> None:

@@ -41,7 +41,13 @@ MAX_PAUSE_S = 120.0
 
 
 class FetchError(DataError):
-    """The data could not be downloaded (server busy, no answer, no network, an error answer)."""
+    """The data could not be downloaded (server busy, no answer, no network, an error answer).
+
+    ``too_large`` is True when the server stopped the query for lack of time
+    or memory: the same box cut in smaller boxes may succeed.
+    """
+
+    too_large = False
 
 
 @dataclass
@@ -233,8 +239,9 @@ def _request(url: str, query: str, cache: Path, attempt: int, retries: int) -> f
                          hint="The server is overloaded or the area is large: try again later, a smaller area, "
                          "another server (--overpass-url), or clip a local extract with --pbf.") from None
     except requests.exceptions.RequestException as exc:
-        raise FetchError(f"cannot reach the Overpass server {url} ({network_reason(exc)}), and its answer for this area "
-                         f"is not in the cache ({st.cache_folder}).",
+        cached = f"and its answer for this area is not in the cache ({st.cache_folder})" if st.use_cache else \
+            "and the cache is off (--no-cache)"
+        raise FetchError(f"cannot reach the Overpass server {url} ({network_reason(exc)}), {cached}.",
                          hint="Without internet, clip a local Geofabrik or BBBike extract with --pbf FILE.") from None
     with resp:
         if resp.status_code in RETRY_STATUSES:
@@ -293,9 +300,11 @@ def _check_answer(url: str, head: bytes, tail: bytes, size: int) -> None:
     for m in _REMARK.finditer(tail):
         remark = " ".join(m.group(1).decode("utf-8", "replace").split())
         if "error" in remark.lower():
-            raise FetchError(f"the Overpass server {url} stopped the query: {remark}",
+            err = FetchError(f"the Overpass server {url} stopped the query: {remark}",
                              hint="The area is too large for the server's limits: use a smaller area or margin, "
-                             "or clip a local extract with --pbf.")
+                             "a larger --timeout, or clip a local extract with --pbf.")
+            err.too_large = any(w in remark.lower() for w in ("timed out", "out of memory", "memory"))
+            raise err
     if not re.search(rb"<(node|way|relation)\b", head + tail):
         raise FetchError(f"the Overpass server {url} found no OpenStreetMap data in this area.",
                          hint="Check the area (a --bbox is west,south,east,north in degrees) and that it is on land.")
