@@ -167,7 +167,8 @@ def clip_extract(src: str | os.PathLike, bbox: BBox, dest: str | os.PathLike, *,
     say(f"clipping {src.name}: nodes inside the box")
     try:
         for nd in osmium.FileProcessor(str(src), osmium.osm.NODE):
-            if w <= nd.lon <= e and s <= nd.lat <= n:
+            loc = nd.location
+            if w <= loc.lon <= e and s <= loc.lat <= n:
                 inside.add(nd.id)
         if not inside:
             have = file_bounds(src)
@@ -282,7 +283,7 @@ def merge_to_pbf(sources: Sequence[str | os.PathLike], dest: str | os.PathLike, 
     # MergeInputReader sorts and de-duplicates; a SimpleWriter is a handler too
     stats = ExtractStats(bbox=bbox)
     counter = _Counter(stats)
-    with osmium.SimpleWriter(str(dest), header=_header(bbox, generator, header), overwrite=True) as writer:
+    with osmium.SimpleWriter(str(dest), header=_header(bbox, generator, header)) as writer:
         reader.apply(counter, writer, simplify=True)
     counter.finish()
     stats.seconds = time.perf_counter() - t0
@@ -334,7 +335,7 @@ def _write(objects: Iterable, dest: Path, bbox: BBox | None, *, generator: str) 
 
     stats = ExtractStats(bbox=bbox)
     counter = _Counter(stats)
-    with osmium.SimpleWriter(str(dest), header=_header(bbox, generator), overwrite=True) as writer:
+    with osmium.SimpleWriter(str(dest), header=_header(bbox, generator)) as writer:
         for o in objects:
             getattr(counter, _KIND[o.type_str()])(o)
             writer.add(o)
