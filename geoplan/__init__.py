@@ -10,29 +10,35 @@ The public API::
     cfg = geoplan.load_config(pbf="xicheng.osm.pbf", units="jiedao.gpkg")
     result = geoplan.run_audit(cfg)
     geoplan.write_audit(result, "out/xicheng-2025")
+
+The package is built in floors, each importing only from the floors below
+(see ``docs/ARCHITECTURE.md``): base (``errors``, ``settings``, ``i18n``,
+private ``_util``/``_folder``), inputs and kernel (``sources``, ``config``,
+``network``, ``study``), analyses (``parks``, ``lifecircle``, ``greenways``,
+``compounds``, ``fairness``, ``whatif``, ``compare``, ``audit``), present
+(``maps``, ``presenters``, ``report``, ``outputs``, ``batch``) and command (``cli``).
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .audit import AuditResult, run_audit
-from .compare import compare_audits, write_comparison
+from ._version import __version__
+from .audit import ANALYSES, AuditResult, run_audit
+from .analysis import Analysis
+from .compare import compare_audits
 from .config import AuditConfig, Rules, Tier, list_presets, load_config, load_rules
 from .errors import DataError, GeoplanError, GeoplanWarning, UsageError
 from .network import Reach, Snapped, Sources, WalkNetwork, build_network, multi_source, point_distances, reached_edge_parts
 from .outputs import write_audit
 from .parks import access_points, park_coverage, select_parks, site_pocket_parks
+from .presenters.compare import write_comparison
 from .residents import residential_cells
 from .sources.osm import OSMSource, bundled_sample
 from .study import Study, load_study
 
-# analyses that join every audit (each registers itself with geoplan.registry)
-from . import lifecircle, greenways, compounds, fairness  # noqa: E402,F401  isort: skip
-
 __all__ = [
     "__version__",
     "AuditConfig", "AuditResult", "Rules", "Tier", "load_config", "load_rules", "list_presets",
+    "Analysis", "ANALYSES",
     "GeoplanError", "UsageError", "DataError", "GeoplanWarning",
     "WalkNetwork", "Sources", "Snapped", "Reach", "build_network", "multi_source", "point_distances", "reached_edge_parts",
     "OSMSource", "bundled_sample", "Study", "load_study", "residential_cells",

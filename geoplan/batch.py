@@ -54,9 +54,7 @@ imported itself.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import importlib
 import io
 import json
 import logging
@@ -77,9 +75,16 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import pandas as pd
 import yaml
 
+from .folder import atomic_folder
+from ._version import __version__
+from .analysis import Analysis, order_analyses
+from .audit import ANALYSES, run_audit
 from .config import AuditConfig, Inputs, load_config
-from .errors import DataError, GeoplanError, GeoplanWarning, UsageError
-from .i18n import LABELS, register_labels
+from .errors import DataError, GeoplanWarning, UsageError
+from .folder import write_tables_csv, write_tables_xlsx
+from .outputs import write_audit
+from .settings import WarningLog
+from .sources.layers import read_layer
 
 __all__ = [
     "Area",
@@ -93,8 +98,6 @@ __all__ = [
     "headline",
     "slugify",
     "dask_client",
-    "add_parser",
-    "cmd_batch",
 ]
 
 #: Columns of ``batch_status.csv``, in order.
@@ -111,28 +114,6 @@ DONE_MARKER = "summary.json"
 #: Merged tables longer than this are written to CSV only, not to ``merged/merged.xlsx``.
 XLSX_MAX_ROWS = 10_000
 
-_LABELS = {
-    "area": ("Study area", "评估区域"),
-    "slug": ("Folder", "文件夹"),
-    "status": ("Status", "状态"),
-    "seconds": ("Seconds", "耗时（秒）"),
-    "cpu_seconds": ("CPU seconds", "CPU耗时（秒）"),
-    "error": ("Error", "错误"),
-    "warnings": ("Warnings", "警告"),
-    "worker": ("Worker", "计算节点"),
-    "folder": ("Folder", "文件夹"),
-    "euclidean_land_pct": ("Land covered, straight line (%)", "居住用地覆盖率·直线法（%）"),
-    "euclidean_residents_pct": ("Residents covered, straight line (%)", "居民覆盖率·直线法（%）"),
-    "network_land_pct": ("Land covered, walking network (%)", "居住用地覆盖率·路网法（%）"),
-    "network_residents_pct": ("Residents covered, walking network (%)", "居民覆盖率·路网法（%）"),
-    "parks_counted": ("Parks counted", "计入公园数"),
-    "pocket_park_sites": ("Pocket-park sites", "口袋公园选址数"),
-    "rows": ("Rows", "行数"),
-    "in_workbook": ("In this workbook", "是否在本工作簿中"),
-    "file": ("File", "文件"),
-}
-# labels other modules registered first are kept
-register_labels({k: v for k, v in _LABELS.items() if k not in LABELS})
 
 
 # --------------------------------------------------------------------------- specification
@@ -197,10 +178,9 @@ class BatchSpec:
 class AreaTask:
     """Everything a worker needs to audit one area (small and picklable).
 
-    ``analyses`` holds the ``(name, function)`` pairs of the extra analyses to run,
-    taken from the client's registry: a worker process has only the analyses its
-    own imports registered, so the client's are shipped (functions of installed
-    modules travel by reference) and the worker runs exactly the client's set.
+    ``analyses`` holds the :class:`~geoplan.analysis.Analysis` declarations to run, in
+    order (functions of installed modules travel by reference), so that the worker
+    runs exactly the client's set.
     """
 
     name: str
@@ -346,8 +326,6 @@ def _float_or_none(v: Any, where: str) -> float | None:
 def _areas(spec: Mapping, base_dir: Path) -> list[Area]:
     """The areas of ``areas:`` (units, boundaries or pbfs)."""
     import shapely
-
-    from .sources.layers import read_layer
 
     if not isinstance(spec, Mapping):
         raise UsageError("'areas:' must be a mapping with one of units, boundaries or pbfs.")
@@ -531,39 +509,23 @@ def audit_area(task: AreaTask) -> dict:
         figures (see :func:`headline`), ``error``, ``traceback``, ``warnings``,
         ``folder``, ``worker``.
     """
-    from . import registry
-    from .audit import run_audit
-    from .outputs import write_audit
-
     t0, c0, started = time.perf_counter(), time.process_time(), time.time()
     folder = Path(task.folder)
     status: dict = {"area": task.name, "slug": task.slug, "folder": str(folder),
                     "worker": f"{socket.gethostname()}:{os.getpid()}"}
     sink = io.StringIO()
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(sink), \
-            contextlib.redirect_stderr(sink):
-        # pyrosm's progress lines would interleave on the client's terminal; warnings other than
-        # geoplan's are noise here
-        warnings.simplefilter("ignore")
-        warnings.simplefilter("always", GeoplanWarning)
+    # pyrosm's progress lines would interleave on the client's terminal: printed output is dropped;
+    # warnings are kept (each once) for the status table and the area's geoplan.log
+    with WarningLog() as caught, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         try:
-            # unpickling the task imported the analyses' modules in the client's order
-            for name, fn in task.analyses:
-                registry.register(name, fn)
-            names = tuple(n for n, _ in task.analyses)
-            order = tuple(n for n in registry.analyses() if n in names)
-            if order != names:
-                warnings.warn(f"this worker runs the analyses in the order {order}, the client in {names} "
-                              "(they were imported in another order here).", GeoplanWarning, stacklevel=1)
-            result = run_audit(task.config, task.geometry, analyses=names)
+            result = run_audit(task.config, task.geometry, analyses=task.analyses)
             # not done (or redo): a folder without the done-marker is replaced
             write_audit(result, folder, overwrite=True, maps=task.maps)
             del result
             status.update(status="ok", **headline(_read_summary(folder)))
         except Exception as exc:  # noqa: BLE001 - reported per area, the batch goes on
             status.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-    msgs = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, GeoplanWarning)))
-    status["warnings"] = " | ".join(msgs)
+    status["warnings"] = " | ".join(r.message for r in caught.records if r.shown)
     status["seconds"] = round(time.perf_counter() - t0, 2)
     status["cpu_seconds"] = round(time.process_time() - c0, 2)
     status["started"], status["finished"] = _stamp(started), _stamp(time.time())
@@ -585,28 +547,15 @@ def _skipped(spec: BatchSpec, area: Area) -> dict:
     return st
 
 
-def _analyses(wanted: tuple[str, ...] | None) -> tuple[tuple[str, Callable], ...]:
-    """The extra analyses every area runs: ``(name, function)`` from this process's registry.
+def _analyses(wanted: Sequence[str | Analysis] | None) -> tuple[Analysis, ...]:
+    """The further analyses every area runs, in order (None: all of :data:`geoplan.audit.ANALYSES`).
 
-    ``None``: every registered analysis, exactly what :func:`geoplan.audit.run_audit`
-    runs here by default (the command line registers every installed one).
+    Raises
+    ------
+    UsageError
+        An unknown analysis name.
     """
-    from . import registry
-
-    found = registry.analyses()
-    if wanted is None:
-        return tuple(found.items())
-    for name in [w for w in wanted if w not in found and w.isidentifier()]:
-        try:  # an analysis package registers itself when imported (geoplan.lifecircle ...)
-            importlib.import_module(f"{__package__}.{name}")
-        except ImportError:
-            pass
-    found = registry.analyses()
-    unknown = [w for w in wanted if w not in found]
-    if unknown:
-        raise UsageError(f"analyses: unknown or not installed {unknown}.",
-                         hint=f"Registered analyses: {', '.join(found) or 'none'}.")
-    return tuple((n, f) for n, f in found.items() if n in wanted)
+    return tuple(order_analyses(ANALYSES, wanted))
 
 
 def _is_done(spec: BatchSpec, area: Area) -> bool:
@@ -715,8 +664,6 @@ def _warm_worker() -> str:
 
 def _prepare_workers(client: Any) -> None:
     """Check that every worker can import geoplan (same version), importing the heavy modules once."""
-    from . import __version__
-
     try:
         versions = client.run(_warm_worker)
     except ImportError as exc:
@@ -851,8 +798,6 @@ def _write_text_atomic(path: Path, text: str) -> None:
 def _write_merged(spec: BatchSpec, status: pd.DataFrame, lang: str) -> dict[str, pd.DataFrame]:
     """``merged/*.csv`` (every table) and ``merged/merged.xlsx`` (an index of the tables, the
     batch status, and the tables up to ``XLSX_MAX_ROWS`` rows)."""
-    from .outputs import atomic_folder, write_tables_xlsx
-
     done = status[status["status"].isin(["ok", "skipped"]) & status["slug"].map(lambda s: _is_done_slug(spec, s))]
     folders = [(r["area"], spec.out / r["slug"]) for _, r in done.iterrows()]
     merged = merge_tables(folders)
@@ -867,8 +812,8 @@ def _write_merged(spec: BatchSpec, status: pd.DataFrame, lang: str) -> dict[str,
     sheets = {"tables": index, "batch_status": status,
               **{n: df for n, df in typed.items() if len(df) <= XLSX_MAX_ROWS}}
     with atomic_folder(spec.out / "merged", overwrite=True) as tmp:
-        for name, df in merged.items():
-            df.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
+        # the text of the per-area files, unchanged (no float formatting: every value is text)
+        write_tables_csv(merged, tmp)
         write_tables_xlsx(sheets, tmp / "merged.xlsx", lang)
     return merged
 
@@ -953,50 +898,3 @@ def run_batch(spec: BatchSpec, *, client: Any = None, quiet: bool = True,
     say("merging the tables of all areas")
     merged = _write_merged(spec, status, spec.config.lang)
     return BatchReport(status=status, out=spec.out, merged=merged, seconds=round(time.perf_counter() - t0, 2))
-
-
-# --------------------------------------------------------------------------- command line
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``geoplan batch`` to the command line."""
-    p = subparsers.add_parser(
-        "batch",
-        help="audit many areas (every unit of a layer, boundary files or OSM extracts) on Dask distributed",
-        description=("Audit many areas as independent tasks on Dask distributed: an embedded local cluster by "
-                     "default, or an existing one with --scheduler. Writes one folder per area, merged tables "
-                     "(merged/) and batch_status.csv; areas already done are skipped unless --redo. "
-                     "Exit code 0: every area done; 1: some areas failed (the others are written); "
-                     "2: usage error; 3: data error. Example configuration: geoplan/presets/batch-example.yaml"),
-    )
-    p.add_argument("config", help="batch configuration YAML (base, areas, out, workers, scheduler, redo, maps, analyses)")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="address (tcp://HOST:PORT) or scheduler JSON file of a running Dask cluster")
-    p.add_argument("--workers", type=int, help="worker processes of the local cluster (default: the file's, else 2)")
-    p.add_argument("--out", help="output folder (default: the file's 'out:')")
-    p.add_argument("--redo", action="store_true", default=None, help="re-run areas already done")
-    p.add_argument("--maps", action="store_true", default=None, help="also draw maps and report for every area (slow)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=cmd_batch)
-    return p
-
-
-def cmd_batch(args: argparse.Namespace) -> int:
-    """Run ``geoplan batch``."""
-    from .cli import Reporter
-
-    say = Reporter(args.quiet)
-    spec = load_batch(args.config, out=args.out, workers=args.workers, scheduler=args.scheduler,
-                      redo=args.redo, maps=args.maps)
-    try:
-        report = run_batch(spec, quiet=args.quiet, progress=say)
-    except KeyboardInterrupt:
-        print(f"interrupted: the areas finished so far are kept in {spec.out} (see batch_status.csv); "
-              "run the same command again to audit the rest", file=sys.stderr)
-        return 130
-    if not args.quiet:
-        c = report.counts()
-        print(f"\n{len(report.status)} areas: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items()))
-              + f" in {report.seconds:.1f} s")
-        for _, r in report.failed.iterrows():
-            print(f"  failed: {r['area']}: {r['error']}")
-        print(f"→ {report.out}  (batch_status.csv, merged/)")
-    return 1 if len(report.failed) or (report.status["status"] == "not run").any() else 0

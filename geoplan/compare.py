@@ -14,27 +14,24 @@ Reads two audit output folders (``summary.json``, ``tables/*.csv`` and
 * which settings differ (rules, methods, inputs), since a change of rule is
   not a change on the ground.
 
-:func:`write_comparison` writes it, atomically, as CSV, an XLSX workbook, a
-GeoPackage, maps and an ``index.html`` page::
+:func:`geoplan.presenters.compare.write_comparison` writes it, atomically, as
+CSV, an XLSX workbook, a GeoPackage, maps and an ``index.html`` page::
 
-    import geoplan.compare as gc
-    comp = gc.compare_audits("out/xicheng-2024", "out/xicheng-2025")
-    gc.write_comparison(comp, "out/xicheng-2024-2025", lang="zh")
+    from geoplan.compare import compare_audits
+    from geoplan.presenters.compare import write_comparison
+    comp = compare_audits("out/xicheng-2024", "out/xicheng-2025")
+    write_comparison(comp, "out/xicheng-2024-2025", lang="zh")
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
-import platform
-import sys
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -43,22 +40,17 @@ import pandas as pd
 import shapely
 
 from .errors import DataError, GeoplanWarning, UsageError
-from .i18n import label
+from .sources.audit_folder import AuditFolder, read_audit
 
 __all__ = [
-    "CHANGE_COLOURS",
     "AuditFolder",
     "Comparison",
-    "add_parser",
-    "cmd_compare",
+    "as_bool",
     "compare_audits",
+    "parks_only_in",
     "read_audit",
-    "write_comparison",
 ]
 
-#: Colours of the change classes on the maps.
-CHANGE_COLOURS = {"newly_covered": "#1a9850", "newly_uncovered": "#d73027", "still_covered": "#b8e186",
-                  "still_uncovered": "#fdd0a2"}
 #: Pieces of change smaller than this (m²) are numerical slivers, not change.
 SLIVER_M2 = 0.01
 #: Keys of summary.json that are not indicators.
@@ -66,105 +58,6 @@ _NOT_INDICATORS = ("geoplan_version", "crs", "definition", "inputs", "rules", "t
                    "methods", "scopes", "straight_line_minus_network_pp")
 _COVERAGE_KEYS = ["scope", "method", "tier"]
 _COVERAGE_VALUES = ["land_m2", "covered_m2", "land_pct", "residents", "covered_residents", "residents_pct"]
-
-
-# =====================================================================  reading
-@dataclass
-class AuditFolder:
-    """An audit output folder, read back.
-
-    Attributes
-    ----------
-    path : Path
-    summary : dict
-        ``summary.json``.
-    tables : dict of DataFrame
-        ``tables/*.csv`` by file name without extension.
-    log : str
-        ``geoplan.log`` (empty when missing).
-    """
-
-    path: Path
-    summary: dict
-    tables: dict
-    log: str = ""
-    _layers: dict = field(default_factory=dict, repr=False)
-
-    @property
-    def gpkg(self) -> Path:
-        """The audit's GeoPackage."""
-        return self.path / "geoplan.gpkg"
-
-    def layer(self, name: str) -> gpd.GeoDataFrame | None:
-        """A GeoPackage layer (None when the audit has no such layer)."""
-        if name not in self._layers:
-            import pyogrio
-
-            if not self.gpkg.exists():
-                self._layers[name] = None
-            else:
-                names = {n for n, _ in pyogrio.list_layers(self.gpkg)}
-                self._layers[name] = gpd.read_file(self.gpkg, layer=name, engine="pyogrio") if name in names else None
-        return self._layers[name]
-
-    @property
-    def lang(self) -> str | None:
-        """The language the audit was written in (from its log), if recorded."""
-        for line in self.log.splitlines():
-            if line.startswith("parameters: "):
-                try:
-                    return json.loads(line[len("parameters: "):]).get("lang")
-                except ValueError:
-                    return None
-        return self.summary.get("lang")
-
-    @property
-    def parameters(self) -> dict:
-        """The configuration recorded in the log (empty when not recorded)."""
-        for line in self.log.splitlines():
-            if line.startswith("parameters: "):
-                try:
-                    return json.loads(line[len("parameters: "):])
-                except ValueError:
-                    return {}
-        return {}
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-
-def read_audit(path: str | os.PathLike) -> AuditFolder:
-    """Read an audit output folder written by :func:`geoplan.write_audit` / ``geoplan audit``.
-
-    Raises
-    ------
-    DataError
-        The folder does not exist or is not an audit folder (no ``summary.json`` or
-        no ``tables/park_coverage_overall.csv``).
-    """
-    p = Path(path).expanduser().resolve()
-    if not p.is_dir():
-        raise DataError(f"audit folder {p} does not exist.", hint="Give two folders written by geoplan audit.")
-    sfile = p / "summary.json"
-    if not sfile.is_file():
-        raise DataError(f"{p} is not an audit folder: it has no summary.json.",
-                        hint="Give two folders written by geoplan audit (not a comparison folder).")
-    try:
-        summary = json.loads(sfile.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise DataError(f"{sfile} is not valid JSON ({exc}).") from None
-    tdir = p / "tables"
-    if not (tdir / "park_coverage_overall.csv").is_file():
-        raise DataError(f"{p} has no tables/park_coverage_overall.csv.", hint="Give folders written by geoplan audit.")
-    tables = {}
-    for f in sorted(tdir.glob("*.csv")):
-        try:
-            tables[f.stem] = pd.read_csv(f)
-        except pd.errors.EmptyDataError:
-            tables[f.stem] = pd.DataFrame()
-    log = (p / "geoplan.log").read_text(encoding="utf-8") if (p / "geoplan.log").is_file() else ""
-    return AuditFolder(p, summary, tables, log)
 
 
 # =====================================================================  comparing
@@ -253,19 +146,6 @@ class Comparison:
             out["change_m2"][m] = {k: _num(d[k].sum()) for k in ("newly_covered_m2", "newly_uncovered_m2", "net_change_m2",
                                                                    "newly_covered_residents", "newly_uncovered_residents")}
         return out
-
-    def headline(self, lang: str = "en") -> str:
-        """One sentence per method: coverage before → after."""
-        parts = []
-        for m in self.methods:
-            r = self.overall[(self.overall["method"] == m) & (self.overall["scope"] == "all") & (self.overall["tier"] == "all")].iloc[0]
-            if lang == "zh":
-                parts.append(f"{label(m, lang)}：居住用地覆盖率 {r['land_pct_old']:.2f}% → {r['land_pct_new']:.2f}%"
-                             f"（{r['land_pct_change_pp']:+.2f} 个百分点）")
-            else:
-                parts.append(f"{label(m, lang)}: land covered {r['land_pct_old']:.2f} % → {r['land_pct_new']:.2f} % "
-                             f"({r['land_pct_change_pp']:+.2f} pp)")
-        return ("；" if lang == "zh" else "; ").join(parts)
 
 
 def _num(v: Any) -> float | None:
@@ -603,126 +483,16 @@ def _land_change(a: AuditFolder, b: AuditFolder) -> tuple[gpd.GeoDataFrame, pd.D
     return change, by_unit, context
 
 
-# =====================================================================  writing
-def write_comparison(comp: Comparison, out: str | os.PathLike, *, lang: str | None = None, overwrite: bool = False,
-                     maps: bool = True, progress: Callable[[str], None] | None = None,
-                     quiet: bool | None = None) -> Path:
-    """Write a comparison folder, atomically: tables (CSV, XLSX), GeoPackage, maps, ``index.html``, log.
-
-    Parameters
-    ----------
-    comp : Comparison
-    out : path
-        Output folder; must not exist unless ``overwrite``.
-    lang : {"zh", "en"}, optional
-        Default: the later audit's language, else English.
-    overwrite : bool
-    maps : bool
-        Draw the change maps (static PNG per method and an interactive map).
-    progress : callable, optional
-    quiet : bool, optional
-        True: no progress bars.
-
-    Returns
-    -------
-    Path of the written folder.
-    """
-    from .outputs import atomic_folder, write_tables_xlsx
-
-    say = progress or (lambda m: None)
-    lang = lang or comp.new.lang or comp.old.lang or "en"
-    if lang not in ("zh", "en"):
-        raise UsageError(f"unknown language {lang!r}.", hint="Use zh or en.")
-    t0 = time.perf_counter()
-    with atomic_folder(out, overwrite=overwrite) as tmp:
-        say("writing tables")
-        tables = comp.tables()
-        (tmp / "tables").mkdir()
-        for name, df in tables.items():
-            df.to_csv(tmp / "tables" / f"{name}.csv", index=False, float_format="%.6f", lineterminator="\n")
-        write_tables_xlsx({k: v for k, v in tables.items()}, tmp / "comparison.xlsx", lang)
-        (tmp / "comparison.json").write_text(json.dumps(comp.summary(), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                                             encoding="utf-8")
-        say("writing the GeoPackage")
-        gpkg = tmp / "comparison.gpkg"
-        if len(comp.change):
-            g = comp.change.copy()
-            g["unit_name"] = g["unit_name"].astype(str)
-            g.to_file(gpkg, layer="coverage_change", driver="GPKG", engine="pyogrio")
-        if comp.context.get("units") is not None:
-            comp.context["units"].to_file(gpkg, layer="units", driver="GPKG", engine="pyogrio")
-        drawn: list[str] = []
-        if maps:
-            say("drawing the change maps")
-            drawn = _change_maps(comp, tmp, lang, quiet)
-        (tmp / "index.html").write_text(_html(comp, lang, drawn), encoding="utf-8")
-        comp.timings["writing"] = time.perf_counter() - t0
-        (tmp / "geoplan.log").write_text(_log(comp), encoding="utf-8")
-    return Path(out).resolve()
+def as_bool(v: Any) -> bool | None:
+    """A met/not-met value read back from a CSV (``True``, ``"false"``, NaN ...) as True, False or None."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, str):
+        return {"true": True, "false": False}.get(v.lower())
+    return bool(v)
 
 
-def _log(comp: Comparison) -> str:
-    import geopandas as _g
-    import shapely as _s
-
-    from . import __version__
-
-    lines = [f"geoplan {__version__} compare on Python {platform.python_version()} ({platform.system()})",
-             f"geopandas {_g.__version__}, shapely {_s.__version__}",
-             f"old: {comp.old.path} (geoplan {comp.old.summary.get('geoplan_version')}, rules "
-             f"{(comp.old.summary.get('rules') or {}).get('name')})",
-             f"new: {comp.new.path} (geoplan {comp.new.summary.get('geoplan_version')}, rules "
-             f"{(comp.new.summary.get('rules') or {}).get('name')})",
-             "settings that differ: " + (", ".join(comp.settings["setting"]) or "none"),
-             "timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in comp.timings.items())]
-    return "\n".join(lines) + "\n"
-
-
-def _change_layers(comp: Comparison, method: str, lang: str) -> list:
-    from .maps.layers import MapLayer
-
-    L = lambda k: label(k, lang)
-    crs = comp.context["crs"]
-    layers = []
-    units = comp.context.get("units")
-    if units is not None and len(units):
-        layers.append(MapLayer(units[["unit_name", "geometry"]], L("units"), kind="polygon", color="#555555",
-                               fill_opacity=0.0, weight=1.2, legend=None, tooltip=[("unit_name", L("unit_name"))]))
-    ctx_rows = []
-    for kind in ("still_covered", "still_uncovered"):
-        g = comp.context.get(f"{kind}:{method}")
-        if g is not None and not g.is_empty:
-            ctx_rows.append({"change_kind": kind, "geometry": g})
-    for kind in ("newly_covered", "newly_uncovered"):
-        d = comp.change[(comp.change["method"] == method) & (comp.change["change_kind"] == kind)]
-        if len(d):
-            ctx_rows.append({"change_kind": kind, "geometry": shapely.union_all(d.geometry.values)})
-    if ctx_rows:
-        g = gpd.GeoDataFrame(ctx_rows, geometry="geometry", crs=crs)
-        g["area_m2"] = g.geometry.area.round(0)
-        g["change_label"] = g["change_kind"].map(L)
-        present = [k for k in CHANGE_COLOURS if k in set(g["change_kind"])]
-        labs = {k: L(k) for k in present}
-        layers.append(MapLayer(g, f"{L('residential')} ({L(method)})", kind="polygon", column="change_kind",
-                               categories={k: CHANGE_COLOURS[k] for k in present}, category_labels=labs,
-                               fill_opacity=0.75, weight=0.3,
-                               tooltip=[("change_label", L("change_kind")), ("area_m2", L("area_m2"))]))
-    pa, pb = comp.context.get("parks_old"), comp.context.get("parks_new")
-    if pb is not None and len(pb):
-        p = pb[pb["tier"].notna() & (pb["tier"].astype(str) != "None")][["name", "geometry"]].copy()
-        p["name"] = p["name"].fillna("")
-        if len(p):
-            layers.append(MapLayer(p, f"{L('parks')} ({L('new')})", kind="polygon", color="#00441b",
-                                   fill_color="#41ab5d", fill_opacity=0.7, weight=0.8, tooltip=[("name", L("name"))]))
-    if pa is not None and len(pa) and pb is not None:
-        gone = _parks_only_in(pa, pb)
-        if len(gone):
-            layers.append(MapLayer(gone, f"{L('parks')} ({L('only_in_old')})", kind="polygon", color="#a50026",
-                                   fill_opacity=0.0, weight=2.0, dash="4 2", tooltip=[("name", L("name"))]))
-    return layers
-
-
-def _parks_only_in(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def parks_only_in(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Counted parks of ``a`` that no counted park of ``b`` covers by half or more."""
     a = a[a["tier"].notna() & (a["tier"].astype(str) != "None")]
     b = b[b["tier"].notna() & (b["tier"].astype(str) != "None")]
@@ -734,198 +504,3 @@ def _parks_only_in(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> gpd.GeoDataFrame
     out = a[keep][["name", "geometry"]].copy()
     out["name"] = out["name"].fillna("")
     return out
-
-
-def _change_maps(comp: Comparison, folder: Path, lang: str, quiet: bool | None) -> list[str]:
-    from .maps import interactive_map, save_map, static_map
-
-    (folder / "maps").mkdir(exist_ok=True)
-    drawn = []
-    methods = [m for m in ("euclidean", "network") if f"still_covered:{m}" in comp.context]
-    all_layers = []
-    for m in methods:
-        layers = _change_layers(comp, m, lang)
-        if not any(len(x.gdf) for x in layers):
-            continue
-        rel = f"maps/coverage_change_{m}.png"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            static_map(layers, folder / rel, title=f"{label('coverage_change_map', lang)} · {label(m, lang)}",
-                       subtitle=f"{comp.old.name} → {comp.new.name}", paper="A4", dpi=150, lang=lang)
-        drawn.append(rel)
-        for i, x in enumerate(layers):
-            if i > 0 and x.name.startswith(label("units", lang)):
-                continue
-            x.show = (m == methods[-1])
-        all_layers += layers if not all_layers else layers[1:]
-    if all_layers:
-        m = interactive_map(all_layers, title=f"{label('coverage_change_map', lang)}: {comp.old.name} → {comp.new.name}",
-                            basemap="none")
-        save_map(m, folder / "change_map.html")
-        drawn.append("change_map.html")
-    return drawn
-
-
-def _html(comp: Comparison, lang: str, drawn: list[str]) -> str:
-    from . import __version__
-    from .report import (
-        Col,
-        _esc,
-        _int,
-        _page,
-        _pct,
-        _pp,
-        _status_cell,
-        auto_table,
-        html_table,
-    )
-
-    L = lambda k: label(k, lang)
-    title = L("comparison_title")
-    p = [f"<h1>{_esc(title)}</h1>",
-         f"<p class='sub'>{_esc(L('old_audit'))}: <b>{_esc(comp.old.name)}</b> → {_esc(L('new_audit'))}: "
-         f"<b>{_esc(comp.new.name)}</b></p>"]
-    head = comp.headline(lang)
-    if head:
-        p.append(f"<p><b>{_esc(head)}</b></p>")
-    if len(comp.settings):
-        p.append(f"<h2>{_esc(L('settings_changed'))}</h2>")
-        warn = ("以下设置不同：指标变化部分来自口径变化，而非实地变化。" if lang == "zh" else
-                "These settings differ: part of the change comes from the method, not from the ground.")
-        p.append(f"<p class='muted'>{_esc(warn)}</p>")
-        p.append(html_table(comp.settings, [Col("setting", L("setting"), _esc, num=False),
-                                            Col("value_old", L("old"), _esc, num=False),
-                                            Col("value_new", L("new"), _esc, num=False)]))
-    p.append(f"<h2>{_esc(L('targets'))}</h2>")
-    t = comp.targets
-    if len(t):
-        t = t.copy()
-        t["label"] = t["label_zh" if lang == "zh" else "label_en"]
-        p.append(html_table(t, [
-            Col("label", L("indicator"), _esc, num=False), Col("value", L("required"), lambda v: f"≥ {_esc(v)}"),
-            Col("measured_old", L("measured_old"), _pct), Col("measured_new", L("measured_new"), _pct),
-            Col("measured_change_pp", L("measured_change_pp"), _pp,
-                cls=lambda v: "bad" if isinstance(v, float) and v < 0 else ("good" if isinstance(v, float) and v > 0 else "")),
-            Col("met_old", L("met_old"), lambda v: _status_cell(_bool(v), lang), num=False),
-            Col("met_new", L("met_new"), lambda v: _status_cell(_bool(v), lang), num=False)]))
-    else:
-        p.append(f"<p class='muted'>{_esc(L('none_found'))}</p>")
-    sign = (lambda v: "bad" if isinstance(v, float) and v < -1e-9 else ("good" if isinstance(v, float) and v > 1e-9 else ""))
-    p.append(f"<h2>{_esc(L('park_coverage'))}</h2>")
-    o = comp.overall
-    if len(o):
-        main = o[o["tier"] == "all"]
-        cols = [Col("scope", L("scope"), lambda v: _esc(L(v)), num=False),
-                Col("method", L("method"), lambda v: _esc(L(v)), num=False),
-                Col("land_pct_old", L("land_pct_old"), _pct), Col("land_pct_new", L("land_pct_new"), _pct),
-                Col("land_pct_change_pp", L("land_pct_change_pp"), _pp, cls=sign),
-                Col("residents_pct_old", L("residents_pct_old"), _pct), Col("residents_pct_new", L("residents_pct_new"), _pct),
-                Col("residents_pct_change_pp", L("residents_pct_change_pp"), _pp, cls=sign),
-                Col("covered_m2_change", L("covered_m2_change"), _int)]
-        p.append(html_table(main, cols))
-        tiers = o[o["tier"] != "all"]
-        if len(tiers):
-            p.append(f"<details><summary>{_esc(L('by_tier'))}</summary>"
-                     + html_table(tiers, cols[:2] + [Col("tier", L("tier"), _esc, num=False)] + cols[2:]) + "</details>")
-    p.append(f"<h2>{_esc(L('by_unit'))}</h2>")
-    u = comp.by_unit
-    if len(u):
-        u = u[(u["scope"] == "all") & (u["tier"] == "all")]
-        piv = u.pivot_table(index=["unit_id", "unit_name"], columns="method",
-                            values=["land_pct_old", "land_pct_new", "land_pct_change_pp"], aggfunc="first")
-        piv.columns = [f"{v}:{m}" for v, m in piv.columns]
-        piv = piv.reset_index()
-        cols = [Col("unit_id", L("unit_id"), _esc), Col("unit_name", L("unit_name"), _esc, num=False)]
-        for m in ("euclidean", "network"):
-            if f"land_pct_old:{m}" in piv.columns:
-                cols += [Col(f"land_pct_old:{m}", f"{L('land_pct_old')} · {L(m)}", _pct),
-                         Col(f"land_pct_new:{m}", f"{L('land_pct_new')} · {L(m)}", _pct),
-                         Col(f"land_pct_change_pp:{m}", f"{L('land_pct_change_pp')} · {L(m)}", _pp, cls=sign)]
-        p.append(html_table(piv, cols))
-    p.append(f"<h2>{_esc(L('coverage_change_map'))}</h2>")
-    cb = comp.change_by_unit
-    cb = cb[(cb["newly_covered_m2"] > 0) | (cb["newly_uncovered_m2"] > 0)] if len(cb) else cb
-    if not len(cb):
-        p.append(f"<p class='muted'>{_esc(L('no_change'))}</p>")
-    else:
-        p.append(html_table(cb, [
-            Col("method", L("method"), lambda v: _esc(L(v)), num=False), Col("unit_name", L("unit_name"), _esc, num=False),
-            Col("newly_covered_m2", L("newly_covered_m2"), _int), Col("newly_uncovered_m2", L("newly_uncovered_m2"), _int),
-            Col("net_change_m2", L("net_change_m2"), _int, cls=sign),
-            Col("newly_covered_residents", L("newly_covered_residents"), _int),
-            Col("newly_uncovered_residents", L("newly_uncovered_residents"), _int)]))
-    if "change_map.html" in drawn:
-        p.append(f"<p><a href='change_map.html'>{_esc(L('interactive_map'))}</a></p>")
-    for rel in drawn:
-        if rel.endswith(".png"):
-            p.append(f"<p><a href='{rel}'><img class='map' src='{rel}' alt='{_esc(L('coverage_change_map'))}'></a></p>")
-    ind = comp.indicators.dropna(subset=["value_change"])
-    ind = ind[ind["value_change"].abs() > 1e-9]
-    p.append(f"<h2>{_esc(L('indicators_changed'))}</h2>")
-    p.append(auto_table(ind, lang, max_rows=60, file="tables/indicators_change.csv"))
-    if len(comp.unit_indicators):
-        p.append(f"<h2>{_esc(L('analyses'))} · {_esc(L('by_unit'))}</h2>")
-        p.append(auto_table(comp.unit_indicators, lang, max_rows=40, file="tables/unit_indicators_change.csv"))
-    files = [("comparison.xlsx", L("workbook")), ("comparison.gpkg", L("geopackage")),
-             ("comparison.json", L("summary_json")), ("geoplan.log", L("log_file"))]
-    p.append(f"<h2>{_esc(L('downloads'))}</h2><ul>"
-             + "".join(f"<li><a href='{f}'>{_esc(t)}</a> <span class='muted'>{f}</span></li>" for f, t in files)
-             + "".join(f"<li><a href='tables/{n}.csv'>{n}.csv</a></li>" for n in comp.tables()) + "</ul>")
-    footer = f"© OpenStreetMap contributors (ODbL) · geoplan {__version__}"
-    return _page(title, "".join(p), lang, footer)
-
-
-def _bool(v: Any) -> bool | None:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    if isinstance(v, str):
-        return {"true": True, "false": False}.get(v.lower())
-    return bool(v)
-
-
-# =====================================================================  command line
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``geoplan compare`` on the subcommand parser of :mod:`geoplan.cli`."""
-    p = subparsers.add_parser(
-        "compare", help="change between two audits: every indicator, per unit, newly covered / uncovered land",
-        description="Compare two audit output folders (earlier first) for the annual review: the change of every "
-                    "indicator overall and per unit, targets met before and after, and maps of residential land "
-                    "newly covered and no longer covered, by method.")
-    p.add_argument("old", metavar="OLD_AUDIT", help="the earlier audit's output folder")
-    p.add_argument("new", metavar="NEW_AUDIT", help="the later audit's output folder")
-    p.add_argument("--out", help="output folder (default: geoplan-compare-OLD-NEW in the current folder)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    p.add_argument("--lang", choices=["zh", "en"], help="language of tables, maps and page (default: the later audit's)")
-    p.add_argument("--no-maps", action="store_true", help="skip the change maps")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=cmd_compare)
-    return p
-
-
-def cmd_compare(args: argparse.Namespace) -> int:
-    """Run ``geoplan compare``."""
-    from .outputs import check_output_folder
-
-    old, new = Path(args.old), Path(args.new)
-    out = Path(args.out) if args.out else Path.cwd() / f"geoplan-compare-{old.resolve().name}-{new.resolve().name}"
-    check_output_folder(out, overwrite=args.overwrite)
-    t0 = time.perf_counter()
-
-    def say(msg: str) -> None:
-        if not args.quiet:
-            print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", file=sys.stderr, flush=True)
-
-    say("reading the two audits")
-    comp = compare_audits(old, new, progress=say)
-    lang = args.lang or comp.new.lang or "en"
-    path = write_comparison(comp, out, lang=lang, overwrite=args.overwrite, maps=not args.no_maps, progress=say,
-                            quiet=args.quiet)
-    if not args.quiet:
-        print(comp.headline(lang))
-        for _, r in comp.targets.iterrows():
-            lab = r["label_zh" if lang == "zh" else "label_en"]
-            b, a = _bool(r["met_old"]), _bool(r["met_new"])
-            word = {True: label("met", lang), False: label("not_met", lang), None: label("not_measured", lang)}
-            print(f"  {lab}: {word[b]} → {word[a]}")
-        print(f"\n→ {path}")
-    return 0

@@ -8,7 +8,6 @@ study area) and can run in parallel.
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from ._util import deep_merge
 from .errors import DataError, UsageError
 
 PRESET_DIR = Path(__file__).parent / "presets"
@@ -261,16 +261,6 @@ class AuditConfig:
         return d
 
 
-def _deep_merge(base: dict, over: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in (over or {}).items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
-
-
 def load_config(path: str | Path | None = None, **overrides: Any) -> AuditConfig:
     """Build an :class:`AuditConfig` from the defaults, an optional YAML file and overrides.
 
@@ -294,7 +284,7 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> AuditConfig
         user = read_yaml(Path(path))
         if not isinstance(user, dict):
             raise UsageError(f"{path} must be a YAML mapping of settings.")
-        data = _deep_merge(data, user)
+        data = deep_merge(data, user)
     input_keys = set(Inputs.__dataclass_fields__)
     inputs = dict(data.pop("inputs", {}) or {})
     for k, v in overrides.items():
@@ -305,7 +295,7 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> AuditConfig
             # population, units, parks) is that section's settings
             inputs[k] = v
         elif isinstance(v, dict) and isinstance(data.get(k), dict):
-            data[k] = _deep_merge(data[k], v)
+            data[k] = deep_merge(data[k], v)
         else:
             data[k] = v
     unknown = set(inputs) - input_keys

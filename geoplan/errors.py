@@ -44,3 +44,13 @@ class DataError(GeoplanError):
 
 class GeoplanWarning(UserWarning):
     """A problem geoplan worked around (repaired geometry, dropped rows ...)."""
+
+
+class NoResidentialLandError(DataError):
+    """The study area has no residential land (none mapped, none in the given layer).
+
+    Commands that can do without it (``geoplan greenways`` falls back to the
+    street network only) catch this type; they never read the message.
+    """
+
+    layer = "residential"

@@ -22,14 +22,11 @@ header and sentence follows ``lang``.
 from __future__ import annotations
 
 import datetime as _dt
-import html
-import math
-import os
 import re
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,8 +36,28 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import presenters
+from ._version import __version__
 from .errors import GeoplanWarning
-from .i18n import label
+from .i18n import has_label, label, text
+from .maps import interactive_map, save_map, static_map
+from .maps.layers import MapLayer, osm_basemap_layers
+from .parks import coverage_status
+from .presenters.parks import TIER_COLOURS, park_map_layers
+from .presenters.html import (
+    Col,
+    auto_table,
+    html_table,
+)
+from .presenters.html import auto_fmt as _auto_fmt
+from .presenters.html import esc as _esc
+from .presenters.html import fmt_int as _int
+from .presenters.html import isnan as _isnan
+from .presenters.html import fmt_pct as _pct
+from .presenters.html import fmt_pp as _pp
+from .presenters.html import page as _page
+from .presenters.html import status_cell as _status_cell
+from .settings import default_workers
 
 __all__ = [
     "PRINT_DPI",
@@ -51,7 +68,6 @@ __all__ = [
     "audit_map_layers",
     "auto_table",
     "basemap_layers",
-    "coverage_status",
     "html_table",
     "render_map_job",
     "unit_map_layers",
@@ -63,7 +79,6 @@ UNIT_MAP_DPI = 150
 #: Resolution of the A4 PNG print maps (300 dpi, print quality).
 PRINT_DPI = 300
 #: Rows of a further analysis' table shown in the report (all rows are in the CSV).
-MAX_TABLE_ROWS = 25
 #: Metres shown around a unit on its map.
 UNIT_MAP_MARGIN_M = 120.0
 #: Colours of the coverage-status classes (colour-blind safe, print safe).
@@ -83,8 +98,6 @@ def basemap_layers(result: Any, area: Any = None) -> list:
     area : shapely geometry, optional
         Keep only what lies in this rectangle's bounds (in the study CRS).
     """
-    from .maps.layers import osm_basemap_layers
-
     st = result.study
     crs = st.crs
     streets = np.asarray(st.network.edges.geometry.values)
@@ -112,69 +125,7 @@ def _in_bounds(geoms: np.ndarray, bounds: tuple) -> np.ndarray:
     return geoms[ok]
 
 
-def coverage_status(result: Any) -> gpd.GeoDataFrame:
-    """Residential land split by how it is covered, dissolved per unit.
-
-    With both methods the classes are ``walk_covered`` (within walking distance
-    of a park), ``line_only`` (inside the straight-line radius but not within
-    walking distance: the straight-line-minus-network difference on the map)
-    and ``not_covered``; with one method ``covered`` and ``not_covered``.
-
-    Returns
-    -------
-    GeoDataFrame
-        ``unit_id``, ``unit_name``, ``status``, ``area_m2``, ``residents`` in the study CRS.
-    """
-    cov = result.parks
-    cells = cov.cells
-    geoms = cells.geometry.values
-    area = cells["area_m2"].to_numpy(dtype=float)
-    res = cells["residents"].to_numpy(dtype=float)
-    pieces: list[tuple[np.ndarray, np.ndarray, str]] = []  # (cell index, geometry, status)
-    idx = np.arange(len(cells))
-    if "euclidean" in cov.methods:
-        z = cov.zones[(cov.zones["method"] == "euclidean") & (cov.zones["tier"] == "all")]
-        zone = z.geometry.iloc[0] if len(z) else shapely.Polygon()
-        shapely.prepare(zone)
-    if set(cov.methods) == {"euclidean", "network"}:
-        walk = cells["net_covered"].to_numpy(dtype=bool)
-        pieces.append((idx[walk], geoms[walk], "walk_covered"))
-        rest = ~walk
-        inside = shapely.intersection(geoms[rest], zone) if not zone.is_empty else np.full(rest.sum(), shapely.Polygon())
-        outside = shapely.difference(geoms[rest], zone) if not zone.is_empty else geoms[rest]
-        pieces.append((idx[rest], inside, "line_only"))
-        pieces.append((idx[rest], outside, "not_covered"))
-    elif "network" in cov.methods:
-        walk = cells["net_covered"].to_numpy(dtype=bool)
-        pieces.append((idx[walk], geoms[walk], "covered"))
-        pieces.append((idx[~walk], geoms[~walk], "not_covered"))
-    else:
-        inside = shapely.intersection(geoms, zone) if not zone.is_empty else np.full(len(geoms), shapely.Polygon())
-        outside = shapely.difference(geoms, zone) if not zone.is_empty else geoms
-        pieces.append((idx, inside, "covered"))
-        pieces.append((idx, outside, "not_covered"))
-    frames = []
-    for ci, g, status in pieces:
-        if len(ci) == 0:
-            continue
-        a = shapely.area(g)
-        keep = a > 0.01
-        frac = np.divide(a, area[ci], out=np.zeros(len(ci)), where=area[ci] > 0)
-        frames.append(pd.DataFrame({"unit_id": cells["unit_id"].to_numpy()[ci][keep],
-                                    "unit_name": cells["unit_name"].to_numpy()[ci][keep],
-                                    "status": status, "area_m2": a[keep], "residents": (res[ci] * frac)[keep],
-                                    "geometry": g[keep]}))
-    if not frames:
-        return gpd.GeoDataFrame({"unit_id": [], "unit_name": [], "status": [], "area_m2": [], "residents": []},
-                                geometry=[], crs=cells.crs)
-    df = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=cells.crs)
-    out = df.dissolve(by=["unit_id", "unit_name", "status"], aggfunc={"area_m2": "sum", "residents": "sum"}).reset_index()
-    return out
-
-
 def _status_layer(status: gpd.GeoDataFrame, lang: str, *, show: bool = True, name: str | None = None):
-    from .maps.layers import MapLayer
-
     L = lambda k: label(k, lang)
     s = status.copy()
     s["status_label"] = s["status"].map(L)
@@ -198,13 +149,10 @@ def audit_map_layers(result: Any, lang: str, *, status: gpd.GeoDataFrame | None 
     status : GeoDataFrame, optional
         :func:`coverage_status` of the result, if already computed.
     """
-    from .maps.layers import MapLayer
-    from .parks.maplayers import park_map_layers
-
     L = lambda k: label(k, lang)
     layers = park_map_layers(result.parks, result.study.units, lang)
     if set(result.parks.methods) == {"euclidean", "network"}:
-        st = coverage_status(result) if status is None else status
+        st = coverage_status(result.parks) if status is None else status
         if len(st):
             # under the parks, above the units: switched off at first (the residential layer shows one method)
             layers.insert(2, _status_layer(st, lang, show=False))
@@ -217,12 +165,11 @@ def audit_map_layers(result: Any, lang: str, *, status: gpd.GeoDataFrame | None 
                                tooltip=[("step", L("step")), ("area_m2", L("area_m2")),
                                         ("new_residents", L("new_residents"))]))
     for name, a in result.analyses.items():
-        if hasattr(a, "map_layers"):
-            try:
-                layers.extend(a.map_layers(lang))
-            except Exception as exc:  # an analysis' map must not cost the whole report
-                warnings.warn(f"{name}: its map layers failed ({exc}); left off the interactive map.",
-                              GeoplanWarning, stacklevel=2)
+        try:
+            layers.extend(presenters.map_layers(a, lang))
+        except Exception as exc:  # noqa: BLE001 - an analysis' map must not cost the whole report
+            warnings.warn(f"{name}: its map layers failed ({exc}); left off the interactive map.",
+                          GeoplanWarning, stacklevel=2)
     return layers
 
 
@@ -247,9 +194,6 @@ def unit_map_layers(result: Any, unit_id: Any, lang: str, *, status: gpd.GeoData
     layers, basemap : list of MapLayer, list of MapLayer
         For :func:`geoplan.maps.static_map` / :func:`geoplan.maps.interactive_map`.
     """
-    from .maps.layers import MapLayer
-    from .parks.maplayers import TIER_COLOURS
-
     L = lambda k: label(k, lang)
     cov = result.parks
     units = result.study.units
@@ -279,7 +223,7 @@ def unit_map_layers(result: Any, unit_id: Any, lang: str, *, status: gpd.GeoData
         if len(others):
             layers.append(MapLayer(others, L("other_units"), kind="line", color="#777777", weight=1.2, dash="5 3",
                                    tooltip=[("unit_name", L("unit_name"))]))
-    st = coverage_status(result) if status is None else status
+    st = coverage_status(result.parks) if status is None else status
     su = st[st["unit_id"] == unit_id]
     if len(su):
         layers.append(_status_layer(su, lang, name=L("residential")))
@@ -296,7 +240,7 @@ def unit_map_layers(result: Any, unit_id: Any, lang: str, *, status: gpd.GeoData
         labs = {k: v for k, v in tier_lab.items() if k in present}
         if "none" in present:
             cats["none"] = "#bdbdbd"
-            labs["none"] = "below every tier (not counted)" if lang == "en" else "低于最小规模（不计入）"
+            labs["none"] = text("parks.below_every_tier", lang)
         layers.append(MapLayer(p, L("parks"), kind="polygon", column="tier", categories=cats, category_labels=labs,
                                fill_opacity=0.85, weight=0.8, color="#00441b",
                                tooltip=[("name", L("name")), ("tier", L("tier"))]))
@@ -317,158 +261,6 @@ def unit_map_layers(result: Any, unit_id: Any, lang: str, *, status: gpd.GeoData
     return layers, basemap_layers(result, shapely.box(cx - side, cy - side, cx + side, cy + side))
 
 
-# =====================================================================  formatting
-def _esc(v: Any) -> str:
-    return html.escape(str(v), quote=True)
-
-
-def _isnan(v: Any) -> bool:
-    try:
-        return v is None or (isinstance(v, (float, np.floating)) and math.isnan(float(v)))
-    except (TypeError, ValueError):
-        return False
-
-
-def _pct(v: Any) -> str:
-    return "—" if _isnan(v) else f"{float(v):.2f}"
-
-
-def _pp(v: Any) -> str:
-    return "—" if _isnan(v) else f"{float(v):+.2f}"
-
-
-def _int(v: Any) -> str:
-    return "—" if _isnan(v) else f"{float(v):,.0f}"
-
-
-def _auto_fmt(col: str, v: Any, lang: str) -> str:
-    """Format a value of a generic table cell by its column name and type."""
-    if _isnan(v):
-        return "—"
-    if isinstance(v, (bool, np.bool_)):
-        return "✓" if v else "✗"
-    if isinstance(v, (int, np.integer)):
-        return f"{int(v):,}" if not col.endswith("_id") and col not in ("osm_id", "rank", "step") else str(int(v))
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        if math.isinf(f):
-            return "∞"
-        if col.endswith("_pp"):
-            return f"{f:+.2f}"
-        if "pct" in col or col.endswith("_share") or col.endswith("_index"):
-            return f"{f:.2f}"
-        if col.endswith(("_m2", "residents", "_count", "_origins")):
-            return f"{f:,.0f}"
-        if col.endswith(("_m", "_km", "_min")) or abs(f) >= 1000:
-            return f"{f:,.0f}" if abs(f) >= 100 else f"{f:,.1f}"
-        if f.is_integer():
-            return f"{int(f):,}"
-        return f"{f:.3g}" if abs(f) < 1 else f"{f:,.2f}"
-    if isinstance(v, str):
-        return _esc(label(v, lang)) if v in _VALUE_KEYS else _esc(v)
-    return _esc(v)
-
-
-#: Cell values that are identifiers with a translated label (scope, method ...).
-_VALUE_KEYS = {"all", "outside_historic", "inside_historic", "euclidean", "network", "covered", "not_covered",
-               "walk_covered", "line_only", "newly_covered", "newly_uncovered", "still_uncovered"}
-
-
-@dataclass
-class Col:
-    """A column of an HTML table: source field, header, formatter and cell class."""
-
-    key: str
-    head: str
-    fmt: Callable[[Any], str] = _esc
-    cls: Callable[[Any], str] | None = None
-    num: bool = True
-
-
-def html_table(df: pd.DataFrame, cols: Sequence[Col], *, cls: str = "") -> str:
-    """Render ``df`` as an HTML table with the given columns (values already escaped by ``fmt``)."""
-    head = "".join(f"<th>{_esc(c.head)}</th>" for c in cols)
-    rows = []
-    for _, r in df.iterrows():
-        cells = []
-        for c in cols:
-            v = r.get(c.key)
-            klass = [c.cls(v)] if c.cls else []
-            if c.num:
-                klass.append("num")
-            attr = f' class="{" ".join(k for k in klass if k)}"' if any(klass) else ""
-            cells.append(f"<td{attr}>{c.fmt(v)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<div class="tw"><table class="{cls}"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>')
-
-
-def auto_table(df: pd.DataFrame, lang: str, *, max_rows: int | None = MAX_TABLE_ROWS, file: str | None = None,
-               drop: Iterable[str] = ()) -> str:
-    """Any table as HTML: translated headers, numbers formatted by column name, first ``max_rows`` rows."""
-    df = df.drop(columns=[c for c in drop if c in df.columns])
-    df = df.drop(columns=[c for c in df.columns if c == "geometry"])
-    if df.empty:
-        return f"<p class='muted'>{_esc(label('none_found', lang))}</p>"
-    total = len(df)
-    shown = df.head(max_rows) if max_rows else df
-    cols = [Col(str(c), label(str(c), lang), fmt=(lambda v, c=str(c): _auto_fmt(c, v, lang)),
-                num=pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])) for c in df.columns]
-    out = html_table(shown, cols)
-    if max_rows and total > max_rows:
-        link = f'<a href="{_esc(file)}">{_esc(Path(file).name)}</a>' if file else ""
-        out += f"<p class='muted'>{label('rows_shown', lang).format(n=max_rows, total=total, file=link)}</p>"
-    return out
-
-
-def _status_cell(met: Any, lang: str) -> str:
-    if met is True:
-        return f'<span class="badge met">✓ {_esc(label("met", lang))}</span>'
-    if met is False:
-        return f'<span class="badge notmet">✗ {_esc(label("not_met", lang))}</span>'
-    return f'<span class="badge na">{_esc(label("not_measured", lang))}</span>'
-
-
-CSS = """
-:root{--green:#2e7d32;--red:#c62828;--grey:#777;}
-*{box-sizing:border-box}
-body{font-family:"Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",
-"WenQuanYi Micro Hei","Helvetica Neue",Arial,sans-serif;margin:0 auto;padding:1.2em 2em 3em;max-width:1150px;
-color:#222;line-height:1.45;font-size:15px}
-h1{font-size:1.6em;margin:.2em 0 .1em}h2{font-size:1.25em;margin:1.6em 0 .5em;border-bottom:2px solid var(--green);
-padding-bottom:.15em}h3{font-size:1.05em;margin:1.2em 0 .4em}
-.sub,.muted{color:#555}.muted{font-size:.9em}
-table{border-collapse:collapse;margin:.4em 0 .8em;font-size:.9em}
-th,td{border:1px solid #ccc;padding:3px 8px;vertical-align:top}
-th{background:var(--green);color:#fff;font-weight:600;text-align:left}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-tbody tr:nth-child(even){background:#f6f8f6}
-td.bad{color:var(--red);font-weight:600}td.good{color:var(--green)}
-.badge{display:inline-block;padding:0 .5em;border-radius:3px;font-weight:600;white-space:nowrap}
-.met{background:#e8f5e9;color:var(--green)}.notmet{background:#ffebee;color:var(--red)}.na{background:#eee;color:var(--grey)}
-nav.toc a,nav.pager a{margin-right:1em}nav{margin:.3em 0 .8em}
-.cards{display:flex;flex-wrap:wrap;gap:.6em;margin:.5em 0}
-.card{border:1px solid #cfd8cf;border-radius:6px;padding:.4em .8em;min-width:10em;background:#fbfdfb}
-.card b{display:block;font-size:1.45em;color:#1b5e20}.card span{font-size:.85em;color:#555}
-img.map{width:100%;height:auto;border:1px solid #ccc;display:block}
-.tw{overflow-x:auto;max-width:100%}ul.files{columns:2}details{margin:.3em 0 .8em}summary{cursor:pointer;color:#1b5e20}
-footer{margin-top:2.5em;color:#777;font-size:.85em;border-top:1px solid #ddd;padding-top:.5em}
-.page{page-break-after:always;break-after:page}
-@page{size:A4;margin:12mm}
-@media print{body{max-width:none;padding:0;font-size:10.5pt}.tw{overflow:visible}table{font-size:8pt}nav{display:none}h2{break-after:avoid}
-table{break-inside:auto}tr{break-inside:avoid}img.map{max-height:125mm;width:auto;max-width:100%}
-a{color:inherit;text-decoration:none}details>*{display:block}}
-"""
-
-
-def _page(title: str, body: str, lang: str, footer: str) -> str:
-    code = "zh-CN" if lang == "zh" else "en"
-    return (f'<!doctype html>\n<html lang="{code}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_esc(title)}</title><style>{CSS}</style></head>\n<body>\n{body}\n"
-            f"<footer>{footer}</footer>\n</body></html>\n")
-
-
 # =====================================================================  the report
 @dataclass
 class _Ctx:
@@ -486,15 +278,17 @@ class _Ctx:
     default_method: str
     _tables: dict = field(default_factory=dict)
 
-    def L(self, key: str) -> str:
-        return label(key, self.lang)
+    labels: dict = field(default_factory=dict)
+
+    def L(self, key: str, scope: str | None = None) -> str:
+        return label(key, self.lang, scope, self.labels)
 
     def analysis_tables(self, name: str) -> dict:
         """The tables of a further analysis (asked once; a failure is warned about once)."""
         if name not in self._tables:
             a = self.result.analyses[name]
             try:
-                self._tables[name] = dict(a.tables()) if hasattr(a, "tables") else {}
+                self._tables[name] = dict(a.tables())
             except Exception as exc:  # noqa: BLE001 - an analysis' tables must not cost the whole report
                 warnings.warn(f"{name}: its tables failed ({exc}).", GeoplanWarning, stacklevel=2)
                 self._tables[name] = {}
@@ -523,7 +317,8 @@ def _report_title(result: Any, lang: str, area: str) -> str:
 
 def write_maps_and_report(result: Any, folder: Path, lang: str, *, tables: dict, summary: dict,
                           progress: Callable[[str], None] | None = None, quiet: bool | None = None,
-                          unit_pages: bool = True, workers: int | None = None) -> dict:
+                          unit_pages: bool = True, workers: int | None = None,
+                          labels: dict | None = None) -> dict:
     """Write the interactive map, the print maps, the unit pages and ``index.html`` into ``folder``.
 
     The static maps (the slow part) are drawn by a pool of worker processes
@@ -547,9 +342,11 @@ def write_maps_and_report(result: Any, folder: Path, lang: str, *, tables: dict,
     unit_pages : bool
         Write a page and a map per unit.
     workers : int, optional
-        Processes drawing the static maps; default: the ``GEOPLAN_WORKERS``
-        environment variable, else up to 4 (one per CPU; 1 inside a daemonic
-        process such as a Dask worker); 1 draws them here.
+        Processes drawing the static maps; default: :func:`geoplan.settings.default_workers`
+        (the ``GEOPLAN_WORKERS`` environment variable, else up to 4, one per CPU; 1 inside
+        a daemonic process such as a Dask worker); 1 draws them here.
+    labels : dict, optional
+        Rule-dependent column labels (default: :func:`geoplan.presenters.labels` of the result).
 
     Returns
     -------
@@ -562,14 +359,13 @@ def write_maps_and_report(result: Any, folder: Path, lang: str, *, tables: dict,
     folder = Path(folder)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    status = coverage_status(result)
+    status = coverage_status(result.parks)
     area = _area_name(result)
-    from . import __version__
-
     footer = (f"© OpenStreetMap contributors (ODbL) · geoplan {__version__} · "
               f"{_esc(label('generated', lang))} {_dt.date.today().isoformat()}")
     ctx = _Ctx(result, folder, lang, summary, tables, status, _report_title(result, lang, area), area, footer,
-               "network" if "network" in result.parks.methods else "euclidean")
+               "network" if "network" in result.parks.methods else "euclidean",
+               labels=presenters.labels(result) if labels is None else dict(labels))
     (folder / "maps").mkdir(exist_ok=True)
     unit_ids = list(result.study.units["unit_id"]) if unit_pages else []
 
@@ -639,23 +435,6 @@ def render_map_job(job: MapJob) -> tuple[str, float, str | None]:
     return job.rel, time.perf_counter() - t, None
 
 
-def _default_workers(n_jobs: int) -> int:
-    env = os.environ.get("GEOPLAN_WORKERS")
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            pass
-    import multiprocessing as mp
-
-    if mp.current_process().daemon:  # e.g. a Dask worker (geoplan batch): daemonic processes cannot have children
-        return 1
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if n_jobs < 3:
-        return 1
-    return max(1, min(4, cpus, n_jobs))
-
-
 class MapRenderer:
     """Draw static maps in worker processes while the caller goes on; ``wait()`` collects them.
 
@@ -668,7 +447,7 @@ class MapRenderer:
         self.jobs = list(jobs)
         self.quiet = quiet
         self.desc = desc
-        self.workers = _default_workers(len(self.jobs)) if workers is None else max(1, int(workers))
+        self.workers = default_workers(len(self.jobs)) if workers is None else max(1, int(workers))
         self.busy_s = 0.0
         self._pool = None
         self._futures: list = []
@@ -751,8 +530,6 @@ def _bar(total: int, desc: str, quiet: bool | None):
 
 
 def _interactive(ctx: _Ctx) -> None:
-    from .maps import interactive_map, save_map
-
     title = f"{ctx.title} · {ctx.L('park_coverage')}"
     layers = audit_map_layers(ctx.result, ctx.lang, status=ctx.status)
     m = interactive_map(layers, title=title, basemap="osm-data", basemap_layers=basemap_layers(ctx.result))
@@ -760,8 +537,6 @@ def _interactive(ctx: _Ctx) -> None:
 
 
 def _quiet_static_map(*args: Any, **kwargs: Any) -> Path:
-    from .maps import static_map
-
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning)
         warnings.filterwarnings("ignore", category=RuntimeWarning)
@@ -770,8 +545,6 @@ def _quiet_static_map(*args: Any, **kwargs: Any) -> Path:
 
 def _print_map_jobs(ctx: _Ctx) -> list[MapJob]:
     """The park-coverage print maps (A3 PDF, A4 PNG) and an A4 PNG per further analysis."""
-    from .parks.maplayers import park_map_layers
-
     res, lang = ctx.result, ctx.lang
     base = basemap_layers(res)
     title = f"{ctx.L('park_coverage')} · {ctx.area_name}".rstrip(" ·")
@@ -781,11 +554,9 @@ def _print_map_jobs(ctx: _Ctx) -> list[MapJob]:
             MapJob(layers, base, ctx.folder, "maps/park_coverage_A4.png",
                    dict(title=title, subtitle=sub, paper="A4", dpi=PRINT_DPI, lang=lang))]
     for name, a in res.analyses.items():
-        if not hasattr(a, "map_layers"):
-            continue
         try:
-            al = [x for x in a.map_layers(lang) if getattr(x, "show", True)]
-        except Exception as exc:  # an analysis' map must not cost the whole report
+            al = [x for x in presenters.map_layers(a, lang) if getattr(x, "show", True)]
+        except Exception as exc:  # noqa: BLE001 - an analysis' map must not cost the whole report
             warnings.warn(f"{name}: its map layers failed ({exc}); the report shows its tables only.",
                           GeoplanWarning, stacklevel=2)
             continue
@@ -965,8 +736,7 @@ def _units_html(ctx: _Ctx, pages: bool) -> str:
              Col("blind_spot_m2", L("blind_spot_m2"), _int)]
     note = ""
     if thr is not None:
-        note = (f"<p class='muted'>{'红色：低于目标值' if ctx.lang == 'zh' else 'Red: below the target of'} "
-                f"{thr:g} %.</p>")
+        note = f"<p class='muted'>{_esc(text('report.below_target', ctx.lang, threshold=thr))}</p>"
     return html_table(piv, cols) + note
 
 
@@ -1013,11 +783,10 @@ def _flatten(d: Any, prefix: str = "") -> list[tuple[str, Any]]:
 
 def _table_title(name: str, key: str, lang: str) -> str:
     """Human title of an analysis table: its label, else its key without the analysis prefix."""
-    known = _known()
-    if key in known:
-        return label(key, lang)
+    if has_label(key, name):
+        return label(key, lang, name)
     short = key[len(name) + 1:] if key.startswith(name + "_") else key
-    return label(short, lang) if short in known else short.replace("_", " ")
+    return label(short, lang, name) if has_label(short, name) else short.replace("_", " ")
 
 
 def _analysis_table_name(name: str, key: str) -> str:
@@ -1029,37 +798,31 @@ def _analyses_html(ctx: _Ctx, maps: dict[str, str]) -> str:
     parts = []
     for name, a in ctx.result.analyses.items():
         parts.append(f"<h2 id='analysis-{_slug(name)}'>{_esc(L(name))}</h2>")
-        if hasattr(a, "headline"):
-            try:
-                parts.append(f"<p><b>{_esc(a.headline(lang))}</b></p>")
-            except Exception:  # noqa: BLE001 - a headline is optional decoration
-                pass
+        try:
+            head = presenters.headline(a, lang)
+        except Exception:  # noqa: BLE001 - a headline is optional decoration
+            head = None
+        if head:
+            parts.append(f"<p><b>{_esc(head)}</b></p>")
         summ = ctx.summary.get(name)
         if isinstance(summ, dict):
             leaves = [(k, v) for k, v in _flatten(summ) if isinstance(v, (int, float, str, bool)) and v is not None]
             if leaves:
-                df = pd.DataFrame({"figure": [L(k.split(".")[-1]) if k.split(".")[-1] in _known() else k for k, _ in leaves],
+                df = pd.DataFrame({"figure": [ctx.L(k.split(".")[-1], name) if has_label(k.split(".")[-1], name, ctx.labels)
+                                              else k for k, _ in leaves],
                                    "value": [v for _, v in leaves], "key": [k for k, _ in leaves]})
                 df["value"] = [_auto_fmt(k.split(".")[-1], v, lang) for k, v in leaves]
                 parts.append(f"<details{' open' if len(leaves) <= 24 else ''}><summary>{_esc(L('key_figures'))}</summary>" + html_table(
                     df, [Col("figure", L("figure"), _esc, num=False), Col("value", L("value"), lambda v: v)]) + "</details>")
         if name in maps:
             parts.append(f"<p><a href='{maps[name]}'><img class='map' src='{maps[name]}' alt='{_esc(L(name))}'></a></p>")
-        if hasattr(a, "report_figures"):
-            for title, path in a.report_figures(ctx.folder, lang):
-                parts.append(f"<h3>{_esc(title)}</h3><img class='map' src='{_esc(str(path))}' alt='{_esc(title)}'>")
-        if hasattr(a, "tables"):
-            for key, df in ctx.analysis_tables(name).items():
-                fname = _analysis_table_name(name, key)
-                parts.append(f"<h3>{_esc(_table_title(name, key, lang))}</h3>")
-                parts.append(auto_table(pd.DataFrame(df), lang, file=f"tables/{fname}.csv"))
+        for title, path in presenters.figures(a, ctx.folder, lang):
+            parts.append(f"<h3>{_esc(title)}</h3><img class='map' src='{_esc(str(path))}' alt='{_esc(title)}'>")
+        for key, df in ctx.analysis_tables(name).items():
+            fname = _analysis_table_name(name, key)
+            parts.append(f"<h3>{_esc(_table_title(name, key, lang))}</h3>")
+            parts.append(auto_table(pd.DataFrame(df), lang, file=f"tables/{fname}.csv", scope=name, labels=ctx.labels))
     return "".join(parts)
-
-
-def _known() -> set:
-    from .i18n import LABELS
-
-    return set(LABELS)
 
 
 def _files_html(ctx: _Ctx, pages: bool) -> str:

@@ -19,11 +19,15 @@ import shapely
 from pyproj import CRS
 
 from .config import AuditConfig
-from .errors import DataError, GeoplanWarning
+from .errors import DataError, GeoplanWarning, NoResidentialLandError
 from .network import WalkNetwork, build_network
 from .sources.layers import read_layer, repair_geometries
+from .sources.crs import choose_crs
+from .sources.crs import to_crs as _to_crs
 from .sources.manifest import read_manifest
 from .sources.osm import OSMSource, bundled_sample, tag_values
+from .sources.tags import match_tags as _match_tags
+from .sources.tags import polygons as _polygons
 
 __all__ = ["Study", "load_study", "choose_crs", "check_layer_datum", "EXTRA_MARGIN_M"]
 
@@ -77,48 +81,6 @@ class Study:
     def area_wgs84(self) -> Any:
         """The study area in EPSG:4326."""
         return gpd.GeoSeries([self.area], crs=self.crs).to_crs("EPSG:4326").iloc[0]
-
-
-def choose_crs(geom_wgs84: Any, override: str | None = None) -> CRS:
-    """The projected metric CRS to work in.
-
-    Parameters
-    ----------
-    geom_wgs84 : shapely geometry in EPSG:4326
-    override : str, optional
-        Any CRS pyproj understands (e.g. ``"EPSG:4547"``, CGCS2000 3-degree
-        Gauss-Kruger CM 114E, for Beijing); must be projected in metres.
-
-    Returns
-    -------
-    pyproj.CRS
-        ``override`` or the UTM zone of the area's centre.
-    """
-    if override:
-        from .config import check_crs
-
-        return check_crs(override)
-    return gpd.GeoSeries([geom_wgs84], crs="EPSG:4326").estimate_utm_crs()
-
-
-def _to_crs(gdf: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
-    if len(gdf) == 0:
-        return gpd.GeoDataFrame({"geometry": gpd.GeoSeries([], crs=crs)}, crs=crs)
-    if gdf.crs is None:
-        gdf = gdf.set_crs("EPSG:4326")
-    return gdf.to_crs(crs)
-
-
-def _polygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    return gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
-
-
-def _match_tags(gdf: gpd.GeoDataFrame, tags: dict) -> pd.Series:
-    hit = pd.Series(False, index=gdf.index)
-    for key, values in (tags or {}).items():
-        vals = tag_values(gdf, key)
-        hit |= vals.notna() if values is True else vals.isin(list(values))
-    return hit
 
 
 def _read_user(cfg: AuditConfig, name: str, what: str, geom: tuple[str, ...]) -> gpd.GeoDataFrame | None:
@@ -205,7 +167,7 @@ def _residential_class(cfg: AuditConfig, res: gpd.GeoDataFrame) -> gpd.GeoDataFr
     return out
 
 
-def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> Study:
+def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reach_m: float = 0.0) -> Study:
     """Load every layer of an audit.
 
     Parameters
@@ -216,6 +178,11 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> S
         layer, else the extent of the walking network in the extract.
     progress : callable, optional
         ``progress(message)`` called before each loading step.
+    reach_m : float
+        The farthest walk the analyses to run measure (see
+        :meth:`geoplan.analysis.Analysis.reach`): parks, facilities and streets are
+        read that far beyond the area (at least the park rules' largest radius),
+        plus a safety margin.
 
     Returns
     -------
@@ -259,10 +226,8 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> S
         user_res = _residential_class(cfg, user_res)
     user_historic = _read_user(cfg, "historic", "historic-cultural districts", ("polygon",))
 
-    from . import registry
-
     # facilities and parks beyond the border serve residents inside it, up to the farthest walk measured
-    margin = max(cfg.rules.max_radius_m, registry.reach_m(cfg)) + EXTRA_MARGIN_M
+    margin = max(cfg.rules.max_radius_m, float(reach_m)) + EXTRA_MARGIN_M
     bbox = None
     if area is not None:
         crs = choose_crs(area, cfg.crs)
@@ -323,7 +288,7 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None) -> S
     residential = gpd.GeoDataFrame(geometry=gpd.GeoSeries([res_union], crs=crs).explode(ignore_index=True), crs=crs)
     residential = residential[residential.geom_type.isin(["Polygon", "MultiPolygon"]) & (residential.area > 0.01)]
     if residential.empty:
-        raise DataError(
+        raise NoResidentialLandError(
             f"no residential land inside the study area ({prov['residential']}).",
             hint="Give a land-use layer with --residential FILE --residential-field FIELD --residential-class VALUE "
             "(and check that it covers the study area).",

@@ -173,15 +173,10 @@ def peak_rss_mb() -> float:
 
 
 def register_analyses() -> list[str]:
-    """Register the analyses ``geoplan audit`` runs: the CLI imports its subcommand modules, which register."""
-    from geoplan import cli, registry
+    """The analyses ``geoplan audit`` runs (declared in :data:`geoplan.audit.ANALYSES`)."""
+    from geoplan.audit import ANALYSES
 
-    for mod in getattr(cli, "SUBCOMMAND_MODULES", ()):
-        try:
-            importlib.import_module(mod)
-        except ImportError:
-            pass
-    return list(registry.analyses())
+    return [a.name for a in ANALYSES]
 
 
 # ---------------------------------------------------------------------------

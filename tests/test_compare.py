@@ -194,7 +194,7 @@ def test_cli_prints_the_headline(audits, tmp_path, capsys):
 
 @pytest.mark.browser
 def test_comparison_renders_offline(audits, tmp_path):
-    out = compare.write_comparison(compare.compare_audits(audits["old"], audits["new"]), tmp_path / "cmp", lang="en",
+    out = geoplan.presenters.compare.write_comparison(compare.compare_audits(audits["old"], audits["new"]), tmp_path / "cmp", lang="en",
                                    quiet=True)
     with offline_chromium() as d:
         d.get((out / "index.html").resolve().as_uri())

@@ -243,8 +243,10 @@ def test_cau_with_and_without_compounds_side_by_side(cau):
     assert np.isfinite(top["score_pct_compounds"])
     s = c.summary()
     assert s["compounds"] == len(c.compounds.polygons) and "largest_compound_differences" in s
-    assert "→" in c.headline("en") and "→" in c.headline("zh")
-    layers = c.map_layers("zh")
+    from geoplan import presenters
+
+    assert "→" in presenters.headline(c, "en") and "→" in presenters.headline(c, "zh")
+    layers = presenters.map_layers(c, "zh")
     assert len(layers) >= 2
 
 

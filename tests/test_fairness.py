@@ -188,12 +188,14 @@ def test_cau_ranking_worst_decile_and_outputs(cau, tmp_path):
     cats = set(m["category"])
     assert "counted_park" in cats and "kindergarten" in cats
     assert (m["mean_min"].dropna() >= 0).all()
-    figs = f.report_figures(tmp_path, "zh")
+    from geoplan import presenters
+
+    figs = presenters.figures(f, tmp_path, "zh")
     assert all((tmp_path / p).stat().st_size > 1000 for _, p in figs)
     assert set(f.tables()) == {"fairness_inequality", "fairness_ranking", "fairness_mean_time", "fairness_lorenz"}
     s = f.summary()
     assert s["compounds"]["park_distance_m"]["gini"] == pytest.approx(f.gini("park_distance_m", "compounds"), abs=1e-4)
-    assert f.headline("zh") and f.map_layers("en")
+    assert presenters.headline(f, "zh") and presenters.map_layers(f, "en")
 
 
 @pytest.mark.shared

@@ -20,6 +20,7 @@ import shapely
 from shapely.geometry import LineString, Point
 from shapely.ops import linemerge, substring, unary_union
 
+from geoplan import presenters
 import geoplan.greenways as gws
 from geoplan.audit import run_audit
 from geoplan.config import load_config
@@ -272,15 +273,15 @@ def test_outputs_of_the_result(gw_result):
     from geoplan.maps.layers import MapLayer
 
     for lang in ("en", "zh"):
-        ml = gw_result.map_layers(lang)
+        ml = presenters.map_layers(gw_result, lang)
         assert ml and all(isinstance(m, MapLayer) for m in ml)
-    assert "Greenways" in gw_result.headline("en")
+    assert "Greenways" in presenters.headline(gw_result, "en")
     assert gw_result.indicator({"indicator": "greenway_largest_component_share"}) == pytest.approx(
         gw_result.indices.iloc[0]["largest_component_share_pct"])
 
 
 def test_cli_subcommand_builds_greenway_settings():
-    from geoplan.greenways.cli import add_parser, greenway_overrides
+    from geoplan.cli.greenways import add_parser, greenway_overrides
 
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="command")
@@ -295,9 +296,9 @@ def test_cli_subcommand_builds_greenway_settings():
 
 
 def test_registered_in_the_audit():
-    from geoplan import registry
+    from geoplan.audit import ANALYSES
 
-    assert registry.analyses().get("greenways") is gws.run_greenways_for_audit
+    assert gws.ANALYSIS.run is gws.run_greenways_for_audit and gws.ANALYSIS in ANALYSES
 
 
 def test_written_with_the_audit(audit, tmp_path):

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from geoplan import presenters
 from geoplan.config import load_config
 from geoplan.errors import DataError, GeoplanWarning, UsageError
 from geoplan.lifecircle import (
@@ -587,17 +588,17 @@ def test_tables_layers_summary_and_maps(lc, lc_opts):
         json.dumps(s, allow_nan=False)
         assert s["speed_m_per_min"] == 75.0 and s["threshold_basis"] == "distance"
         for lang in ("en", "zh"):
-            layers = res.map_layers(lang)
+            layers = presenters.map_layers(res, lang)
             assert layers and all(isinstance(m, MapLayer) for m in layers)
-    names = [m.name for m in lc.map_layers("zh")]
+    names = [m.name for m in presenters.map_layers(lc, "zh")]
     assert any("缺口" in n for n in names) and any("等时圈" in n for n in names)
-    homes = next(m for m in lc.map_layers("en") if m.name.startswith("Homes"))
+    homes = next(m for m in presenters.map_layers(lc, "en") if m.name.startswith("Homes"))
     assert ("missing", "Missing within 15-minute circle") in list(homes.tooltip)
     assert "Kindergarten" in homes.gdf["missing"].iloc[0]
-    assert "15-minute circle" in lc.headline("en") and "15分钟生活圈" in lc.headline("zh")
+    assert "15-minute circle" in presenters.headline(lc, "en") and "15分钟生活圈" in presenters.headline(lc, "zh")
     # kindergartens and elderly care are not mapped at all in the sample: reported as absent
     assert {"kindergarten", "elderly_care"} <= set(lc.absent_categories())
-    assert "no facility at all" in lc.headline("en")
+    assert "no facility at all" in presenters.headline(lc, "en")
     o = lc.origins
     present = [c for c in lc.rules.required_ids if c not in lc.absent_categories()]
     ok = np.all([o[f"dist:{c}"] <= 1000 for c in present], axis=0)
@@ -610,10 +611,10 @@ def test_tables_layers_summary_and_maps(lc, lc_opts):
 
 
 def test_registered_and_cli_parser():
-    from geoplan import registry
-    from geoplan.lifecircle.cli import add_parser, settings_from_args
+    from geoplan.audit import ANALYSES
+    from geoplan.cli.lifecircle import add_parser, settings_from_args
 
-    assert "lifecircle" in registry.analyses()
+    assert "lifecircle" in [a.name for a in ANALYSES]
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="command")
     add_parser(sub)

@@ -22,6 +22,7 @@ from test_lifecircle import (
     split_graph,
 )
 
+from geoplan import presenters
 from geoplan.config import load_config
 from geoplan.errors import DataError, GeoplanWarning
 from geoplan.lifecircle import (
@@ -112,7 +113,7 @@ def test_cau_tables_and_headline(cau):
     miss = [c for c, _ in lc.most_missing(3)]
     assert "elderly_care" in miss  # no elderly-care facility is mapped in the extract
     assert 0.0 <= lc.complete_pct() <= 100.0
-    print("CAU:", lc.headline("en"))
+    print("CAU:", presenters.headline(lc, "en"))
 
 
 def test_bupt_no_parks(bupt):
@@ -123,7 +124,7 @@ def test_bupt_no_parks(bupt):
     oc = lc.overall_category.set_index("category")
     assert oc.loc["park", "reached_15min_pct"] == 0.0
     assert _check_networkx(bupt) > 50
-    print("BUPT:", lc.headline("en"))
+    print("BUPT:", presenters.headline(lc, "en"))
 
 
 # ---------------------------------------------------------------------------

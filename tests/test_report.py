@@ -21,6 +21,7 @@ import pytest
 pytest.importorskip("pyrosm")
 
 import geoplan
+from geoplan import presenters
 from geoplan import report
 from geoplan.i18n import label
 from geoplan.maps.layers import MapLayer
@@ -43,7 +44,7 @@ TARGETS = [
 
 
 class DemoAnalysis:
-    """A further analysis with the interface the writers use (tables, layers, summary, map layers, headline)."""
+    """A further analysis of a script's own: it computes (tables, layers, summary, indicator) ..."""
 
     def __init__(self, result):
         units = result.study.units
@@ -60,13 +61,27 @@ class DemoAnalysis:
     def summary(self):
         return {"demo_pct": 42.5, "levels": {"near": 1.5, "far": 2.5}}
 
-    def headline(self, lang="en"):
-        return "演示分析：42.5%" if lang == "zh" else "Demo analysis: 42.5 %"
+    def indicator(self, target):
+        return None
 
-    def map_layers(self, lang="en"):
-        g = self.layers()["demo_units"]
-        return [MapLayer(g, "演示" if lang == "zh" else "Demo", column="demo_pct", cmap="Blues",
-                         tooltip=[("unit_name", label("unit_name", lang))])]
+
+def _demo_headline(res, lang="en"):
+    """... and its presenter shows it (map layers, headline)."""
+    return "演示分析：42.5%" if lang == "zh" else "Demo analysis: 42.5 %"
+
+
+def _demo_layers(res, lang="en"):
+    g = res.layers()["demo_units"]
+    return [MapLayer(g, "演示" if lang == "zh" else "Demo", column="demo_pct", cmap="Blues",
+                     tooltip=[("unit_name", label("unit_name", lang))])]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo_presenter():
+    """The demo analysis' presenter, known for this module's tests only."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(presenters.PRESENTERS, DemoAnalysis, presenters.Presenter(_demo_layers, _demo_headline))
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -276,7 +291,7 @@ def test_timings_logged(en, folders):
 
 # ---------------------------------------------------------------- the geometry
 def test_coverage_status_balances(result):
-    st = report.coverage_status(result)
+    st = geoplan.parks.coverage_status(result.parks)
     cov = result.parks
     bu = cov.by_unit[(cov.by_unit["scope"] == "all") & (cov.by_unit["tier"] == "all")]
     for uid, g in st.groupby("unit_id"):

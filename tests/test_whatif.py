@@ -234,7 +234,7 @@ def test_whatif_command_line(cau, tmp_path):
 
 def test_fast_completeness_matches_the_life_circle_definition():
     from geoplan.lifecircle import completeness, load_lifecircle_rules
-    from geoplan.whatif import _complete
+    from geoplan.whatif.proposal import _complete
 
     rules = load_lifecircle_rules("gb50180")
     rng = np.random.default_rng(7)

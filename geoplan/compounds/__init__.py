@@ -8,13 +8,7 @@ no inner path is mapped, and so leaves through a gate instead of through the
 wall.
 """
 
-try:  # the life-circle analysis must be registered (and so run) before this one, which compares with it
-    from .. import lifecircle as _lifecircle  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
-
-from ..registry import register
-from . import labels as _labels
+from ..analysis import Analysis
 from .extract import (
     DEFAULTS,
     Compounds,
@@ -27,9 +21,9 @@ from .extract import (
 from .result import CompoundResult, run_compounds, run_compounds_for_audit
 from .snapping import CompoundNetwork, CompoundSnap, compound_network, compound_snap
 
-__all__ = ["DEFAULTS", "CompoundNetwork", "CompoundResult", "CompoundSnap", "Compounds", "compound_network",
+__all__ = ["ANALYSIS", "DEFAULTS", "CompoundNetwork", "CompoundResult", "CompoundSnap", "Compounds", "compound_network",
            "compound_settings", "compound_snap", "compounds_from_layers", "compounds_from_osm", "find_gates",
            "load_compounds", "run_compounds"]
 
-register("compounds", run_compounds_for_audit)
-_labels.register()
+#: The compound model of an audit (after the life circles when they are asked for: it compares with them).
+ANALYSIS = Analysis("compounds", run_compounds_for_audit, uses=("lifecircle",))

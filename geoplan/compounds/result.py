@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._util import finite
 from ..network import Snapped
 from ..parks import access_points, park_coverage
 from ..parks.coverage import ParkCoverage
@@ -40,16 +41,6 @@ BASE_CELL_COLUMNS = ["cell_id", "unit_id", "unit_name", "historic", "area_m2", "
 
 #: Distance cap (m) of the per-cell walk to the nearest park used for "walk added by walls".
 ADDED_WALK_CAP_M = 3000.0
-
-
-def _finite(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for c in out.columns:
-        if c != "geometry" and pd.api.types.is_float_dtype(out[c]):
-            v = out[c].to_numpy()
-            if np.isinf(v).any():
-                out[c] = np.where(np.isinf(v), np.nan, v)
-    return out
 
 
 def tier_distances(network: Any, counted: pd.DataFrame, access: gpd.GeoDataFrame, rules: Any, snapped: Snapped,
@@ -284,7 +275,7 @@ class CompoundResult:
         if self.lifecircle_overall is not None:
             t["compounds_lifecircle_overall"] = self.lifecircle_overall
             t["compounds_lifecircle_by_unit"] = self.lifecircle_by_unit
-        return {k: _finite(v) for k, v in t.items()}
+        return {k: finite(v) for k, v in t.items()}
 
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
         """Layers for the GeoPackage."""
@@ -295,7 +286,7 @@ class CompoundResult:
                 self.compound_table.drop(columns=[x for x in ("name", "kind", "n_gates", "area_m2") if x in self.compound_table]),
                 on="compound_id", how="left"),
             "compounds_gates": self.compounds.gates,
-            "compounds_cells": _finite(self.cells),
+            "compounds_cells": finite(self.cells),
         }
         if conn is not None and len(conn):
             out["compounds_gate_connectors"] = gpd.GeoDataFrame(
@@ -304,9 +295,9 @@ class CompoundResult:
         if self.lc_origins is not None:
             keep = [x for x in self.lc_origins.columns if x in ("origin_id", "residents", "unit_id", "unit_name", "snap_m")
                     or x.startswith(("dist:", "complete:", "n:"))]
-            out["compounds_lifecircle_origins"] = _finite(gpd.GeoDataFrame(self.lc_origins[keep], geometry=self.lc_origins.geometry.values,
+            out["compounds_lifecircle_origins"] = finite(gpd.GeoDataFrame(self.lc_origins[keep], geometry=self.lc_origins.geometry.values,
                                                                           crs=self.lc_origins.crs))
-        return {k: _finite(v) for k, v in out.items()}
+        return {k: finite(v) for k, v in out.items()}
 
     def summary(self) -> dict:
         """Headline figures (``summary.json`` under ``compounds``)."""
@@ -358,63 +349,9 @@ class CompoundResult:
         b["_abs"] = b["residents_diff_pp"].abs()
         return b.sort_values("_abs", ascending=False, kind="stable").head(n)
 
-    def headline(self, lang: str = "en") -> str:
-        """One line for the command line."""
-        a, b = self.coverage_pair()
-        n_un = int((self.compounds.polygons["n_gates"] == 0).sum())
-        n = len(self.compounds.polygons)
-        cp = self.complete_pair()
-        if lang == "zh":
-            s = f"封闭小区模型：{n} 个小区/大院（{n_un} 个无出入口）；公园步行覆盖居民 {a:.1f}% → {b:.1f}%"
-            if cp:
-                s += f"；15分钟生活圈完整 {cp[0]:.1f}% → {cp[1]:.1f}%"
-            return s
-        s = f"Compound model: {n} compounds ({n_un} without gates); residents within a walk of a park {a:.1f}% → {b:.1f}%"
-        if cp:
-            s += f"; complete 15-minute circle {cp[0]:.1f}% → {cp[1]:.1f}%"
-        return s
-
-    def map_layers(self, lang: str = "en") -> list:
-        """Compounds (gated / without gates), gates, connectors and the cells whose coverage walls change."""
-        from ..maps.layers import MapLayer
-
-        zh = lang == "zh"
-        layers = []
-        p = self.compounds.polygons.copy()
-        if len(p):
-            p["status"] = np.where(p["n_gates"] > 0, "gated", "ungated")
-            p["name"] = p["name"].fillna("").astype(str)
-            layers.append(MapLayer(p[["compound_id", "name", "kind", "n_gates", "status", "geometry"]],
-                                   "封闭小区与大院" if zh else "Walled compounds", kind="polygon", column="status",
-                                   color="#54278f", categories={"gated": "#9e9ac8", "ungated": "#e7298a"},
-                                   category_labels={"gated": "有出入口" if zh else "with gates",
-                                                    "ungated": "无出入口（普通吸附）" if zh else "no gate mapped (ordinary snapping)"},
-                                   fill_opacity=0.15, weight=1.5, dash="6 3",
-                                   tooltip=[("name", "名称" if zh else "Name"), ("kind", "类型" if zh else "Kind"),
-                                            ("n_gates", "出入口数" if zh else "Gates")]))
-        g = self.compounds.gates.drop_duplicates("gate_id")
-        if len(g):
-            colours = {"gate": "#54278f", "entrance": "#756bb1", "crossing": "#bcbddc", "user": "#3f007d", "proposed": "#e6550d"}
-            names = {"gate": ("mapped gate", "出入口（门）"), "entrance": ("entrance", "入口"),
-                     "crossing": ("path through the outline", "道路穿越处"), "user": ("gate (user layer)", "出入口（用户图层）"),
-                     "proposed": ("proposed gate", "拟开出入口")}
-            present = [k for k in colours if k in set(g["kind"])]
-            layers.append(MapLayer(g[["gate_id", "kind", "geometry"]], "小区出入口" if zh else "Compound gates", kind="point",
-                                   column="kind", categories={k: colours[k] for k in present},
-                                   category_labels={k: names[k][1 if zh else 0] for k in present},
-                                   radius_px=3.5, tooltip=[("gate_id", "编号" if zh else "Gate"), ("kind", "类型" if zh else "Kind")]))
-        c = self.cells
-        ch = c[c["change"] != "same"]
-        if len(ch):
-            d = ch[["unit_name", "change", "residents", "geometry"]].dissolve(by=["unit_name", "change"], aggfunc={"residents": "sum"}).reset_index()
-            d["residents"] = d["residents"].round(0)
-            layers.append(MapLayer(d, "围墙改变的公园覆盖" if zh else "Park coverage changed by walls", kind="polygon", column="change",
-                                   categories={"lost": "#d73027", "gained": "#1a9850"},
-                                   category_labels={"lost": "因围墙失去覆盖" if zh else "lost (walk through a gate is longer)",
-                                                    "gained": "经出入口新增覆盖" if zh else "gained (gate links a path)"},
-                                   fill_opacity=0.7, weight=0.5,
-                                   tooltip=[("unit_name", "单元" if zh else "Unit"), ("residents", "居民" if zh else "Residents")]))
-        return layers
+    def indicator(self, target: dict) -> float | None:
+        """The measured value of a target: the compound model defines no target indicator (None)."""
+        return None
 
 
 def _compound_table(cells: pd.DataFrame, compounds: Compounds) -> pd.DataFrame:
@@ -554,5 +491,5 @@ def _lifecircle(res: CompoundResult, lc: Any, network: Any) -> None:
 
 
 def run_compounds_for_audit(result: Any) -> CompoundResult | None:
-    """The function registered as the ``compounds`` analysis (settings from the audit configuration)."""
+    """The compound model of an audit (settings from its configuration): :data:`geoplan.compounds.ANALYSIS`."""
     return run_compounds(result)

@@ -32,15 +32,6 @@ from .topology import GreenwayNetwork, connectivity_indices, greenway_network
 
 __all__ = ["GreenwayResult", "analyse_greenways", "run_greenways_for_audit", "load_greenway_segments"]
 
-LEVEL_COLOURS = {"city": "#1a9850", "district": "#66bd63", "community": "#a6d96a", "unspecified": "#8c8c8c",
-                 "proposed": "#d7301f"}
-COMPONENT_COLOURS = ("#1f78b4", "#33a02c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3", "#b2df8a", "#cab2d6")
-
-
-def _t(en: str, zh: str, lang: str) -> str:
-    return zh if lang == "zh" else en
-
-
 @dataclass
 class GreenwayResult:
     """Everything the greenway analysis measured.
@@ -204,30 +195,6 @@ class GreenwayResult:
             out["corridors"] = [c.summary for c in self.corridors]
         return out
 
-    def headline(self, lang: str = "en") -> str:
-        """A few lines for the command line."""
-        if self.network is None:
-            return _t("Greenways: none found.", "绿道：未找到。", lang)
-        ov = self.indices.iloc[0]
-        lines = [_t(f"\nGreenways: {ov['length_km']:.1f} km in {int(ov['components'])} components; "
-                    f"largest {ov['largest_component_share_pct']:.1f} % of the length",
-                    f"\n绿道：{ov['length_km']:.1f} 公里，{int(ov['components'])} 个连通片；最大连通片占 {ov['largest_component_share_pct']:.1f}%",
-                    lang)]
-        if self.joining is not None and len(self.joining.links):
-            j = self.joining
-            lines.append(_t(f"  joining links to build: {len(j.links)}, {j.total_m:,.0f} m in all → {j.systems_after} system(s)",
-                            f"  建议贯通连接：{len(j.links)} 处，共 {j.total_m:,.0f} 米 → {j.systems_after} 个系统", lang))
-        if self.reach is not None:
-            lines.append(_t(f"  residents within a {self.reach.walk_m:g} m walk: {self.reach.pct('network', 'residents'):.1f} %",
-                            f"  步行 {self.reach.walk_m:g} 米可达绿道的居民：{self.reach.pct('network', 'residents'):.1f}%", lang))
-        for c in self.corridors:
-            s = c.summary
-            lines.append(_t(f"  corridor {c.name}: {s['total_length_m'] / 1000:.1f} km, longest continuous "
-                            f"{s['continuous_length_m'] / 1000:.1f} km ({s['continuous_share_pct']:.0f} %), {s['breaks']} breaks",
-                            f"  廊道 {c.name}：{s['total_length_m'] / 1000:.1f} 公里，最长连续 {s['continuous_length_m'] / 1000:.1f} 公里"
-                            f"（{s['continuous_share_pct']:.0f}%），断点 {s['breaks']} 处", lang))
-        return "\n".join(lines)
-
     def indicator(self, target: dict) -> float | None:
         """The measured value of a target (``targets:`` in the configuration), or None if not ours.
 
@@ -246,115 +213,6 @@ class GreenwayResult:
         if ind == "greenway_parks_linked" and len(self.parks):
             return 100.0 * float(self.parks["linked"].mean())
         return None
-
-    # -------------------------------------------------------------------- maps
-    def map_layers(self, lang: str = "en") -> list:
-        """Map layers, bottom first: greenways by level (hidden at first) and by component, gaps and
-        proposed links, the walk zone, parks linked or not and sized by importance, corridor breaks."""
-        if self.network is None:
-            return []
-        from ..maps.layers import MapLayer
-
-        gw = self.network
-        L: list = []
-        e = gw.edges[~gw.edges["artifact"]].copy()
-        comps = gw.components
-        top = comps["component"].head(len(COMPONENT_COLOURS)).tolist()
-        e["component_group"] = e["component"].map(lambda c: str(c) if c in top else "other")
-        e["length_m"] = e["length_m"].round(0)
-        cats = {str(c): COMPONENT_COLOURS[k] for k, c in enumerate(top)}
-        cats["other"] = "#969696"
-        km = comps.set_index("component")["length_m"] / 1000
-        labs = {str(c): _t(f"component {c} ({km[c]:.1f} km)", f"连通片 {c}（{km[c]:.1f} 公里）", lang) for c in top}
-        labs["other"] = _t(f"{max(len(comps) - len(top), 0)} smaller components", f"其余 {max(len(comps) - len(top), 0)} 个较小连通片", lang)
-        tip = [("name", _t("Name", "名称", lang)), ("level", _t("Level", "级别", lang)),
-               ("component", _t("Component", "连通片", lang)), ("length_m", _t("Length (m)", "长度（米）", lang))]
-        lv = e.copy()
-        lv_cats = {k: v for k, v in LEVEL_COLOURS.items() if k in set(lv["level"])}
-        for other in sorted(set(lv["level"]) - set(lv_cats)):
-            lv_cats[other] = "#636363"
-        lv_labels = {"city": _t("city level", "市级", lang), "district": _t("district level", "区级", lang),
-                     "community": _t("community level", "社区级", lang), "unspecified": _t("level not given", "未分级", lang)}
-        L.append(MapLayer(lv, _t("Greenways by level", "绿道分级", lang), kind="line", column="level", categories=lv_cats,
-                          category_labels={k: lv_labels.get(k, k) for k in lv_cats}, weight=3.5, show=False, tooltip=tip))
-        L.append(MapLayer(e, _t("Greenways by component", "绿道连通片", lang), kind="line", column="component_group",
-                          categories=cats, category_labels=labs, weight=3.5, tooltip=tip))
-        if len(self.gaps):
-            g = self.gaps.copy()
-            chosen = set(self.joining.links["gap_id"]) if self.joining is not None else set()
-            g = g[~g["gap_id"].isin(chosen)]
-            if len(g):
-                g["straight_m"] = g["straight_m"].round(0)
-                g["walk_m"] = g["walk_m"].round(0)
-                L.append(MapLayer(g, _t("Gaps (other joining walks)", "断点（其他可选连接）", lang), kind="line",
-                                  color="#fd8d3c", weight=2, dash="4 4", show=False,
-                                  tooltip=[("gap_id", _t("Gap", "断点", lang)), ("straight_m", _t("Straight (m)", "直线距离（米）", lang)),
-                                           ("walk_m", _t("Walk (m)", "步行距离（米）", lang)), ("status", _t("Status", "状态", lang))]))
-        if self.joining is not None and len(self.joining.links):
-            j = self.joining.links.copy()
-            j["walk_m"] = j["walk_m"].round(0)
-            j["straight_m"] = j["straight_m"].round(0)
-            L.append(MapLayer(j, _t("Proposed joining links", "建议贯通连接", lang), kind="line", color="#d7301f", weight=4.5,
-                              dash="8 5", tooltip=[("rank", _t("Rank", "排序", lang)), ("walk_m", _t("Length (m)", "长度（米）", lang)),
-                                                   ("straight_m", _t("Straight gap (m)", "直线间距（米）", lang)),
-                                                   ("via", _t("Via", "途经", lang))]))
-        if self.reach is not None:
-            z = self.reach.zone[(self.reach.zone["method"] == "network") & ~self.reach.zone.geometry.is_empty]
-            if len(z):
-                L.append(MapLayer(z, _t(f"Within a {self.reach.walk_m:g} m walk of a greenway", f"绿道 {self.reach.walk_m:g} 米步行范围", lang),
-                                  kind="polygon", color="#41ab5d", fill_color="#c7e9c0", fill_opacity=0.25, weight=0.5,
-                                  show=False, interactive=False))
-        if len(self.parks):
-            p = self.parks.copy()
-            p["status"] = np.where(p["linked"], "linked", "not_linked")
-            p["area_m2"] = p["area_m2"].round(0)
-            p["gw_distance_m"] = p["gw_distance_m"].round(0)
-            L.append(MapLayer(p, _t("Parks linked to a greenway", "绿道连接的公园", lang), kind="polygon", column="status",
-                              categories={"linked": "#238b45", "not_linked": "#cb181d"},
-                              category_labels={"linked": _t(f"within {self.settings['reach']['park_link_m']:g} m of a greenway",
-                                                            f"距绿道 {self.settings['reach']['park_link_m']:g} 米内", lang),
-                                               "not_linked": _t("not linked", "未连接", lang)},
-                              fill_opacity=0.6, weight=1,
-                              tooltip=[("name", _t("Name", "名称", lang)), ("area_m2", _t("Area (m²)", "面积（㎡）", lang)),
-                                       ("gw_distance_m", _t("To greenway (m)", "距绿道（米）", lang))]))
-            if "dPC" in p.columns and p["dPC"].notna().any():
-                pts = p.copy()
-                pts["geometry"] = shapely.point_on_surface(pts.geometry.values)
-                pts = gpd.GeoDataFrame(pts, geometry="geometry", crs=p.crs)
-                pts["dPC"] = pts["dPC"].round(2)
-                pts["dIIC"] = pts["dIIC"].round(2)
-                classes = [(10.0, np.inf, 11.0, "#fe9929", _t("large: dPC ≥ 10 %", "大：dPC ≥ 10%", lang)),
-                           (1.0, 10.0, 7.0, "#fec44f", _t("medium: dPC 1–10 %", "中：dPC 1–10%", lang)),
-                           (-np.inf, 1.0, 4.0, "#fff7bc", _t("small: dPC < 1 %", "小：dPC < 1%", lang))]
-                present = [c for c in classes if ((pts["dPC"] >= c[0]) & (pts["dPC"] < c[1])).any()]
-                title = _t("Park importance (dPC: % drop of PC without the park)", "公园重要性（dPC：移除后 PC 下降%）", lang)
-                for k, (lo, hi, r, col, lab) in enumerate(present):
-                    sub = pts[(pts["dPC"] >= lo) & (pts["dPC"] < hi)]
-                    L.append(MapLayer(sub, title if k == 0 else f"{title} · {lab}", kind="point", color="#7f2704",
-                                      fill_color=col, radius_px=r, fill_opacity=0.9, weight=1,
-                                      legend=[(c[4], c[3]) for c in present] if k == 0 else None,
-                                      tooltip=[("name", _t("Name", "名称", lang)), ("dPC", "dPC (%)"), ("dIIC", "dIIC (%)")]))
-        if len(self.park_links):
-            pl = self.park_links.copy()
-            pl["distance_m"] = pl["distance_m"].round(0)
-            pl["dPC"] = pl["dPC"].round(2)
-            L.append(MapLayer(pl, _t("Park links through greenways (schematic)", "公园间绿道联系（示意）", lang), kind="line",
-                              column="dPC", cmap="OrRd", bins=4, weight=2, show=False,
-                              tooltip=[("park_a", _t("From", "起点", lang)), ("park_b", _t("To", "终点", lang)),
-                                       ("distance_m", _t("Path (m)", "路径（米）", lang)), ("dPC", "dPC (%)")]))
-        for c in self.corridors:
-            if len(c.breaks):
-                b = c.breaks.copy()
-                b["geometry"] = shapely.line_interpolate_point(b.geometry.values, 0.5, normalized=True)
-                b = gpd.GeoDataFrame(b, geometry="geometry", crs=c.breaks.crs)
-                b["gap_m"] = b["gap_m"].round(0)
-                b["walk_m"] = b["walk_m"].round(0)
-                L.append(MapLayer(b, _t(f"Breaks of {c.name}", f"{c.name} 断点", lang), kind="point", color="#67000d",
-                                  fill_color="#ef3b2c", radius_px=5,
-                                  tooltip=[("break_id", _t("Break", "断点", lang)), ("gap_m", _t("Gap (m)", "间距（米）", lang)),
-                                           ("walk_m", _t("Walk around (m)", "绕行步行（米）", lang)),
-                                           ("near_street", _t("Street", "道路", lang))]))
-        return L
 
 
 def _slug(name: str) -> str:

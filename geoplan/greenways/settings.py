@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import copy
-
 import yaml
 
+from .._util import deep_merge
 from ..config import PRESET_DIR
 from ..errors import UsageError
 
@@ -19,16 +18,6 @@ _POSITIVE = [
     ("gaps", "anchor_spacing_m"), ("reach", "walk_m"), ("reach", "park_link_m"), ("patches", "decay_distance_m"),
     ("corridor", "break_search_m"), ("corridor", "max_walk_m"),
 ]
-
-
-def _merge(base: dict, over: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in (over or {}).items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
 
 
 def load_settings(overrides: dict | None = None) -> dict:
@@ -64,7 +53,7 @@ def load_settings(overrides: dict | None = None) -> dict:
     unknown = sorted(set(over) - set(base))
     if unknown:
         raise UsageError(f"unknown greenway setting(s) {unknown}.", hint=f"Known settings: {sorted(base)}.")
-    s = _merge(base, over)
+    s = deep_merge(base, over)
     for sec, key in _POSITIVE:
         try:
             v = float(s[sec][key])

@@ -13,10 +13,10 @@ e2sfca(network, origins, population, facilities, capacity, threshold_m=1000)
 load_lifecircle_rules("gb50180")
     The preset (levels, walking profiles, categories and their OSM tags, local catchments).
 run_lifecircle(audit_result)
-    The analysis of an audit (registered as ``lifecircle``).
+    The analysis of an audit (declared as :data:`ANALYSIS`).
 """
 
-from ..registry import register
+from ..analysis import Analysis
 from .access import completeness, life_circle, scenario_change, summarise_units
 from .facilities import osm_facilities, read_register, snap_facilities
 from .isochrones import isochrones
@@ -26,6 +26,7 @@ from .rules import LifeCircleRules, load_lifecircle_rules
 from .supply import e2sfca, e2sfca_from_distances, gaussian_weight
 
 __all__ = [
+    "ANALYSIS",
     "LifeCircleResult",
     "LifeCircleRules",
     "completeness",
@@ -45,11 +46,13 @@ __all__ = [
     "summarise_units",
 ]
 
-def _reach_m(cfg) -> float:  # noqa: ANN001
+
+def reach_m(cfg) -> float:  # noqa: ANN001
     """Farthest walk the life-circle analysis measures under an audit configuration."""
     s = dict(cfg.extra.get("lifecircle") or {})
     rules = load_lifecircle_rules(s.get("preset", "gb50180"), s)
     return max(rules.search_limit(c, float(s.get("search_limit_m") or 0)) for c in rules.category_ids)
 
 
-register("lifecircle", run_lifecircle_for_audit, reach=_reach_m)
+#: The life-circle analysis of an audit.
+ANALYSIS = Analysis("lifecircle", run_lifecircle_for_audit, reach_m=reach_m)

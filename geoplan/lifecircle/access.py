@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .._util import weighted_quantile
 from ..network import Snapped, Sources, WalkNetwork, multi_source, point_distances
 from .facilities import snap_facilities
 from .rules import LifeCircleRules, load_lifecircle_rules
@@ -209,24 +210,6 @@ def life_circle(
     table = pd.DataFrame(base, index=origins.index)
     table = pd.concat([table, completeness(table, rules)], axis=1)
     return gpd.GeoDataFrame(table, geometry=origins.geometry.values, crs=origins.crs)
-
-
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """The ``q`` quantile of ``values`` weighted by ``weights`` (lower value at a tie; ``inf`` allowed).
-
-    Returns NaN when the weights sum to 0.
-    """
-    v = np.asarray(values, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    keep = w > 0
-    v, w = v[keep], w[keep]
-    if len(v) == 0:
-        return float("nan")
-    order = np.argsort(v, kind="stable")
-    v, w = v[order], w[order]
-    cw = np.cumsum(w)
-    i = int(np.searchsorted(cw, q * cw[-1] - 1e-9 * cw[-1], side="left"))
-    return float(v[min(i, len(v) - 1)])
 
 
 def _weights(table: pd.DataFrame) -> tuple[np.ndarray, str]:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._util import finite
 from ..errors import GeoplanWarning, UsageError
 from ..network import Snapped
 from .access import (
@@ -34,18 +35,7 @@ from .origins import assign_units, origins_from_audit
 from .rules import LifeCircleRules, load_lifecircle_rules
 from .supply import e2sfca
 
-__all__ = ["LifeCircleResult", "column_labels", "run_lifecircle", "run_lifecircle_for_audit"]
-
-
-def _finite(df: pd.DataFrame) -> pd.DataFrame:
-    """Replace +-inf by NaN in float columns (file formats and spreadsheets)."""
-    out = df.copy()
-    for c in out.columns:
-        if c != getattr(out, "_geometry_column_name", None) and pd.api.types.is_float_dtype(out[c]):
-            v = out[c].to_numpy()
-            if np.isinf(v).any():
-                out[c] = np.where(np.isinf(v), np.nan, v)
-    return out
+__all__ = ["LifeCircleResult", "run_lifecircle", "run_lifecircle_for_audit"]
 
 
 @dataclass
@@ -158,7 +148,7 @@ class LifeCircleResult:
         if self.e2sfca is not None:
             t["lifecircle_e2sfca"] = self.e2sfca
             t["lifecircle_e2sfca_by_unit"] = self.e2sfca_by_unit
-        return {k: _finite(v) for k, v in t.items()}
+        return {k: finite(v) for k, v in t.items()}
 
     def category_table(self, lang: str = "en") -> pd.DataFrame:
         """One row per category: label, level, threshold, whether required, facilities found by source."""
@@ -178,16 +168,16 @@ class LifeCircleResult:
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
         """Layers for the GeoPackage (projected CRS)."""
         out = {
-            "lifecircle_origins": _finite(self.origins),
-            "lifecircle_facilities": _finite(self.facilities),
-            "lifecircle_units": _finite(self.units),
+            "lifecircle_origins": finite(self.origins),
+            "lifecircle_facilities": finite(self.facilities),
+            "lifecircle_units": finite(self.units),
             "lifecircle_isochrones": self.isochrones,
             "lifecircle_gaps": self.gaps(),
         }
         if self.planned is not None:
-            out["lifecircle_planned"] = _finite(self.planned)
+            out["lifecircle_planned"] = finite(self.planned)
         if self.supply is not None:
-            out["lifecircle_supply"] = _finite(self.supply)
+            out["lifecircle_supply"] = finite(self.supply)
         return out
 
     def gaps(self, level: str = "own") -> gpd.GeoDataFrame:
@@ -273,29 +263,6 @@ class LifeCircleResult:
                            "facilities": len(self.supply) if self.supply is not None else 0}
         return s
 
-    def headline(self, lang: str = "en") -> str:
-        """One sentence: share of residents with a complete circle and the most-missing categories."""
-        top = self.rules.levels[-1]
-        pct = self.complete_pct()
-        miss = self.most_missing(3)
-        ptxt = "n/a" if math.isnan(pct) else f"{pct:.1f}"
-        absent = self.absent_categories()
-        if lang == "zh":
-            m = "、".join(f"{self.rules.category(c).text('zh')}（{p:.0f}%居民缺少）" for c, p in miss) or "无"
-            text = f"{top.text('zh')}完整（{top.distance_m:g}米内设施齐全）的居民占 {ptxt}%；最常缺少：{m}。"
-            if absent:
-                text += (f"数据中完全没有{'、'.join(self.rules.category(c).text('zh') for c in absent)}"
-                         f"（可能是数据缺失，可用设施清单补充）；仅计有数据的类别，完整率为 {self.complete_pct_mapped():.1f}%。")
-            return text
-        m = ", ".join(f"{self.rules.category(c).text('en')} ({p:.0f} % of residents lack it)" for c, p in miss) or "none"
-        text = (f"{ptxt} % of residents have a complete {top.text('en')} (every required category within "
-                f"{top.distance_m:g} m); most often missing: {m}.")
-        if absent:
-            text += (f" The data hold no facility at all of: {', '.join(self.rules.category(c).text('en') for c in absent)}"
-                     f" (possibly a mapping gap: add a register); counting only the categories present, "
-                     f"{self.complete_pct_mapped():.1f} % are complete.")
-        return text
-
     def indicator(self, target: dict) -> float | None:
         """The measured value of an audit target about life circles, or None if the target is not one.
 
@@ -319,52 +286,10 @@ class LifeCircleResult:
             return float(oc.loc[c, "reached_pct"]) if c in oc.index else None
         return None
 
-    def map_layers(self, lang: str = "en") -> list:
-        """Map layers (completeness choropleth, homes, gaps per category, isochrones, facilities)."""
-        from .maplayers import lifecircle_map_layers
-
-        return lifecircle_map_layers(self, lang)
-
 
 # ---------------------------------------------------------------------------
 # running
 # ---------------------------------------------------------------------------
-def column_labels(rules: LifeCircleRules) -> dict[str, tuple[str, str]]:
-    """English and Chinese headers of the life-circle table columns (for :func:`geoplan.i18n.register_labels`)."""
-    lab = {
-        "origins": ("Origins", "起点数"), "weight": ("Weighted by", "权重"),
-        "complete_own_pct": ("Every category within its own level (% residents)", "各类设施均在本级距离内（居民%）"),
-        "most_missing": ("Most often missing", "最常缺少"), "most_missing_pct": ("Residents lacking it (%)", "缺少该类的居民（%）"),
-        "category": ("Category", "类别"), "level": ("Level", "层级"), "threshold_m": ("Threshold (m)", "距离阈值（米）"),
-        "required": ("Required", "必配"), "reached_residents": ("Residents reaching it", "可达居民"),
-        "reached_pct": ("Reached within its level (% residents)", "本级距离内可达（居民%）"),
-        "median_m": ("Median walk (m)", "步行距离中位数（米）"), "p90_m": ("90th percentile walk (m)", "步行距离90分位（米）"),
-        "median_min": ("Median walk (min)", "步行时间中位数（分钟）"), "p90_min": ("90th percentile walk (min)", "步行时间90分位（分钟）"),
-        "facilities": ("Facilities", "设施数"), "catchment": ("Catchment", "服务范围"),
-        "within_pct": ("Residents within (%)", "范围内居民（%）"), "target_pct": ("Target (%)", "目标（%）"),
-        "gap_pp": ("Gap to target (pp)", "距目标（百分点）"), "residential_km2": ("Residential land (km²)", "居住用地（km²）"),
-        "facilities_required": ("Facilities required", "应配设施数"), "facilities_short": ("Facilities short", "缺口设施数"),
-        "minutes": ("Minutes", "分钟"), "snap_m": ("Distance to the street (m)", "到道路距离（米）"),
-        "complete_before_pct": ("Complete before (%)", "规划前完整率（%）"),
-        "complete_after_pct": ("Complete after (%)", "规划后完整率（%）"), "change_pp": ("Change (pp)", "变化（百分点）"),
-        "gain_residents": ("Residents gaining a complete circle", "新增完整生活圈居民"),
-        "gain_origins": ("Homes gaining a complete circle", "新增完整生活圈住宅"),
-        "e2sfca_mean": ("E2SFCA supply per residents (mean)", "E2SFCA人均供给（均值）"),
-        "e2sfca_median": ("E2SFCA supply per residents (median)", "E2SFCA人均供给（中位数）"),
-        "no_supply_pct": ("Residents with no supply in reach (%)", "无可达供给的居民（%）"),
-        "label_en": ("Label (English)", "英文名称"), "label_zh": ("Label (Chinese)", "中文名称"),
-        "sources": ("Sources", "来源"), "point_id": ("Point", "中心点"), "label": ("Label", "名称"),
-    }
-    for lv in rules.levels:
-        en, zh = lv.text("en"), lv.text("zh")
-        lab[f"complete_{lv.id}_pct"] = (f"Complete {en} (% residents)", f"{zh}完整率（居民%）")
-        lab[f"score_{lv.id}_pct"] = (f"Categories reached, {en} (mean %)", f"{zh}设施达标比例（平均%）")
-        lab[f"reached_{lv.id}_pct"] = (f"Reached within {lv.distance_m:g} m (% residents)", f"{lv.distance_m:g}米内可达（居民%）")
-    for k in rules.catchments:
-        lab[f"catch_{k.id}_pct"] = (f"{k.text('en')} (% residents)", f"{k.text('zh')}（居民%）")
-    return lab
-
-
 def _park_facilities(result: Any) -> gpd.GeoDataFrame | None:
     """Access points of the parks the park audit counts, as facilities of category ``park``."""
     cov = result.parks
@@ -550,9 +475,6 @@ def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResul
         s_e = {**settings, "supply_datum": settings.get("supply_datum") or result.config.inputs.datums.get("supply")}
         supply, e_by_unit, e_all = _run_e2sfca(s_e, rules, net, table, osnap, crs, study.units, meta)
     units = study.units.merge(by_unit.drop(columns=["unit_name"]), on="unit_id", how="left")
-    from ..i18n import register_labels
-
-    register_labels(column_labels(rules))
     return LifeCircleResult(rules, settings, kind, table, fac, units, by_unit, by_cat, overall, overall_cat, catch,
                             catch_by_unit, iso, scen_all, scen, planned, supply,
                             e_all, e_by_unit, notes, meta)
@@ -603,5 +525,5 @@ def _run_e2sfca(settings: dict, rules: LifeCircleRules, net: Any, table: gpd.Geo
 
 
 def run_lifecircle_for_audit(result: Any) -> LifeCircleResult:
-    """The function registered with :func:`geoplan.registry.register` (settings from the audit configuration)."""
+    """The life-circle analysis of an audit (settings from its configuration): :data:`geoplan.lifecircle.ANALYSIS`."""
     return run_lifecircle(result)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .._util import deep_merge
 from ..config import PRESET_DIR, read_yaml
 from ..errors import UsageError
 
@@ -306,16 +307,6 @@ class LifeCircleRules:
         return _text(self.title, lang, self.name)
 
 
-def _deep_merge(base: dict, over: Mapping) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in (over or {}).items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
-
-
 def _read(name_or_path: str | Path) -> tuple[dict, str]:
     p = Path(str(name_or_path))
     if p.suffix.lower() in (".yaml", ".yml") or p.exists():
@@ -361,7 +352,7 @@ def load_lifecircle_rules(preset: str | Path | Mapping = "gb50180", overrides: M
     if unknown:
         raise UsageError(f"unknown life-circle setting(s) {unknown}.",
                          hint=f"Settings: {', '.join(sorted(SETTING_KEYS))}; preset keys: {', '.join(sorted(PRESET_KEYS))}.")
-    data = _deep_merge(data, over)
+    data = deep_merge(data, over)
     if overrides and overrides.get("speed_kmh") is not None:
         data.setdefault("profiles", {}).setdefault("default", {})["speed_kmh"] = overrides["speed_kmh"]
 

@@ -31,6 +31,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon, Rectangle
 
 from geoplan.errors import DataError, GeoplanWarning, UsageError
+from geoplan.i18n import text as _text
 from geoplan.maps.layers import MapLayer, as_basemap_layers, check_layers
 from geoplan.maps.offline import atomic_write_bytes
 
@@ -46,10 +47,8 @@ CJK_FONTS: tuple[str, ...] = (
     "Heiti SC", "Noto Sans CJK JP", "Noto Sans CJK TC",
 )
 PX_TO_PT = 0.75  # CSS pixel -> typographic point
-_TEXT = {
-    "zh": {"legend": "图例", "m": "米", "km": "千米", "crs": "坐标系"},
-    "en": {"legend": "Legend", "m": "m", "km": "km", "crs": "CRS"},
-}
+#: Languages of the map furniture (legend title, scale bar units, CRS note: ``maps.*`` in geoplan/i18n/labels.yaml).
+LANGS = ("zh", "en")
 
 
 def find_cjk_font() -> str | None:
@@ -184,7 +183,7 @@ def _build_figure(
     _check_options(paper, orientation, dpi, lang)
     layers = check_layers(layers)
     base = as_basemap_layers(basemap_layers)
-    words = _TEXT[lang]
+    words = {k: _text(f"maps.{k}", lang) for k in ("legend", "m", "km", "crs")}
     fig = Figure(figsize=paper_inches(paper, orientation, dpi, exact_pixels), dpi=dpi)
     FigureCanvasAgg(fig)
     # Font scale: 1 on A4, about 1.41 on A3.
@@ -235,7 +234,7 @@ def _check_options(paper: str, orientation: str, dpi: int, lang: str) -> None:
         raise UsageError(f"Unknown paper {paper!r}.", hint=f"Use one of {', '.join(PAPER_MM)}.")
     if orientation not in ("landscape", "portrait"):
         raise UsageError(f"Unknown orientation {orientation!r}.", hint='Use "landscape" or "portrait".')
-    if lang not in _TEXT:
+    if lang not in LANGS:
         raise UsageError(f"Unknown language {lang!r}.", hint='Use "zh" or "en".')
     if not isinstance(dpi, int) or not 50 <= dpi <= 1200:
         raise UsageError(f"dpi must be a whole number between 50 and 1200, not {dpi!r}.")

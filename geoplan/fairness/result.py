@@ -9,23 +9,10 @@ weight) the analysis takes two access values:
 * the number of life-circle categories reached within the largest circle
   (15 minutes), when the life-circle analysis ran;
 
-and reports, overall and per unit, with and without the compound model:
-
-* the **Gini coefficient** and **Lorenz curve** of each value
-  (resident-weighted; :func:`gini`, :func:`lorenz`);
-* the **worst decile**: residents at or beyond the worst 10 % of the
-  district (the longest walks, the fewest categories), their share in each
-  unit and where they live (:func:`worst_decile`);
-* the **population-weighted mean walking time** to the nearest facility of
-  each category (parks included);
-* a **ranking** of units from best to worst served (:func:`rank_units`).
-
-The Gini coefficient is the area between the Lorenz curve and the diagonal,
-doubled: with values sorted ascending, cumulative resident shares
-:math:`p_i` and cumulative value shares :math:`L_i`,
-:math:`G = 1 - \\sum_i (p_i - p_{i-1})(L_i + L_{i-1})`, which equals the
-mean absolute difference over all pairs of residents divided by twice the
-mean, :math:`\\sum_i\\sum_j w_i w_j |x_i - x_j| / (2 W^2 \\bar{x})`.
+and reports, overall and per unit, with and without the compound model, the
+Gini coefficient and Lorenz curve of each value, the worst decile, the
+population-weighted mean walking time to each category and a ranking of
+units (the measures are in :mod:`geoplan.fairness.measures`).
 """
 
 from __future__ import annotations
@@ -33,26 +20,21 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
-__all__ = [
-    "DEFAULTS",
-    "FairnessResult",
-    "fairness_for_audit",
-    "gini",
-    "inequality_table",
-    "lorenz",
-    "rank_units",
-    "run_fairness",
-    "weighted_mean",
-    "weighted_quantile",
-    "worst_decile",
-]
+from .._util import finite
+from ..errors import UsageError
+from ..network import Snapped, Sources, multi_source, point_distances
+from ..parks import access_points
+from .measures import inequality_table, lorenz, rank_units, weighted_mean, worst_decile
+
+__all__ = ["DEFAULTS", "FairnessResult", "category_distances_capped", "fairness_for_audit", "park_distances",
+           "run_fairness"]
 
 #: Settings (a ``fairness:`` section of the user configuration overrides them).
 DEFAULTS: dict[str, Any] = {
@@ -61,205 +43,6 @@ DEFAULTS: dict[str, Any] = {
     "lorenz_points": 101,       # points of the Lorenz curves in the tables
     "speed_kmh": None,          # default: the life-circle rules' speed, else 4.5 km/h
 }
-
-
-# ---------------------------------------------------------------------------
-# the measures
-# ---------------------------------------------------------------------------
-def _prepare(values: Any, weights: Any | None) -> tuple[np.ndarray, np.ndarray]:
-    x = np.asarray(values, dtype=float)
-    w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
-    if x.shape != w.shape:
-        raise ValueError("values and weights must have the same length")
-    keep = np.isfinite(x) & np.isfinite(w) & (w > 0)
-    return x[keep], w[keep]
-
-
-def gini(values: Any, weights: Any | None = None) -> float:
-    """Weighted Gini coefficient of non-negative values.
-
-    Parameters
-    ----------
-    values : array-like of float
-        Access values (distances, counts); must be >= 0.  Non-finite values are dropped.
-    weights : array-like of float, optional
-        Residents per value (default 1 each); rows with weight <= 0 are dropped.
-
-    Returns
-    -------
-    float
-        0 (everyone equal) to 1 (one resident has everything); NaN when there are
-        no weighted values, 0 when all values are 0.
-    """
-    x, w = _prepare(values, weights)
-    if len(x) == 0:
-        return float("nan")
-    if (x < 0).any():
-        raise ValueError("the Gini coefficient needs non-negative values")
-    total = float((w * x).sum())
-    if total <= 0:
-        return 0.0
-    order = np.argsort(x, kind="stable")
-    x, w = x[order], w[order]
-    p = np.concatenate([[0.0], np.cumsum(w) / w.sum()])
-    L = np.concatenate([[0.0], np.cumsum(w * x) / total])
-    return float(min(1.0, max(0.0, 1.0 - np.sum(np.diff(p) * (L[1:] + L[:-1])))))  # rounding can leave -1e-16
-
-
-def lorenz(values: Any, weights: Any | None = None, points: int | None = None) -> pd.DataFrame:
-    """The Lorenz curve: cumulative share of residents against cumulative share of the value.
-
-    Parameters
-    ----------
-    values, weights : array-like
-        As for :func:`gini`.
-    points : int, optional
-        Resample the curve at this many evenly spaced resident shares (0..1,
-        linear interpolation); default: every value (plus the origin).
-
-    Returns
-    -------
-    DataFrame
-        ``pop_share`` and ``value_share``, from (0, 0) to (1, 1), residents sorted
-        from the lowest value to the highest.
-    """
-    x, w = _prepare(values, weights)
-    if len(x) == 0:
-        return pd.DataFrame({"pop_share": [0.0, 1.0], "value_share": [0.0, 1.0]})
-    order = np.argsort(x, kind="stable")
-    x, w = x[order], w[order]
-    p = np.concatenate([[0.0], np.cumsum(w) / w.sum()])
-    total = (w * x).sum()
-    L = np.concatenate([[0.0], np.cumsum(w * x) / total]) if total > 0 else p.copy()
-    if points:
-        q = np.linspace(0.0, 1.0, int(points))
-        return pd.DataFrame({"pop_share": q, "value_share": np.interp(q, p, L)})
-    return pd.DataFrame({"pop_share": p, "value_share": L})
-
-
-def weighted_quantile(values: Any, weights: Any, q: float) -> float:
-    """The ``q`` quantile of ``values`` weighted by ``weights``: the smallest value with at least
-    a share ``q`` of the weight at or below it (NaN with no weight)."""
-    x, w = _prepare(values, weights)
-    if len(x) == 0:
-        return float("nan")
-    order = np.argsort(x, kind="stable")
-    x, w = x[order], w[order]
-    cw = np.cumsum(w)
-    i = int(np.searchsorted(cw, q * cw[-1] * (1 - 1e-12), side="left"))
-    return float(x[min(i, len(x) - 1)])
-
-
-def weighted_mean(values: Any, weights: Any) -> float:
-    """Resident-weighted mean (NaN with no weight)."""
-    x, w = _prepare(values, weights)
-    return float((x * w).sum() / w.sum()) if w.sum() > 0 else float("nan")
-
-
-def worst_decile(values: Any, weights: Any, *, higher_is_worse: bool = True, share: float = 0.10) -> tuple[np.ndarray, float]:
-    """Residents in the worst ``share`` of the distribution.
-
-    Parameters
-    ----------
-    values, weights : array-like
-    higher_is_worse : bool
-        True for distances (the longest walks are worst), False for counts of
-        categories reached (the fewest are worst).
-    share : float
-        0.10 for the worst decile.
-
-    Returns
-    -------
-    mask : ndarray of bool
-        Rows at or beyond the threshold (ties at the threshold are all in, so
-        the share of residents can exceed ``share``).
-    threshold : float
-        The value that opens the worst decile.
-    """
-    v = np.asarray(values, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    if higher_is_worse:  # from the worst down, the value at which a share ``share`` of the residents is reached
-        t = -weighted_quantile(-v, w, share)
-        mask = v >= t
-    else:
-        t = weighted_quantile(v, w, share)
-        mask = v <= t
-    return mask & (w > 0), t
-
-
-def inequality_table(df: pd.DataFrame, value: str, weight: str = "residents", by: list[str] | None = None,
-                     *, higher_is_worse: bool = True, share: float = 0.10, cap: float | None = None) -> pd.DataFrame:
-    """Gini, mean, median, 90th percentile and worst-decile shares, overall and per group.
-
-    Parameters
-    ----------
-    df : DataFrame
-        One row per origin with ``value`` and ``weight`` columns (and ``by`` columns).
-    value, weight : str
-    by : list of str, optional
-        Group columns (e.g. ``["unit_id", "unit_name"]``); the overall row has ``"all"`` in them.
-    higher_is_worse : bool
-    share : float
-        The worst share (0.10 = decile), taken over the whole table.
-    cap : float, optional
-        Values at or above it are reported as censored (``censored_pct``).
-
-    Returns
-    -------
-    DataFrame
-        ``residents``, ``mean``, ``median``, ``p90``, ``gini``, ``worst_residents``
-        (residents of the group in the overall worst share), ``worst_pct`` (their share
-        of the group), ``worst_share_of_all_pct`` (the group's share of all worst-off
-        residents), ``censored_pct``; and ``worst_threshold``.
-    """
-    by = list(by or [])
-    v = df[value].to_numpy(float)
-    w = df[weight].to_numpy(float)
-    mask, thr = worst_decile(v, w, higher_is_worse=higher_is_worse, share=share)
-    all_worst = float(w[mask].sum())
-    rows = []
-    keys = [(k if isinstance(k, tuple) else (k,), idx) for k, idx in df.groupby(by, sort=True).indices.items()] if by else []
-    for key, idx in [((("all",) * len(by)) if by else ("all",), np.arange(len(df))), *keys]:
-        vv, ww = v[idx], w[idx]
-        res = float(ww[ww > 0].sum())
-        worst = float(ww[mask[idx]].sum())
-        row = dict(zip(by, key)) if by else {"group": "all"}
-        row.update(residents=res, mean=weighted_mean(vv, ww), median=weighted_quantile(vv, ww, 0.5),
-                   p90=weighted_quantile(vv, ww, 0.9), gini=gini(vv, ww), worst_residents=worst,
-                   worst_pct=100.0 * worst / res if res > 0 else float("nan"),
-                   worst_share_of_all_pct=100.0 * worst / all_worst if all_worst > 0 else float("nan"),
-                   censored_pct=(100.0 * float(ww[vv >= cap - 1e-9].sum()) / res if (cap is not None and res > 0) else float("nan")),
-                   worst_threshold=thr)
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def rank_units(units: pd.DataFrame, score_cols: list[str], tie_col: str | None = None,
-               tie_ascending: bool = True) -> pd.DataFrame:
-    """Rank units from best to worst served.
-
-    Parameters
-    ----------
-    units : DataFrame
-        One row per unit with the score columns (percentages, higher is better).
-    score_cols : list of str
-        The unit's score is the mean of these (ignoring missing ones).
-    tie_col : str, optional
-        Breaks ties (e.g. the mean walking distance, lower is better).
-    tie_ascending : bool
-
-    Returns
-    -------
-    DataFrame
-        ``units`` with ``score`` (0-100) and ``rank`` (1 = best), sorted by rank.
-    """
-    u = units.copy()
-    u["score"] = u[score_cols].astype(float).mean(axis=1, skipna=True)
-    keys = ["score"] + ([tie_col] if tie_col else [])
-    asc = [False] + ([tie_ascending] if tie_col else [])
-    u = u.sort_values(keys, ascending=asc, kind="stable", na_position="last").reset_index(drop=True)
-    u.insert(0, "rank", np.arange(1, len(u) + 1))
-    return u
 
 
 # ---------------------------------------------------------------------------
@@ -314,9 +97,9 @@ class FairnessResult:
 
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
         """Layers for the GeoPackage."""
-        out = {"fairness_origins": _finite(self.origins)}
+        out = {"fairness_origins": finite(self.origins)}
         if self.units is not None:
-            out["fairness_units"] = _finite(self.units)
+            out["fairness_units"] = finite(self.units)
         return out
 
     def summary(self) -> dict:
@@ -343,137 +126,16 @@ class FairnessResult:
                 out[model]["worst_unit"] = str(r.iloc[-1]["unit_name"])
         return out
 
-    def headline(self, lang: str = "en") -> str:
-        """One line for the command line."""
-        g = self.gini("park_distance_m", self.models[-1])
-        worst = self.ranking[self.ranking["model"] == self.models[-1]]
-        name = str(worst.iloc[-1]["unit_name"]) if len(worst) else "—"
-        if lang == "zh":
-            return f"均好度：公园步行距离基尼系数 {g:.3f}；服务最差的单元：{name}"
-        return f"Fairness: Gini of the walk to the nearest park {g:.3f}; worst-served unit: {name}"
+    def indicator(self, target: dict) -> float | None:
+        """The measured value of a target: fairness defines no target indicator (None)."""
+        return None
 
-    def map_layers(self, lang: str = "en") -> list:
-        """Worst-decile homes and the ranking choropleth."""
-        from .maps.layers import MapLayer
-
-        zh = lang == "zh"
-        layers = []
-        if self.units is not None and len(self.units):
-            u = self.units.copy()
-            u["score"] = u["score"].round(1)
-            layers.append(MapLayer(u, "均好度排名（得分）" if zh else "Evenness ranking (score)", kind="polygon", column="score",
-                                   cmap="RdYlGn", bins=[0, 20, 40, 60, 80, 100.0001], value_format="{:.0f}",
-                                   fill_opacity=0.3, color="#444444",
-                                   tooltip=[("rank", "排名" if zh else "Rank"), ("unit_name", "单元" if zh else "Unit"),
-                                            ("score", "得分" if zh else "Score")]))
-        o = self.origins
-        model = self.models[-1]
-        col = f"worst_park:{model}"
-        flag = o[col].fillna(False).astype(bool).to_numpy() if col in o.columns else np.zeros(len(o), bool)
-        flag = flag & (o["origin"] == "cell").to_numpy()
-        if flag.any():
-            w = o[flag][["unit_name", "residents", f"park_distance_m:{model}", "geometry"]].rename(
-                columns={f"park_distance_m:{model}": "distance_m"})
-            w = w.dissolve(by="unit_name", aggfunc={"residents": "sum", "distance_m": "mean"}).reset_index()
-            w["distance_m"] = w["distance_m"].round(0)
-            w["residents"] = w["residents"].round(0)
-            layers.append(MapLayer(gpd.GeoDataFrame(w, geometry="geometry", crs=o.crs),
-                                   "最差10%居民（公园步行距离）" if zh else "Worst-served 10 % (walk to a park)",
-                                   kind="polygon", color="#7f0000", fill_color="#d7301f", fill_opacity=0.75, weight=1,
-                                   tooltip=[("unit_name", "单元" if zh else "Unit"),
-                                            ("distance_m", "平均距离（米）" if zh else "Mean distance (m)"),
-                                            ("residents", "居民" if zh else "Residents")]))
-        return layers
-
-    def report_figures(self, folder: str | Path, lang: str = "en") -> list[tuple[str, str]]:
-        """Write the ranking chart and the Lorenz curves as PNG into ``folder``/maps.
-
-        Returns
-        -------
-        list of (title, path relative to ``folder``)
-        """
-        folder = Path(folder)
-        (folder / "maps").mkdir(parents=True, exist_ok=True)
-        out = []
-        p = folder / "maps" / "fairness_ranking.png"
-        ranking_chart(self.ranking[self.ranking["model"] == self.models[-1]], p, lang)
-        out.append(("均好度：单元由优到差" if lang == "zh" else "Evenness: units from best to worst served", "maps/fairness_ranking.png"))
-        p = folder / "maps" / "fairness_lorenz.png"
-        lorenz_chart(self.lorenz, p, lang)
-        out.append(("洛伦兹曲线" if lang == "zh" else "Lorenz curves", "maps/fairness_lorenz.png"))
-        return out
-
-
-def _finite(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for c in out.columns:
-        if c != "geometry" and pd.api.types.is_float_dtype(out[c]):
-            v = out[c].to_numpy()
-            if np.isinf(v).any():
-                out[c] = np.where(np.isinf(v), np.nan, v)
-    return out
-
-
-def ranking_chart(ranking: pd.DataFrame, path: str | Path, lang: str = "en") -> Path:
-    """Horizontal bar chart of the unit scores, best at the top (PNG)."""
-    import matplotlib
-    from matplotlib import colormaps
-    from matplotlib.figure import Figure
-
-    r = ranking.sort_values("rank")
-    with matplotlib.rc_context(_font_rc()):
-        fig = Figure(figsize=(7, max(2.5, 0.32 * len(r) + 1)))
-        ax = fig.subplots()
-        score = r["score"].fillna(0).to_numpy(float)
-        ax.barh(np.arange(len(r))[::-1], score, color=colormaps["RdYlGn"](np.clip(score / 100.0, 0, 1)),
-                edgecolor="#444444", linewidth=0.4)
-        ax.set_yticks(np.arange(len(r))[::-1])
-        ax.set_yticklabels([f"{int(k)}. {n}" for k, n in zip(r["rank"], r["unit_name"])], fontsize=8)
-        ax.set_xlim(0, 100)
-        ax.set_xlabel("得分（0–100，越高越好）" if lang == "zh" else "Score (0–100, higher is better)")
-        ax.set_title("均好度：单元由优到差" if lang == "zh" else "Units from best to worst served")
-        fig.tight_layout()
-        fig.savefig(path, dpi=150)
-    return Path(path)
-
-
-def lorenz_chart(curves: pd.DataFrame, path: str | Path, lang: str = "en") -> Path:
-    """Lorenz curves of the whole area, one line per model and measure (PNG)."""
-    import matplotlib
-    from matplotlib.figure import Figure
-
-    c = curves[curves["unit"].astype(str) == "all"]
-    with matplotlib.rc_context(_font_rc()):
-        fig = Figure(figsize=(5.5, 5.5))
-        ax = fig.subplots()
-        ax.plot([0, 1], [0, 1], color="#999999", lw=0.8, ls="--")
-        for (model, measure), g in c.groupby(["model", "measure"], sort=True):
-            ax.plot(g["pop_share"], g["value_share"], lw=1.5, label=f"{measure} ({model})")
-        ax.set_xlabel("居民累计比例" if lang == "zh" else "Cumulative share of residents")
-        ax.set_ylabel("累计比例" if lang == "zh" else "Cumulative share of the value")
-        ax.legend(fontsize=7)
-        ax.set_aspect("equal")
-        fig.tight_layout()
-        fig.savefig(path, dpi=150)
-    return Path(path)
-
-
-def _font_rc() -> dict:
-    try:
-        from .maps.static import find_cjk_font
-
-        font = find_cjk_font()
-    except Exception:  # noqa: BLE001 - the print-map module is optional here
-        font = None
-    return {"font.family": ([font] if font else []) + ["DejaVu Sans"]}
 
 
 def _settings(extra: Mapping | None) -> dict:
     out = dict(DEFAULTS)
     for k, v in (extra or {}).items():
         if k not in DEFAULTS:
-            from .errors import UsageError
-
             raise UsageError(f"unknown fairness setting {k!r}.", hint=f"Known settings: {', '.join(DEFAULTS)}.")
         out[k] = v
     return out
@@ -486,8 +148,6 @@ def park_distances(network: Any, parks: pd.DataFrame, access: gpd.GeoDataFrame, 
     One kernel pass from the access points of all counted parks; points beyond
     ``cap`` get ``cap``.
     """
-    from .network import Sources, multi_source, point_distances
-
     counted = parks[parks["tier"].notna()]
     a = access[access["park_id"].isin(counted["park_id"])]
     if len(a) == 0 or len(points_snapped) == 0:
@@ -500,8 +160,6 @@ def park_distances(network: Any, parks: pd.DataFrame, access: gpd.GeoDataFrame, 
 def category_distances_capped(network: Any, facilities: pd.DataFrame, points_snapped: Any, categories: list[str],
                               cap: float) -> dict[str, np.ndarray]:
     """Per category, the walking distance from every point to its nearest facility, bounded at ``cap``."""
-    from .network import Snapped, Sources, multi_source, point_distances
-
     out = {}
     for c in categories:
         f = facilities[facilities["category"] == c] if len(facilities) else facilities
@@ -538,8 +196,6 @@ def run_fairness(result: Any, settings: Mapping | None = None) -> FairnessResult
     lc = result.analyses.get("lifecircle")
     comp = result.analyses.get("compounds")
     notes = []
-    import shapely
-
     cells = cov.cells
     pts = shapely.point_on_surface(cells.geometry.values)
     models: dict[str, dict] = {}
@@ -551,8 +207,6 @@ def run_fairness(result: Any, settings: Mapping | None = None) -> FairnessResult
                                "facilities": getattr(comp, "lc_facilities", None), "origin_snap": getattr(comp, "lc_origin_snap", None)}
     access = cov.access
     if "network" not in cov.methods or len(access) == 0 or "park_id" not in access.columns:
-        from .parks import access_points
-
         counted = cov.parks[cov.parks["tier"].notna()]
         access = access_points(counted, st.network, st.entrances, **dict(result.config.parks.get("access_points", {})))
     speed = float(s["speed_kmh"] or (lc.rules.speed.speed_kmh if lc is not None else 4.5))
@@ -689,11 +343,5 @@ def _ranking(result: Any, inequality: pd.DataFrame, models: list[str], lc: Any, 
 
 
 def fairness_for_audit(result: Any) -> FairnessResult:
-    """The function registered as the ``fairness`` analysis."""
+    """The fairness analysis of an audit (settings from its configuration)."""
     return run_fairness(result)
-
-
-from . import compounds as _compounds  # noqa: F401  (registered, and so run, before fairness)
-from .registry import register
-
-register("fairness", fairness_for_audit)

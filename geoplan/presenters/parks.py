@@ -5,9 +5,9 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 
-from ..i18n import label
+from ..i18n import label, text
 from ..maps.layers import MapLayer
-from .coverage import ParkCoverage
+from ..parks.coverage import ParkCoverage
 
 __all__ = ["park_map_layers"]
 
@@ -86,7 +86,7 @@ def park_map_layers(cov: ParkCoverage, units: gpd.GeoDataFrame, lang: str = "en"
     tier_col = {k: v for k, v in tier_col.items() if k in present}
     tier_lab = {k: v for k, v in tier_lab.items() if k in present}
     cats = {**tier_col, "none": "#bdbdbd"}
-    labs = {**tier_lab, "none": "below every tier (not counted)" if lang == "en" else "低于最小规模（不计入）"}
+    labs = {**tier_lab, "none": text("parks.below_every_tier", lang)}
     layers.append(MapLayer(p, L("parks"), kind="polygon", column="tier", categories=cats, category_labels=labs,
                            fill_opacity=0.8, weight=1, color="#00441b",
                            tooltip=[("name", L("name")), ("area_m2", L("area_m2")), ("tier", L("tier"))]))

@@ -1,6 +1,5 @@
 """``geoplan fetch``: the data an audit needs for a named district, a boundary file or a box.
 
-Registered by :func:`add_parser` on the subcommand parser of :mod:`geoplan.cli`.
 Resolves the area (:mod:`geoplan.sources.places`), then writes the extract,
 the boundary and the manifest (:func:`geoplan.sources.fetch.write_fetch`)
 into a temporary folder that replaces ``--out`` only when everything
@@ -16,7 +15,17 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .errors import GeoplanWarning, UsageError
+import geopandas as gpd
+import pandas as pd
+
+from ..audit import ANALYSES
+from ..config import load_config
+from ..errors import GeoplanWarning, UsageError
+from ..folder import atomic_folder, check_output_folder
+from ..sources.fetch import DEFAULT_MARGIN_M, osm_settings, write_fetch
+from ..sources.places import Place, place_from_bbox, place_from_file, place_from_name
+from ..study import EXTRA_MARGIN_M
+from .common import Reporter
 
 __all__ = ["add_parser", "cmd_fetch", "default_cache_folder"]
 
@@ -31,8 +40,6 @@ def default_cache_folder() -> Path:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``fetch`` subcommand on an argparse subparsers object."""
-    from .sources.fetch import DEFAULT_MARGIN_M
-
     p = subparsers.add_parser(
         "fetch",
         help="OpenStreetMap data and a boundary for a district, online (Overpass, cached) or offline (clip a .osm.pbf)",
@@ -78,20 +85,11 @@ def _slug(text: str) -> str:
 
 def _audit_margin_m() -> float:
     """The margin the default audit reads around its area (largest radius or walk, plus the extra margin)."""
-    from . import registry
-    from .config import load_config
-    from .study import EXTRA_MARGIN_M
-
     cfg = load_config(None)
-    return max(cfg.rules.max_radius_m, registry.reach_m(cfg)) + EXTRA_MARGIN_M
+    return max(cfg.rules.max_radius_m, *(a.reach(cfg) for a in ANALYSES)) + EXTRA_MARGIN_M
 
 
 def _place(args: argparse.Namespace):  # noqa: ANN202 - sources.places.Place
-    import geopandas as gpd
-    import pandas as pd
-
-    from .sources.places import Place, place_from_bbox, place_from_file, place_from_name
-
     given = [x for x in ("place", "boundary", "bbox") if getattr(args, x)]
     if not given:
         raise UsageError("geoplan fetch: say which area: --place NAME, --boundary FILE or --bbox W,S,E,N.")
@@ -111,10 +109,6 @@ def _place(args: argparse.Namespace):  # noqa: ANN202 - sources.places.Place
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     """Write the data folder of an area."""
-    from .cli import Reporter
-    from .outputs import atomic_folder, check_output_folder
-    from .sources.fetch import osm_settings, write_fetch
-
     if args.margin is not None and args.margin < 0:
         raise UsageError(f"--margin {args.margin:g}: give 0 m or more.")
     if args.retries < 0:

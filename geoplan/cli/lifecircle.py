@@ -1,6 +1,5 @@
 """``geoplan lifecircle``: the life-circle analysis (with the park audit it builds on) as a command.
 
-Registered by :func:`add_parser` on the subcommand parser of :mod:`geoplan.cli`.
 Takes every input option of ``geoplan audit`` plus the life-circle settings
 below, runs :func:`geoplan.audit.run_audit` with the ``lifecircle`` analysis
 only and writes the usual output folder.
@@ -11,6 +10,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 from typing import Any
+
+from .. import presenters
+from ..audit import run_audit
+from ..outputs import check_output_folder, write_audit
+from .common import Reporter, add_input_arguments, config_from_args
 
 __all__ = ["add_parser", "cmd_lifecircle", "settings_from_args"]
 
@@ -35,8 +39,6 @@ OPTIONS = {
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``lifecircle`` subcommand on an argparse subparsers object."""
-    from ..cli import add_input_arguments
-
     p = subparsers.add_parser(
         "lifecircle",
         help="15-minute community life circles: what every home reaches on foot",
@@ -80,11 +82,6 @@ def settings_from_args(args: argparse.Namespace) -> dict:
 
 def cmd_lifecircle(args: argparse.Namespace) -> int:
     """Run the audit with the life-circle analysis and write the output folder."""
-    from .. import lifecircle  # noqa: F401 - registers the analysis
-    from ..audit import run_audit
-    from ..cli import Reporter, config_from_args
-    from ..outputs import check_output_folder, write_audit
-
     settings = settings_from_args(args)
     cfg = config_from_args(args, **({"lifecircle": settings} if settings else {}))
     if args.out:
@@ -97,6 +94,6 @@ def cmd_lifecircle(args: argparse.Namespace) -> int:
     result = run_audit(cfg, progress=say, analyses=("lifecircle",))
     path = write_audit(result, out, overwrite=args.overwrite, maps=not args.no_maps, progress=say)
     if not args.quiet:
-        print(result.analyses["lifecircle"].headline(cfg.lang))
+        print(presenters.headline(result.analyses["lifecircle"], cfg.lang))
         print(f"\n→ {path}")
     return 0

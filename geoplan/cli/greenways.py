@@ -6,13 +6,19 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ..audit import run_audit
+from ..errors import NoResidentialLandError, UsageError
+from ..greenways.settings import load_settings
+from ..greenways.standalone import run_network_only
+from ..outputs import write_audit
+from ..presenters.greenways import headline, write_greenways
+from .common import Reporter, add_input_arguments, config_from_args, default_out, print_summary
+
 __all__ = ["add_parser", "cmd_greenways", "greenway_overrides"]
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``greenways`` subcommand on an argparse subparsers object."""
-    from ..cli import add_input_arguments
-
     p = subparsers.add_parser(
         "greenways", help="greenway connectivity: components, gaps, links to build, parks and residents reached",
         description="Greenway connectivity (绿道连通性): length and graph indices per level, components, gaps and the "
@@ -64,14 +70,6 @@ def greenway_overrides(args: argparse.Namespace) -> dict:
 def cmd_greenways(args: argparse.Namespace) -> int:
     """Run the audit with the greenway analysis only (or the network-only analysis), write the folder,
     print the headline."""
-    from .. import greenways  # noqa: F401  (registers the analysis)
-    from ..audit import run_audit
-    from ..cli import Reporter, config_from_args, default_out, print_summary
-    from ..errors import DataError, UsageError
-    from ..outputs import write_audit
-    from .settings import load_settings
-    from .standalone import run_network_only, write_greenways
-
     over = greenway_overrides(args)
     cfg = config_from_args(args, **({"greenways": over} if over else {}))
     load_settings(cfg.extra.get("greenways", {}))  # fail early on bad settings
@@ -82,9 +80,7 @@ def cmd_greenways(args: argparse.Namespace) -> int:
     if not args.network_only:
         try:
             result = run_audit(cfg, progress=say, analyses=("greenways",))
-        except DataError as exc:
-            if "residential land" not in str(exc):
-                raise
+        except NoResidentialLandError as exc:
             say(f"{exc} → greenway analysis of the street network only (as with --network-only)")
         else:
             path = write_audit(result, out, overwrite=args.overwrite, maps=not args.no_maps, progress=say)
@@ -95,6 +91,6 @@ def cmd_greenways(args: argparse.Namespace) -> int:
     path = write_greenways(res, out, lang=cfg.lang, overwrite=args.overwrite, maps=not args.no_maps, streets=streets,
                            progress=say)
     if not args.quiet:
-        print(res.headline(cfg.lang))
+        print(headline(res, cfg.lang))
         print(f"\n→ {path}")
     return 0

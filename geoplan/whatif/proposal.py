@@ -1,10 +1,6 @@
-"""What if: a new park, a new gate in a compound wall, a new facility — who gains, at once.
+"""What a proposal changes: new parks, gates in compound walls, facilities — recomputed from a saved state.
 
-After an audit, :func:`save_state` keeps what a what-if needs (the walking
-network and the compound network as arrays, the residential cells and where
-they join each network, and the per-cell distance of every park tier and
-per-home distance of every life-circle category) in ``state.pkl`` of the
-output folder.  :func:`what_if` then recomputes only what a proposal changes:
+:func:`what_if` recomputes only what a proposal changes:
 
 * **proposed parks**: their tiers and access points, then one bounded kernel
   pass per tier they fall in (per network model), taken as the minimum with
@@ -20,17 +16,13 @@ output folder.  :func:`what_if` then recomputes only what a proposal changes:
 * **proposed facilities**: one bounded pass per category they add.
 
 The result equals a full re-run with the proposal added (the tests check it)
-and reports the residents and residential land newly served per unit, the
-coverage after, and a map of the change.  ``geoplan whatif AUDIT_FOLDER
---parks FILE --gates FILE --facilities FILE`` is the same from the command line.
+and reports the residents and residential land newly served per unit and the
+coverage after.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import pickle
 import time
 import warnings
 from collections.abc import Mapping
@@ -43,275 +35,20 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import DataError, GeoplanWarning, UsageError
-from .network import Snapped, Sources, WalkNetwork, multi_source, point_distances
+from ..compounds.result import snap_facilities_compound
+from ..compounds.snapping import CONNECTOR, CompoundSnap, compound_network, compound_snap
+from ..errors import DataError, GeoplanWarning, UsageError
+from ..lifecircle import snap_facilities
+from ..network import Snapped, Sources, WalkNetwork, multi_source, point_distances
+from ..parks import access_points, select_parks
+from ..sources.layers import read_layer
+from .state import ModelState, WhatIfState, cell_points, load_state, tier_passes
 
-__all__ = [
-    "STATE_FILE",
-    "ModelState",
-    "WhatIfResult",
-    "WhatIfState",
-    "add_parser",
-    "build_state",
-    "load_state",
-    "save_state",
-    "what_if",
-]
-
-#: File name of the saved state inside an audit folder.
-STATE_FILE = "state.pkl"
-STATE_VERSION = 1
-
-
-# ---------------------------------------------------------------------------
-# the saved state
-# ---------------------------------------------------------------------------
-@dataclass
-class ModelState:
-    """One network model (``plain`` or ``compounds``) of the saved state.
-
-    Attributes
-    ----------
-    name : str
-    network : WalkNetwork
-    cell_snap : Snapped
-        Where every residential cell joins ``network``.
-    tier_dist : dict
-        Tier id -> walking distance of every cell to the nearest park of the tier
-        (``inf`` beyond the tier's radius).
-    cnet : CompoundNetwork or None
-        The compound network (``compounds`` model).
-    cell_csnap : CompoundSnap or None
-    origin_snap : Snapped or None
-        Where every life-circle origin joins ``network``.
-    origin_csnap : CompoundSnap or None
-    facilities : GeoDataFrame or None
-        Life-circle facilities snapped on ``network`` (``snap_edge`` ...).
-    cat_dist : dict
-        Category id -> distance of every origin to the nearest facility (``inf`` beyond the bound).
-    """
-
-    name: str
-    network: WalkNetwork
-    cell_snap: Snapped
-    tier_dist: dict
-    cnet: Any = None
-    cell_csnap: Any = None
-    origin_snap: Snapped | None = None
-    origin_csnap: Any = None
-    facilities: gpd.GeoDataFrame | None = None
-    cat_dist: dict = field(default_factory=dict)
-
-
-@dataclass
-class WhatIfState:
-    """Everything a what-if needs from an audit.
-
-    Attributes
-    ----------
-    crs : pyproj CRS
-    lang : str
-    rules : Rules
-    units : GeoDataFrame
-        ``unit_id``, ``unit_name`` polygons.
-    historic : GeoDataFrame
-    cells : GeoDataFrame
-        Residential cells (``cell_id``, ``unit_id``, ``unit_name``, ``historic``,
-        ``area_m2``, ``residents``).
-    raw_parks : GeoDataFrame
-        Park features before selection (to merge a proposal touching one).
-    parks, access : GeoDataFrame
-        Selected parks (with ``tier``) and their access points.
-    entrances : GeoDataFrame
-        Mapped gates and entrances (access points of proposed parks).
-    access_kw : dict
-    merge, merge_tolerance : bool, float
-    has_historic : bool
-    models : dict
-        ``plain`` and, when the compound analysis ran, ``compounds`` (:class:`ModelState`).
-    compound_settings : dict or None
-    lc_rules, lc_settings, lc_origins
-        Life-circle rules, settings and origins (``origin_id``, ``residents``,
-        ``unit_id``, ``unit_name``, points), when the life-circle analysis ran.
-    provenance : dict
-    """
-
-    crs: Any
-    lang: str
-    rules: Any
-    units: gpd.GeoDataFrame
-    historic: gpd.GeoDataFrame
-    cells: gpd.GeoDataFrame
-    raw_parks: gpd.GeoDataFrame
-    parks: gpd.GeoDataFrame
-    access: gpd.GeoDataFrame
-    entrances: gpd.GeoDataFrame
-    access_kw: dict
-    merge: bool
-    merge_tolerance: float
-    has_historic: bool
-    models: dict
-    compound_settings: dict | None = None
-    lc_rules: Any = None
-    lc_settings: dict | None = None
-    lc_origins: gpd.GeoDataFrame | None = None
-    provenance: dict = field(default_factory=dict)
-    version: int = STATE_VERSION
-    cell_points: np.ndarray | None = None
-
-    @property
-    def tiers(self) -> list:
-        """The rule tiers."""
-        return list(self.rules.tiers)
-
-    def lc_limits(self, categories: list[str] | None = None) -> dict:
-        """Search bound (m) of each life-circle category, as the life-circle analysis used."""
-        r = self.lc_rules
-        floor = float((self.lc_settings or {}).get("search_limit_m") or 0)
-        return {c: r.search_limit(c, floor) for c in (categories or r.category_ids)}
-
-
-def _cell_points(cells: gpd.GeoDataFrame) -> np.ndarray:
-    return shapely.point_on_surface(np.asarray(cells.geometry.values, dtype=object))
-
-
-def build_state(result: Any) -> WhatIfState:
-    """The what-if state of an audit (in memory; :func:`save_state` writes it).
-
-    Parameters
-    ----------
-    result : AuditResult
-        With park coverage; the ``compounds`` and ``lifecircle`` analyses are
-        included when they ran.
-
-    Returns
-    -------
-    WhatIfState
-    """
-    from .compounds.result import BASE_CELL_COLUMNS
-    from .parks import access_points
-
-    st = result.study
-    cov = result.parks
-    cfg = result.config
-    cells = cov.cells[[c for c in BASE_CELL_COLUMNS if c in cov.cells.columns]].copy()
-    pts = _cell_points(cells)
-    acc_kw = dict(cfg.parks.get("access_points", {}))
-    counted = cov.parks[cov.parks["tier"].notna()]
-    access = cov.access if "network" in cov.methods and len(cov.access) else access_points(counted, st.network, st.entrances, **acc_kw)
-    net = st.network
-    comp = result.analyses.get("compounds")
-    snap = comp.plain_cell_snap if comp is not None and comp.plain_cell_snap is not None else net.snap(pts)
-    if "network" in cov.methods:
-        tier_dist = {t.id: cov.cells[f"net_dist:{t.id}"].to_numpy(float).copy() for t in cov.rules.tiers}
-    else:
-        tier_dist = _tier_passes(net, counted, access, cov.rules, snap)
-    models = {"plain": ModelState("plain", net, snap, tier_dist)}
-    if comp is not None:
-        models["compounds"] = ModelState(
-            "compounds", comp.cnet.network, comp.cell_snap.snapped,
-            {t.id: comp.coverage.cells[f"net_dist:{t.id}"].to_numpy(float).copy() for t in cov.rules.tiers},
-            cnet=comp.cnet, cell_csnap=comp.cell_snap)
-    state = WhatIfState(
-        crs=st.crs, lang=cfg.lang, rules=cov.rules, units=st.units[["unit_id", "unit_name", "geometry"]].copy(),
-        historic=st.historic, cells=cells, raw_parks=st.parks, parks=cov.parks, access=access,
-        entrances=st.entrances, access_kw=acc_kw, merge=bool(cfg.parks.get("merge_touching", True)),
-        merge_tolerance=float(cfg.parks.get("merge_tolerance_m", 1.0)), has_historic=bool(cov.has_historic),
-        models=models, compound_settings=dict(comp.settings) if comp is not None else None,
-        provenance=dict(st.provenance), cell_points=pts)
-    lc = result.analyses.get("lifecircle")
-    if lc is not None:
-        o = lc.origins
-        keep = [c for c in ("origin_id", "residents", "unit_id", "unit_name") if c in o.columns]
-        state.lc_rules, state.lc_settings = lc.rules, dict(lc.settings)
-        state.lc_origins = gpd.GeoDataFrame(o[keep].copy(), geometry=o.geometry.values, crs=o.crs)
-        cats = lc.rules.category_ids
-        m = models["plain"]
-        m.origin_snap = comp.plain_origin_snap if comp is not None and comp.plain_origin_snap is not None else \
-            net.snap(o.geometry.values)
-        m.facilities = lc.facilities
-        m.cat_dist = {c: o[f"dist:{c}"].to_numpy(float).copy() for c in cats}
-        if comp is not None and comp.lc_origins is not None:
-            mc = models["compounds"]
-            mc.origin_snap = comp.lc_origin_snap
-            mc.facilities = comp.lc_facilities
-            mc.cat_dist = {c: comp.lc_origins[f"dist:{c}"].to_numpy(float).copy() for c in cats}
-            mc.origin_csnap = comp.lc_origin_csnap
-    return state
-
-
-def _clear_caches(state: WhatIfState) -> None:
-    for m in state.models.values():
-        for net in (m.network, getattr(m.cnet, "network", None)):
-            if net is not None:
-                net._tree = None
-                net._index_of_id = None
-        if m.cnet is not None:
-            m.cnet._poly_tree = None
-
-
-def save_state(result: Any, folder: str | Path) -> Path:
-    """Write the what-if state of an audit as ``state.pkl`` into ``folder``.
-
-    Called by :func:`geoplan.outputs.write_audit` on its temporary folder, so
-    the state is part of the atomic output.
-
-    Parameters
-    ----------
-    result : AuditResult
-    folder : path
-
-    Returns
-    -------
-    Path of the state file.
-    """
-    state = result if isinstance(result, WhatIfState) else build_state(result)
-    _clear_caches(state)
-    path = Path(folder) / STATE_FILE
-    with open(path, "wb") as fh:
-        pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    return path
-
-
-def load_state(path: str | Path) -> WhatIfState:
-    """Read a saved state (an audit folder or its ``state.pkl``).
-
-    The state is a Python pickle: read only states your own audits wrote (a
-    pickle from elsewhere can run code when it is read).
-
-    Raises
-    ------
-    DataError
-        No state file, or one written by another version of geoplan.
-    """
-    p = Path(path)
-    if p.is_dir():
-        p = p / STATE_FILE
-    if not p.exists():
-        raise DataError(f"no what-if state at {p}.",
-                        hint="Run `geoplan audit` first (it writes state.pkl into its output folder) and give that folder.")
-    try:
-        with open(p, "rb") as fh:
-            state = pickle.load(fh)
-    except Exception as exc:
-        raise DataError(f"cannot read the what-if state {p} ({type(exc).__name__}: {exc}).",
-                        hint="Run the audit again with this version of geoplan.") from exc
-    if not isinstance(state, WhatIfState) or getattr(state, "version", None) != STATE_VERSION:
-        raise DataError(f"{p} was written by another version of geoplan.", hint="Run the audit again.")
-    return state
-
+__all__ = ["WhatIfResult", "what_if"]
 
 # ---------------------------------------------------------------------------
 # kernel helpers
 # ---------------------------------------------------------------------------
-def _tier_passes(net: WalkNetwork, counted: pd.DataFrame, access: gpd.GeoDataFrame, rules: Any, snapped: Snapped,
-                 tiers: list[str] | None = None) -> dict:
-    """Per tier: distance of every point to the nearest park of the tier (one pass each)."""
-    from .compounds.result import tier_distances
-
-    return tier_distances(net, counted, access, rules, snapped, tiers)
-
-
 def _category_passes(net: WalkNetwork, fac: pd.DataFrame, snapped: Snapped, limits: dict) -> dict:
     out = {}
     for c, limit in limits.items():
@@ -352,8 +89,6 @@ def _carry(cn_old: Any, cn_new: Any, snapped: Snapped) -> Snapped:
 
 def _inner_length(cn: Any) -> dict:
     """Per compound: length of the mapped paths (not connectors) its homes may snap to."""
-    from .compounds.snapping import CONNECTOR
-
     hw = cn.network.edges["highway"].to_numpy() if "highway" in cn.network.edges else None
     out = {}
     for cid, e in cn.inner.items():
@@ -366,8 +101,6 @@ def _inner_length(cn: Any) -> dict:
 
 def _resnap(cn_old: Any, cn_new: Any, old: Any, pts: np.ndarray, new_gates: gpd.GeoDataFrame) -> Any:
     """Compound snapping on a network with more gates: re-snap only the points whose way out can change."""
-    from .compounds.snapping import CompoundSnap, compound_snap
-
     n = len(pts)
     if n == 0:
         return old
@@ -501,113 +234,15 @@ class WhatIfResult:
                     "gain_residents": num(r["gain_residents"])}
         return out
 
-    def headline(self, lang: str = "en") -> str:
-        """One line per model."""
-        lines = []
-        for _, r in self.overall.iterrows():
-            m = r["model"]
-            if lang == "zh":
-                lines.append(f"{'封闭小区模型' if m == 'compounds' else '普通模型'}：新增服务居民 {r['new_residents']:,.0f}，"
-                             f"居住用地 {r['new_land_m2']:,.0f} ㎡；居民覆盖率 {r['residents_pct_before']:.2f}% → {r['residents_pct_after']:.2f}%")
-            else:
-                lines.append(f"{m}: {r['new_residents']:,.0f} residents and {r['new_land_m2']:,.0f} m² of residential land newly served; "
-                             f"residents covered {r['residents_pct_before']:.2f}% → {r['residents_pct_after']:.2f}%")
-        return "\n".join(lines)
-
-    def map_layers(self, lang: str = "en") -> list:
-        """Newly served (and no longer served) residential land, and the proposals."""
-        from .maps.layers import MapLayer
-
-        zh = lang == "zh"
-        layers = []
-        c = self.cells
-        if len(c):
-            model = "compounds" if (c["model"] == "compounds").any() else "plain"
-            d = c[c["model"] == model][["unit_name", "status", "residents", "area_m2", "geometry"]]
-            d = d.dissolve(by=["unit_name", "status"], aggfunc={"residents": "sum", "area_m2": "sum"}).reset_index()
-            d["residents"] = d["residents"].round(0)
-            d["area_m2"] = d["area_m2"].round(0)
-            layers.append(MapLayer(d, "方案带来的变化" if zh else "Change made by the proposal", kind="polygon", column="status",
-                                   categories={"new": "#1a9850", "lost": "#d73027"},
-                                   category_labels={"new": "新增服务" if zh else "newly served",
-                                                    "lost": "不再服务" if zh else "no longer served"},
-                                   fill_opacity=0.7, weight=0.5,
-                                   tooltip=[("unit_name", "单元" if zh else "Unit"), ("residents", "居民" if zh else "Residents"),
-                                            ("area_m2", "面积（㎡）" if zh else "Area (m²)")]))
-        p = self.proposals.get("parks")
-        if p is not None and len(p):
-            layers.append(MapLayer(p[["park_id", "tier", "area_m2", "geometry"]].assign(tier=p["tier"].fillna("none")),
-                                   "拟建公园" if zh else "Proposed parks", kind="polygon", color="#006d2c", fill_color="#74c476",
-                                   fill_opacity=0.8, weight=2,
-                                   tooltip=[("tier", "分级" if zh else "Tier"), ("area_m2", "面积（㎡）" if zh else "Area (m²)")]))
-        g = self.proposals.get("gates")
-        if g is not None and len(g):
-            layers.append(MapLayer(g[["gate_id", "compound_id", "geometry"]], "拟开出入口" if zh else "Proposed gates", kind="point",
-                                   color="#a63603", fill_color="#fd8d3c", radius_px=6))
-        f = self.proposals.get("facilities")
-        if f is not None and len(f):
-            layers.append(MapLayer(f[["category", "geometry"]], "拟建设施" if zh else "Proposed facilities", kind="point",
-                                   color="#08519c", fill_color="#6baed6", radius_px=6,
-                                   tooltip=[("category", "类别" if zh else "Category")]))
-        return layers
-
-    def write(self, out: str | Path, *, overwrite: bool = False, lang: str = "en", maps: bool = True,
-              units: gpd.GeoDataFrame | None = None) -> Path:
-        """Write tables (CSV, XLSX), layers (GeoPackage), ``summary.json`` and ``map.html`` atomically."""
-        from .outputs import atomic_folder, write_tables_xlsx
-
-        with atomic_folder(out, overwrite=overwrite) as tmp:
-            tables = self.tables()
-            (tmp / "tables").mkdir()
-            for name, df in tables.items():
-                df.to_csv(tmp / "tables" / f"{name}.csv", index=False, float_format="%.6f", lineterminator="\n")
-            write_tables_xlsx(tables, tmp / "whatif.xlsx", lang)
-            (tmp / "summary.json").write_text(json.dumps(_clean(self.summary()), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                                              encoding="utf-8")
-            for name, gdf in self.layers().items():
-                _gpkg_clean(gdf).to_file(tmp / "whatif.gpkg", layer=name, driver="GPKG", engine="pyogrio")
-            if maps:
-                from .maps import interactive_map, save_map
-
-                layers = self.map_layers(lang)
-                if units is not None and len(units):
-                    from .maps.layers import MapLayer
-
-                    layers.insert(0, MapLayer(units[["unit_name", "geometry"]], "统计单元" if lang == "zh" else "Units",
-                                              kind="polygon", color="#444444", fill_opacity=0.0, weight=1.5,
-                                              tooltip=[("unit_name", "单元" if lang == "zh" else "Unit")]))
-                if layers:
-                    title = "方案评估" if lang == "zh" else "What-if"
-                    save_map(interactive_map(layers, title=title), tmp / "map.html")
-        return Path(out).resolve()
-
-
-def _gpkg_clean(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Field names and values that open cleanly in QGIS (the audit writer's rules when available)."""
-    try:
-        from .outputs import _gpkg_ready
-
-        return _gpkg_ready(gdf)
-    except ImportError:  # pragma: no cover
-        g = gdf.copy()
-        for c in g.columns:
-            if c != g.geometry.name and g[c].dtype == object:
-                g[c] = g[c].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
-        return g
-
-
-def _clean(v: Any) -> Any:
-    from .outputs import _clean as clean
-
-    return clean(v)
+    def indicator(self, target: dict) -> float | None:
+        """The measured value of a target: a what-if defines no target indicator (None)."""
+        return None
 
 
 def _read_proposal(layer: Any, crs: Any, what: str, geom: tuple[str, ...], datum: str | None = None) -> gpd.GeoDataFrame | None:
     if layer is None:
         return None
     if isinstance(layer, (str, Path)):
-        from .sources.layers import read_layer
-
         layer = read_layer(layer, datum=datum, what=what, geom_types=geom)
     if not isinstance(layer, gpd.GeoDataFrame):
         raise UsageError(f"the proposed {what} must be a GeoDataFrame or a file.")
@@ -753,10 +388,10 @@ def what_if(
     for name, m in models.items():
         redo = full_parks or (name == "compounds" and p_gates_used is not None)
         if redo:
-            after[name] = _tier_passes(m.network, counted, all_access, state.rules, m.cell_snap)
+            after[name] = tier_passes(m.network, counted, all_access, state.rules, m.cell_snap)
         elif new_access is not None and len(new_access):
             tiers = sorted(set(new_access["tier"]))
-            nd = _tier_passes(m.network, new_access[["park_id", "tier"]].drop_duplicates(), new_access.drop(columns="tier"),
+            nd = tier_passes(m.network, new_access[["park_id", "tier"]].drop_duplicates(), new_access.drop(columns="tier"),
                               state.rules, m.cell_snap, tiers)
             after[name] = {k: (np.minimum(v, nd[k]) if k in nd else v) for k, v in m.tier_dist.items()}
         else:
@@ -783,8 +418,6 @@ def what_if(
 
 def _add_parks(state: WhatIfState, proposed: gpd.GeoDataFrame) -> tuple:
     """Select proposed parks (tiers), their access points, and whether every tier must be redone."""
-    from .parks import access_points, select_parks
-
     names = proposed["name"].to_numpy() if "name" in proposed else np.full(len(proposed), "proposed", dtype=object)
     raw = gpd.GeoDataFrame({"name": names}, geometry=proposed.geometry.values, crs=state.crs)
     touching = False
@@ -819,8 +452,6 @@ def _add_parks(state: WhatIfState, proposed: gpd.GeoDataFrame) -> tuple:
 
 def _with_gates(state: WhatIfState, m: ModelState, gates: gpd.GeoDataFrame, notes: list) -> tuple[ModelState, gpd.GeoDataFrame]:
     """The compound model with proposed gates: new compound network, carried-over and re-snapped homes."""
-    from .compounds.snapping import compound_network
-
     s = state.compound_settings or {}
     tol = float(s.get("gate_tolerance_m", 15.0))
     cn_old = m.cnet
@@ -836,14 +467,12 @@ def _with_gates(state: WhatIfState, m: ModelState, gates: gpd.GeoDataFrame, note
         notes.append(f"{len(gates) - len(np.unique(hit))} proposed gates are not on a compound outline and were ignored")
     base = state.models["plain"].network
     cn_new = compound_network(base, comp2, connector_max_m=float(s.get("connector_max_m", 60.0)), reuse=cn_old)
-    pts = state.cell_points if state.cell_points is not None else _cell_points(state.cells)
+    pts = state.cell_points if state.cell_points is not None else cell_points(state.cells)
     csnap = _resnap(cn_old, cn_new, m.cell_csnap, pts, new_rows)
     m2 = ModelState("compounds", cn_new.network, csnap.snapped, m.tier_dist, cnet=cn_new, cell_csnap=csnap)
     if state.lc_origins is not None and m.origin_csnap is not None:
         oc = _resnap(cn_old, cn_new, m.origin_csnap, state.lc_origins.geometry.values, new_rows)
         m2.origin_csnap, m2.origin_snap = oc, oc.snapped
-        from .compounds.result import snap_facilities_compound
-
         m2.facilities = snap_facilities_compound(cn_new, m.facilities) if m.facilities is not None else None
         m2.cat_dist = m.cat_dist
     used = gpd.GeoDataFrame(new_rows[["gate_id", "compound_id", "kind", "geometry"]], geometry="geometry", crs=state.crs)
@@ -852,8 +481,6 @@ def _with_gates(state: WhatIfState, m: ModelState, gates: gpd.GeoDataFrame, note
 
 def _lifecircle(state: WhatIfState, models: dict, p_fac: gpd.GeoDataFrame | None, category_field: str,
                 gates_changed: bool) -> tuple[pd.DataFrame, dict, gpd.GeoDataFrame | None]:
-    from .lifecircle import snap_facilities
-
     rules = state.lc_rules
     fac_used = None
     if p_fac is not None:
@@ -879,8 +506,6 @@ def _lifecircle(state: WhatIfState, models: dict, p_fac: gpd.GeoDataFrame | None
             start = int(pd.to_numeric(m.facilities["fac_id"], errors="coerce").max()) if m.facilities is not None and len(m.facilities) else 0
             f = fac_used.assign(fac_id=np.arange(start + 1, start + 1 + len(fac_used)))
             if name == "compounds":
-                from .compounds.result import snap_facilities_compound
-
                 # entry points of polygons on the plain network, as the life-circle analysis finds them
                 f = snap_facilities(f, state.models["plain"].network)
                 newf = snap_facilities_compound(m.cnet, f)
@@ -948,53 +573,3 @@ def _scenario(origins: pd.DataFrame, before: dict, after: dict, levels: list[str
     t = pd.concat(parts, ignore_index=True)
     t["change_pp"] = t["complete_after_pct"] - t["complete_before_pct"]
     return t
-
-
-# ---------------------------------------------------------------------------
-# command line
-# ---------------------------------------------------------------------------
-def add_parser(subparsers: Any) -> None:
-    """Add ``geoplan whatif`` to the command line."""
-    p = subparsers.add_parser("whatif", help="who gains from proposed parks, gates or facilities (after an audit)",
-                              description="Recompute only what a proposal changes, from the state an audit saved "
-                                          "(state.pkl in its output folder).")
-    p.add_argument("audit", help="output folder of `geoplan audit` (or its state.pkl)")
-    p.add_argument("--parks", help="proposed park polygons (any layer format)")
-    p.add_argument("--gates", help="proposed gates in compound walls (points)")
-    p.add_argument("--facilities", help="proposed facilities (points/polygons with a category field)")
-    p.add_argument("--category-field", default="category", help="category field of --facilities (default: category)")
-    p.add_argument("--datum", action="append", metavar="LAYER=DATUM",
-                   help="datum of a proposal layer: parks=gcj02, gates=wgs84 ... (repeatable)")
-    p.add_argument("--out", help="output folder (default: <audit>-whatif)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    p.add_argument("--lang", choices=["zh", "en"], help="language of the tables and map (default: the audit's)")
-    p.add_argument("--no-maps", action="store_true", help="skip map.html")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=cmd_whatif)
-
-
-def cmd_whatif(args: argparse.Namespace) -> int:
-    """Run ``geoplan whatif``."""
-    from .cli import Reporter, _parse_datums
-
-    say = Reporter(args.quiet)
-    src = Path(args.audit)
-    folder = src if src.is_dir() else src.parent
-    out = Path(args.out) if args.out else folder.parent / f"{folder.name}-whatif"
-    if out.exists() and not args.overwrite:
-        raise UsageError(f"output folder {out.resolve()} already exists.", hint="Choose another --out or pass --overwrite.")
-    say("reading the audit state")
-    t = time.perf_counter()
-    state = load_state(src)
-    t_load = time.perf_counter() - t
-    say("recomputing what the proposal changes")
-    res = what_if(state, parks=args.parks, gates=args.gates, facilities=args.facilities,
-                  category_field=args.category_field, datums=_parse_datums(args.datum))
-    res.timings["load_state"] = t_load
-    lang = args.lang or state.lang
-    say(f"answered in {res.timings['total']:.2f} s; writing {out}")
-    path = res.write(out, overwrite=args.overwrite, lang=lang, maps=not args.no_maps, units=state.units)
-    if not args.quiet:
-        print(res.headline(lang))
-        print(f"\n→ {path}")
-    return 0

@@ -1,0 +1,3 @@
+"""The version of geoplan (read by the package and by the writers)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,108 @@
+"""Chinese and English labels of tables, maps and reports, read once from ``labels.yaml``.
+
+Column names in files stay stable English identifiers (scripts depend on
+them); :func:`label` gives the human header in the chosen language (XLSX
+headers, map legends, the report) and :func:`text` the sentences, titles and
+tooltips the presenters show.  Every string is in ``labels.yaml``; nothing
+is added at run time.
+
+A label is looked up in the section of the analysis it belongs to
+(``scope``), then in the common words, then in the other analyses' sections:
+the same identifier may mean different things in two analyses.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+__all__ = ["label", "text", "has_label", "expand_templates", "SCOPES"]
+
+_FILE = Path(__file__).with_name("labels.yaml")
+
+#: Sections of analysis-specific labels, in the order they are searched after ``common``.
+SCOPES = ("lifecircle", "greenways", "compounds", "fairness", "whatif", "batch")
+
+
+@lru_cache(maxsize=1)
+def _data() -> dict:
+    with open(_FILE, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    cols = {k: {kk: (v["en"], v["zh"]) for kk, v in (sec or {}).items()} for k, sec in (data.get("columns") or {}).items()}
+    return {"columns": cols, "templates": data.get("templates") or {}, "text": data.get("text") or {}}
+
+
+def _pair(key: str, scope: str | None) -> tuple[str, str] | None:
+    cols = _data()["columns"]
+    for sec in (scope, "common", *SCOPES):
+        if sec and key in cols.get(sec, {}):
+            return cols[sec][key]
+    return None
+
+
+def label(key: str, lang: str = "en", scope: str | None = None,
+          extra: Mapping[str, tuple[str, str]] | None = None) -> str:
+    """Human label of ``key`` in ``lang`` (``"en"`` or ``"zh"``); the key itself if unknown.
+
+    Parameters
+    ----------
+    key : str
+        A column name or a word of the vocabulary (``land_pct``, ``euclidean`` ...).
+    lang : {"en", "zh"}
+    scope : str, optional
+        The analysis the key belongs to (``greenways`` ...): its own labels win.
+    extra : mapping, optional
+        ``{key: (en, zh)}`` labels that depend on the rules of a result (see
+        :func:`expand_templates`); they win over the file's.
+    """
+    pair = (extra or {}).get(key) or _pair(key, scope)
+    if pair is None:
+        return key
+    return pair[1] if lang == "zh" else pair[0]
+
+
+def has_label(key: str, scope: str | None = None, extra: Mapping[str, Any] | None = None) -> bool:
+    """Whether ``key`` has a label (in ``extra``, in ``scope`` or anywhere in the file)."""
+    return key in (extra or {}) or _pair(key, scope) is not None
+
+
+def text(key: str, lang: str = "en", **values: Any) -> str:
+    """A sentence, title or tooltip of the ``text`` section in ``lang``, its ``{placeholders}`` filled.
+
+    Raises
+    ------
+    KeyError
+        ``key`` is not in ``labels.yaml`` (a programming error, caught by the tests).
+    """
+    t = _data()["text"][key]
+    s = t.get(lang) or t["en"]
+    return s.format(**values) if values else s
+
+
+def expand_templates(scope: str, items: list[dict]) -> dict[str, tuple[str, str]]:
+    """Labels of the rule-dependent columns of an analysis.
+
+    Parameters
+    ----------
+    scope : str
+        Section of ``templates`` in ``labels.yaml`` (``lifecircle``).
+    items : list of dict
+        One dict per template key pattern placeholder set, with ``kind`` (the
+        template key, e.g. ``complete_{id}_pct``) and the values its strings use
+        (``id``, ``en``, ``zh``, ``distance_m`` ...).
+
+    Returns
+    -------
+    dict
+        ``{column: (en, zh)}``.
+    """
+    tpl = _data()["templates"].get(scope) or {}
+    out: dict[str, tuple[str, str]] = {}
+    for it in items:
+        t = tpl[it["kind"]]
+        vals = {k: v for k, v in it.items() if k != "kind"}
+        out[it["kind"].format(**vals)] = (t["en"].format(**vals), t["zh"].format(**vals))
+    return out
