@@ -78,11 +78,15 @@ def write_raster(path: Path, array: np.ndarray, transform, crs, nodata=None) -> 
 def no_run_audit(monkeypatch):  # noqa: ANN001
     """Fail the test if the audit starts: usage errors must be caught before any work."""
     import geoplan.audit
+    import geoplan.cli
 
     def boom(*a, **k):  # noqa: ANN001
         raise AssertionError("the audit ran although the command was wrong")
 
     monkeypatch.setattr(geoplan.audit, "run_audit", boom)
+    for cmd in geoplan.cli.COMMANDS:  # each command module runs the audit it imported
+        if hasattr(cmd, "run_audit"):
+            monkeypatch.setattr(cmd, "run_audit", boom)
 
 
 # ----------------------------------------------------------------- real data fixtures
@@ -771,12 +775,12 @@ def helsinki_result(helsinki):
 
 @pytest.mark.parametrize("exc", [KeyboardInterrupt, RuntimeError])
 def test_interrupted_write_leaves_no_folder(tmp_path, monkeypatch, helsinki_result, exc):
-    import geoplan.outputs
+    import geoplan.folder
 
     def stop(*a, **k):  # noqa: ANN001
         raise exc("stopped while writing the workbook")
 
-    monkeypatch.setattr(geoplan.outputs, "write_tables_xlsx", stop)
+    monkeypatch.setattr(geoplan.folder, "write_tables_xlsx", stop)
     out = tmp_path / "audit"
     with pytest.raises(exc):
         write_audit(helsinki_result, out, maps=False)
@@ -803,12 +807,12 @@ def test_interrupted_overwrite_keeps_the_earlier_result(tmp_path, monkeypatch, h
 
 
 def test_interrupted_cli_run(capsys, tmp_path, monkeypatch, bupt):
-    import geoplan.outputs
+    import geoplan.folder
 
     def stop(*a, **k):  # noqa: ANN001
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(geoplan.outputs, "write_tables_xlsx", stop)
+    monkeypatch.setattr(geoplan.folder, "write_tables_xlsx", stop)
     rc, err = cli(capsys, *audit(tmp_path, "--pbf", bupt))
     assert rc == 130 and "interrupted: no output folder was written" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
