@@ -285,7 +285,7 @@ def test_cli_has_batch():
     p = build_parser()
     args = p.parse_args(["batch", "b.yaml", "--scheduler", "tcp://127.0.0.1:1", "--redo", "-q"])
     assert args.config == "b.yaml" and args.scheduler == "tcp://127.0.0.1:1" and args.redo and args.quiet
-    assert args.func.__module__ == "geoplan.batch"
+    assert args.func.__module__ == "geoplan.cli.batch"
 
 
 # ------------------------------------------------------------------ LocalCluster
