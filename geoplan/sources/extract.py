@@ -101,7 +101,7 @@ def _check_input(path: Path) -> None:
 def _header(bbox: BBox | None, generator: str, extra: dict | None = None):
     import osmium
 
-    from .. import __version__
+    from .._version import __version__
 
     h = osmium.io.Header()
     h.set("generator", f"{generator} (geoplan {__version__})")

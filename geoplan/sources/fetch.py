@@ -179,7 +179,7 @@ def _from_overpass(bbox: BBox, dest: Path, retries: int, say: Callable[[str], No
 
     import osmnx as ox
 
-    from .overpass import download, split_bbox
+    from .overpass import split_bbox
 
     tiles = split_bbox(bbox, float(ox.settings.max_query_area_size))
     if len(tiles) > 1:
@@ -228,7 +228,7 @@ def _warn_partial(src: Path, place: Place) -> None:
 
 def _manifest(place: Place, margin_m: float, bbox: BBox, source: dict, stats: ExtractStats,
               data_date: str | None, origin: str, folder: Path) -> dict:
-    from .. import __version__
+    from .._version import __version__
 
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     files = {}
