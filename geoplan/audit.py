@@ -135,7 +135,7 @@ def run_park_audit(cfg: AuditConfig, study: Study, *, progress: Callable[[str], 
         access = access_points(counted, study.network, study.entrances, **acc_kw) if "network" in cfg.methods else None
     with _timed(timings, "park coverage", say):
         cov = park_coverage(cells, parks, cfg.rules, methods=cfg.methods, network=study.network, access=access,
-                            has_historic=len(study.historic) > 0)
+                            has_historic=len(study.historic) > 0, places=study.residential_areas)
     with _timed(timings, "pocket-park siting", say):
         siting = _siting(cfg, study, cov, acc_kw)
     return cov, pop, siting
@@ -241,6 +241,12 @@ def audit_summary(result: AuditResult) -> dict:
         "pocket_park_sites": int(len(result.siting)),
         "targets": evaluate_targets(result),
     }
+    if cov.on_fragments is not None:
+        from .parks.fragments import fragment_pieces, fragment_summary
+
+        out["homes_on_fragments"] = {**fragment_summary(cov.on_fragments, cov.cells),
+                                     "fragments": int(len(fragment_pieces(result.study.network))),
+                                     "main_piece_share": result.study.network.main_share}
     for name, a in result.analyses.items():
         out[name] = a.summary()
     return clean_json(out)
@@ -269,6 +275,11 @@ def audit_tables(result: AuditResult) -> dict[str, pd.DataFrame]:
         "blind_spots": _int_columns(pd.DataFrame(cov.blind_spots.drop(columns="geometry")), ("unit_id", "rank")),
         "pocket_park_sites": _int_columns(pd.DataFrame(result.siting.drop(columns="geometry")), ("step",)),
     }
+    if cov.on_fragments is not None:
+        from .parks.fragments import fragment_homes_by_unit
+
+        t["homes_on_fragments"] = pd.DataFrame(cov.on_fragments.drop(columns="geometry"))
+        t["homes_on_fragments_by_unit"] = fragment_homes_by_unit(cov.on_fragments, cov.cells)
     for name, a in result.analyses.items():
         for k, v in a.tables().items():
             t[_prefixed(name, k)] = v
@@ -297,6 +308,7 @@ def audit_layers(result: AuditResult) -> dict[str, gpd.GeoDataFrame]:
         "served_zones": cov.zones[~cov.zones.geometry.is_empty],
         "blind_spots": cov.blind_spots,
         "pocket_park_sites": result.siting,
+        "homes_on_fragments": cov.on_fragments,
     }
     if result.population.points is not None:
         layers["residential_buildings"] = result.population.points

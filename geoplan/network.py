@@ -30,9 +30,16 @@ from scipy.sparse import csgraph
 
 from .errors import DataError
 
+#: Connected pieces of the walking network with fewer nodes than this share of the largest piece
+#: are detached fragments of mapping (paths inside a campus or a park that OpenStreetMap does not
+#: join to the streets): points are snapped to the main pieces, never onto a fragment.
+MAIN_PIECE_SHARE = 0.2
+
 __all__ = [
+    "MAIN_PIECE_SHARE",
     "WalkNetwork",
     "Snapped",
+    "main_pieces",
     "Sources",
     "Reach",
     "build_network",
@@ -53,14 +60,29 @@ class Snapped:
         Distance in metres from the edge's ``u`` end to the snapped point, along the edge.
     offset : ndarray of float
         Straight-line distance in metres from the point to the snapped point.
+    fragment_edge : ndarray of int or None
+        Where the nearest edge of all lies on a detached fragment of the network (see
+        :func:`main_pieces`), that edge; -1 where the nearest edge is on a main piece.
+        None when the snapping did not look at pieces.
+    fragment_offset : ndarray of float or None
+        Straight-line distance in metres to that fragment edge (NaN where none).
     """
 
     edge: np.ndarray
     along: np.ndarray
     offset: np.ndarray
+    fragment_edge: np.ndarray | None = None
+    fragment_offset: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.edge)
+
+    @property
+    def on_fragment(self) -> np.ndarray:
+        """Whether each point's nearest street is a detached fragment (it was snapped past it)."""
+        if self.fragment_edge is None:
+            return np.zeros(len(self.edge), bool)
+        return self.fragment_edge >= 0
 
 
 @dataclass(frozen=True)
@@ -146,9 +168,13 @@ class WalkNetwork:
         from ``u`` to ``v``; other columns (``osmid``, ``highway``, ``name``) are kept.
     crs : CRS-like
         The projected CRS of the coordinates.
+    main_share : float
+        Which connected pieces are the main network that points snap to (see
+        :func:`main_pieces`); 0 snaps to the nearest edge of any piece.
     """
 
-    def __init__(self, node_id: np.ndarray, x: np.ndarray, y: np.ndarray, edges: gpd.GeoDataFrame, crs: Any):
+    def __init__(self, node_id: np.ndarray, x: np.ndarray, y: np.ndarray, edges: gpd.GeoDataFrame, crs: Any,
+                 main_share: float = MAIN_PIECE_SHARE):
         self.node_id = np.asarray(node_id, dtype=np.int64)
         self.x = np.asarray(x, dtype=float)
         self.y = np.asarray(y, dtype=float)
@@ -160,6 +186,8 @@ class WalkNetwork:
         self.graph = _symmetric_min_csr(self.edge_u, self.edge_v, self.edge_length, self.n_nodes)
         self._tree: shapely.STRtree | None = None
         self._index_of_id: dict[int, int] | None = None
+        self.main_share = float(main_share)
+        self._pieces: dict = {}
 
     # -- basic facts -------------------------------------------------------
     @property
@@ -197,12 +225,42 @@ class WalkNetwork:
             self._tree = shapely.STRtree(self.edges.geometry.values)
         return self._tree
 
-    def snap(self, points: Sequence[shapely.Point] | gpd.GeoSeries | np.ndarray) -> Snapped:
-        """Snap points to the nearest point on the nearest edge.
+    def pieces(self, share: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Connected piece of every node and whether each piece is a main one (:func:`main_pieces`)."""
+        share = self.main_share if share is None else float(share)
+        if share not in self._pieces:
+            self._pieces[share] = main_pieces(self, share)
+        return self._pieces[share]
+
+    def main_edges(self, share: float | None = None) -> np.ndarray:
+        """Boolean mask of the edges lying on a main piece of the network."""
+        comp, main = self.pieces(share)
+        if self.n_edges == 0:
+            return np.zeros(0, bool)
+        return main[comp[self.edge_u]]
+
+    def _main_tree(self, share: float) -> tuple[shapely.STRtree, np.ndarray]:
+        key = ("tree", share)
+        if key not in self._pieces:
+            idx = np.nonzero(self.main_edges(share))[0]
+            self._pieces[key] = (shapely.STRtree(self.edges.geometry.values[idx]), idx)
+        return self._pieces[key]
+
+    def snap(self, points: Sequence[shapely.Point] | gpd.GeoSeries | np.ndarray, *, share: float | None = None) -> Snapped:
+        """Snap points to the nearest point on the nearest edge of the main network.
+
+        A point whose nearest edge lies on a detached fragment of the network (a
+        piece smaller than ``share`` of the largest one, see :func:`main_pieces`)
+        is snapped to the nearest edge of a main piece instead, and the fragment it
+        passed is recorded (:attr:`Snapped.fragment_edge`): walking from a fragment
+        reaches nothing, which is a gap of the map, not of the city.
 
         Parameters
         ----------
         points : sequence of shapely Points in the network CRS
+        share : float, optional
+            The main-piece share (default: the network's :attr:`main_share`); 0 snaps
+            to the nearest edge of any piece.
 
         Returns
         -------
@@ -210,20 +268,28 @@ class WalkNetwork:
         """
         pts = np.asarray(points.values if isinstance(points, gpd.GeoSeries) else points, dtype=object)
         if len(pts) == 0:
-            return Snapped(np.empty(0, np.int64), np.empty(0), np.empty(0))
+            return Snapped(np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0, np.int64), np.empty(0))
         if self.n_edges == 0:
             raise DataError("the walking network has no edges: nothing to snap to.")
-        idx = self.tree.query_nearest(pts, all_matches=False, return_distance=False)
-        # query_nearest returns (input index, tree index) pairs, one per input point
-        order = np.argsort(idx[0], kind="stable")
-        edge = idx[1][order].astype(np.int64)
+        edge = _nearest(self.tree, pts, np.arange(self.n_edges))
+        frag_edge = np.full(len(pts), -1, dtype=np.int64)
+        frag_off = np.full(len(pts), np.nan)
+        share = self.main_share if share is None else float(share)
+        if share > 0:
+            on_main = self.main_edges(share)
+            off_main = np.nonzero(~on_main[edge])[0]
+            if len(off_main):
+                frag_edge[off_main] = edge[off_main]
+                frag_off[off_main] = shapely.distance(pts[off_main], self.edges.geometry.values[edge[off_main]])
+                tree, idx = self._main_tree(share)
+                edge[off_main] = _nearest(tree, pts[off_main], idx)
         lines = self.edges.geometry.values[edge]
         along = shapely.line_locate_point(lines, pts)
         on_line = shapely.line_interpolate_point(lines, along)
         offset = shapely.distance(pts, on_line)
         # geometry length and stored length agree by construction (projected lengths)
         along = np.clip(along, 0.0, self.edge_length[edge])
-        return Snapped(edge, along, offset)
+        return Snapped(edge, along, offset, frag_edge, frag_off)
 
     # -- conversions -------------------------------------------------------
     def to_networkx(self) -> nx.MultiDiGraph:
@@ -254,7 +320,44 @@ class WalkNetwork:
         e = e.copy()
         e["u"] = remap[e["u"].to_numpy()]
         e["v"] = remap[e["v"].to_numpy()]
-        return WalkNetwork(self.node_id[used], self.x[used], self.y[used], e, self.crs)
+        return WalkNetwork(self.node_id[used], self.x[used], self.y[used], e, self.crs, self.main_share)
+
+
+def _nearest(tree: shapely.STRtree, pts: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Index (from ``index``, the items of ``tree``) of the nearest tree geometry to every point."""
+    idx = tree.query_nearest(pts, all_matches=False, return_distance=False)
+    # query_nearest returns (input index, tree index) pairs, one per input point
+    order = np.argsort(idx[0], kind="stable")
+    return np.asarray(index, dtype=np.int64)[idx[1][order]]
+
+
+def main_pieces(net: WalkNetwork, share: float = MAIN_PIECE_SHARE) -> tuple[np.ndarray, np.ndarray]:
+    """The connected pieces of a network and which of them are its main network.
+
+    A piece is *main* when it has at least ``share`` of the nodes of the largest
+    piece; the others are fragments of mapping (a campus's or a park's paths that
+    the map does not join to the streets), which reach nothing beyond themselves.
+    This is the one rule of geoplan for "the network that reaches the rest of the
+    city": snapping (:meth:`WalkNetwork.snap`) and the compound model use it.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+    share : float
+        0 makes every piece main.
+
+    Returns
+    -------
+    piece : ndarray of int
+        Connected piece of every node.
+    main : ndarray of bool
+        Per piece, whether it is a main one.
+    """
+    if net.n_nodes == 0:
+        return np.empty(0, np.int64), np.empty(0, bool)
+    _, comp = csgraph.connected_components(net.graph, directed=False)
+    size = np.bincount(comp)
+    return comp.astype(np.int64), size >= float(share) * size.max()
 
 
 def _symmetric_min_csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sparse.csr_matrix:

@@ -62,6 +62,8 @@ class Study:
         The extract, for analyses that read more from it (facilities, greenways).
     provenance : dict
         Where each layer came from (written to the log and summary).
+    residential_areas : GeoDataFrame or None
+        The residential land polygons as read (``name``, not dissolved), to name places.
     """
 
     crs: CRS
@@ -76,6 +78,7 @@ class Study:
     osm: OSMSource | None = None
     provenance: dict = field(default_factory=dict)
     margin_m: float = 0.0
+    residential_areas: gpd.GeoDataFrame | None = None
 
     @property
     def area_wgs84(self) -> Any:
@@ -284,6 +287,8 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
     else:
         prov["residential"] = cfg.inputs.residential
     res = repair_geometries(_polygons(_to_crs(res, crs)), "residential land")
+    res_names = tag_values(res, "name") if len(res) else pd.Series([], dtype=object)
+    residential_areas = gpd.GeoDataFrame({"name": res_names.to_numpy()}, geometry=res.geometry.values, crs=crs)
     res_union = shapely.intersection(shapely.union_all(res.geometry.values), area_p) if len(res) else shapely.Polygon()
     residential = gpd.GeoDataFrame(geometry=gpd.GeoSeries([res_union], crs=crs).explode(ignore_index=True), crs=crs)
     residential = residential[residential.geom_type.isin(["Polygon", "MultiPolygon"]) & (residential.area > 0.01)]
@@ -343,7 +348,8 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
 
     return Study(crs=crs, area=area_p, network=net, parks=parks.reset_index(drop=True), residential=residential.reset_index(drop=True),
                  buildings=buildings.reset_index(drop=True), units=units, historic=historic.reset_index(drop=True),
-                 entrances=entrances.reset_index(drop=True), osm=osm, provenance=prov, margin_m=margin)
+                 entrances=entrances.reset_index(drop=True), osm=osm, provenance=prov, margin_m=margin,
+                 residential_areas=residential_areas)
 
 
 def _osm_units(osm: OSMSource, cfg: AuditConfig, crs: CRS, area: Any, prov: dict) -> tuple[gpd.GeoDataFrame, pd.Series]:

@@ -30,8 +30,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse import csgraph
-
 from ..network import Snapped, WalkNetwork
 from .extract import EDGE_INSET_M, Compounds
 
@@ -42,11 +40,6 @@ CONNECTOR = "gate_connector"
 
 #: A gate closer than this to a mapped path is on it (no connector needed).
 ON_NETWORK_M = 0.5
-
-#: Connected pieces of the network with fewer nodes than this share of the largest piece are
-#: mapping fragments: homes are not snapped onto them through the compound model.
-MAIN_PIECE_SHARE = 0.2
-
 
 def snap_to_edges(net: WalkNetwork, points: np.ndarray, edges: np.ndarray) -> Snapped:
     """Snap points to the nearest point on the nearest of the given edges.
@@ -253,7 +246,7 @@ def _pieces_split(net: WalkNetwork, cuts: pd.DataFrame, memo: dict | None = None
     x = np.concatenate([net.x, nx_])
     y = np.concatenate([net.y, ny_])
     pieces = pd.DataFrame(piece_rows, columns=["old_edge", "start", "new_edge"])
-    return WalkNetwork(node_id, x, y, e2, net.crs), pieces, node_at
+    return WalkNetwork(node_id, x, y, e2, net.crs, net.main_share), pieces, node_at
 
 
 def _midpoints(net: WalkNetwork) -> np.ndarray:
@@ -370,7 +363,7 @@ def compound_network(base: WalkNetwork, compounds: Compounds, *, connector_max_m
             node_id = np.concatenate([net.node_id, -np.asarray(gids, dtype=np.int64)])
             x = np.concatenate([net.x, [gate_xy[g][0] for g in gids]])
             y = np.concatenate([net.y, [gate_xy[g][1] for g in gids]])
-            net = WalkNetwork(node_id, x, y, e2, base.crs)
+            net = WalkNetwork(node_id, x, y, e2, base.crs, base.main_share)
     connectors = pd.DataFrame(conn_rows, columns=["gate_id", "compound_id", "edge", "length"])
 
     cn = CompoundNetwork(net, base.n_edges, pieces, compounds, pd.DataFrame(), {}, pd.DataFrame(), connectors,
@@ -451,7 +444,9 @@ def _gate_links(base: WalkNetwork, compounds: Compounds, ec: pd.DataFrame, max_m
     inside = pc[["gate_id", "edge"]].drop_duplicates().assign(_in=True)
     po = pairs.merge(inside, on=["gate_id", "edge"], how="left")
     po = po[po["_in"].isna()].drop(columns="_in")
-    outer = po.sort_values(["gate_id", "dist", "edge"], kind="stable").drop_duplicates("gate_id").assign(compound_id=0)
+    # outside, a path of the main network is preferred to a detached fragment (network.main_pieces)
+    po = po.assign(_frag=~base.main_edges()[po["edge"].to_numpy(np.int64)])
+    outer = po.sort_values(["gate_id", "_frag", "dist", "edge"], kind="stable").drop_duplicates("gate_id").assign(compound_id=0)
     links = pd.concat([inner[["gate_id", "compound_id", "edge", "dist"]], outer[["gate_id", "compound_id", "edge", "dist"]]],
                       ignore_index=True)
     if len(links) == 0:
@@ -463,16 +458,6 @@ def _gate_links(base: WalkNetwork, compounds: Compounds, ec: pd.DataFrame, max_m
     links["along"] = np.clip(along, 0.0, base.edge_length[e])
     links = links.sort_values(["gate_id", "compound_id"], kind="stable").reset_index(drop=True)
     return links[cols], gate_xy
-
-
-def _main_pieces(net: WalkNetwork, share: float = MAIN_PIECE_SHARE) -> tuple[np.ndarray, np.ndarray]:
-    """Connected piece of every node, and whether each piece is a main one (at least ``share``
-    of the largest piece's nodes; the rest are fragments of mapping)."""
-    if net.n_nodes == 0:
-        return np.empty(0, np.int64), np.empty(0, bool)
-    _, comp = csgraph.connected_components(net.graph, directed=False)
-    size = np.bincount(comp)
-    return comp, size >= share * size.max()
 
 
 def _nodes_in(x: np.ndarray, y: np.ndarray, compounds: Compounds, start: int = 0) -> pd.DataFrame:
@@ -491,7 +476,7 @@ def _leading_out(net: WalkNetwork, ec: pd.DataFrame, node_in: pd.DataFrame) -> d
     nodes outside the compound (paths that lead out into the wider network)."""
     if len(ec) == 0:
         return {}
-    comp, main = _main_pieces(net)
+    comp, main = net.pieces()
     size = np.bincount(comp)
     inside = pd.DataFrame({"compound_id": node_in["compound_id"].to_numpy(), "comp": comp[node_in["node"].to_numpy()]})
     n_in = inside.groupby(["compound_id", "comp"]).size()
@@ -568,15 +553,18 @@ def _gate_positions(cn: CompoundNetwork) -> pd.DataFrame:
         linked[rest[on]] = True
         far = rest[~on]
         inside_of = cn.edge_compound.groupby("compound_id")["edge"].agg(lambda x: np.asarray(x, dtype=np.int64)).to_dict()
+        main_edge = net.main_edges()
         for k in far:
             outside = np.ones(net.n_edges, bool)
             ins = inside_of.get(int(cid[k]))
             if ins is not None:
                 outside[ins] = False
+            if (outside & main_edge).any():  # the main network, not a fragment (network.main_pieces)
+                outside &= main_edge
             if outside.any():
                 s = snap_to_edges(net, pts[k:k + 1], np.nonzero(outside)[0])
                 e[k], a[k], off[k] = s.edge[0], s.along[0], s.offset[0]
-    comp, main = _main_pieces(net)
+    comp, main = net.pieces()
     on_main = main[comp[net.edge_u[e]]] if len(comp) else np.zeros(len(e), bool)
     return pd.DataFrame({"gate_id": gid, "compound_id": cid, "edge": e, "along": a, "offset": off,
                          "x": shapely.get_x(pts), "y": shapely.get_y(pts), "linked": linked, "main": on_main})[cols]

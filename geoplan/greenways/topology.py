@@ -111,7 +111,9 @@ class GreenwayNetwork:
                  "edge": e.index.to_numpy(), "name": e["name"].to_numpy(), "highway": e["level"].to_numpy()},
                 geometry=e.geometry.values, crs=self.crs)
             v = self.vertices
-            self._walk = WalkNetwork(v["vertex"].to_numpy(), v.geometry.x.to_numpy(), v.geometry.y.to_numpy(), ed, self.crs)
+            # separate greenways are real pieces, not fragments of mapping: snap to any of them
+            self._walk = WalkNetwork(v["vertex"].to_numpy(), v.geometry.x.to_numpy(), v.geometry.y.to_numpy(), ed, self.crs,
+                                     main_share=0.0)
         return self._walk
 
 

@@ -22,6 +22,7 @@ import shapely
 
 from ..config import Rules
 from ..network import Snapped, Sources, WalkNetwork, multi_source, point_distances, reached_edge_parts
+from .fragments import fragment_homes
 
 __all__ = ["ParkCoverage", "park_coverage", "euclidean_cover", "network_cover", "summarise", "SCOPES"]
 
@@ -52,6 +53,10 @@ class ParkCoverage:
         Coverage per unit, scope and method.
     overall : DataFrame
         Coverage for the whole area per scope, method and tier.
+    on_fragments : GeoDataFrame or None
+        Network method: residential cells whose nearest street is a detached fragment
+        of the network, joined to the main network instead
+        (:func:`~geoplan.parks.fragments.fragment_homes`).
     """
 
     rules: Rules
@@ -65,6 +70,7 @@ class ParkCoverage:
     overall: pd.DataFrame
     has_historic: bool = False
     extra: dict = field(default_factory=dict)
+    on_fragments: gpd.GeoDataFrame | None = None
 
     def coverage(self, method: str = "euclidean", scope: str = "all", measure: str = "land", tier: str = "all") -> float:
         """One coverage figure in percent (``measure`` = ``land`` or ``residents``)."""
@@ -148,7 +154,9 @@ def network_cover(
     -------
     cover : DataFrame
         Per cell: ``net_dist`` / ``net_park`` / ``net_tier`` of the nearest serving
-        park, ``net_dist:<tier>`` per tier, ``net_snap_m``, ``net_covered``.
+        park, ``net_dist:<tier>`` per tier, ``net_snap_m``, ``net_fragment_m`` (distance
+        to the detached fragment of the network passed by the snapping, NaN where
+        none), ``net_covered``.
     zones : list of (tier, geometry)
         Network service areas: reached street parts buffered by half a cell.
     """
@@ -156,6 +164,7 @@ def network_cover(
         snapped = network.snap(shapely.point_on_surface(cells.geometry.values))
     out = pd.DataFrame(index=cells.index)
     out["net_snap_m"] = snapped.offset
+    out["net_fragment_m"] = snapped.fragment_offset if snapped.fragment_offset is not None else np.nan
     best_d = np.full(len(cells), np.inf)
     best_p = np.full(len(cells), -1, dtype=np.int64)
     best_t = np.full(len(cells), None, dtype=object)
@@ -295,6 +304,7 @@ def park_coverage(
     access: gpd.GeoDataFrame | None = None,
     has_historic: bool = False,
     snapped: Snapped | None = None,
+    places: gpd.GeoDataFrame | None = None,
 ) -> ParkCoverage:
     """Park service-radius coverage of residential cells by one or both methods.
 
@@ -316,7 +326,9 @@ def park_coverage(
         Whether the cells are split by historic-cultural districts (adds the two scopes).
     snapped : Snapped, optional
         Where each cell joins the walking network (network method); default:
-        the nearest point on any street.
+        the nearest point on a street of the main network (:meth:`WalkNetwork.snap`).
+    places : GeoDataFrame, optional
+        Named residential areas, to name where homes on fragments of the network are.
 
     Returns
     -------
@@ -325,6 +337,7 @@ def park_coverage(
     cells = cells.copy()
     zones = []
     blind = []
+    on_fragments = None
     if "euclidean" in methods:
         cov, z = euclidean_cover(cells, parks, rules)
         cells = cells.join(cov)
@@ -335,6 +348,13 @@ def park_coverage(
     if "network" in methods:
         if network is None or access is None:
             raise ValueError("the network method needs the walking network and the park access points")
+        if snapped is None:
+            snapped = network.snap(shapely.point_on_surface(cells.geometry.values))
+        on_fragments = fragment_homes(cells, network, snapped, places)
+        if len(access):
+            a_snap = network.snap(access.geometry.values)
+            access = access.assign(snap_m=a_snap.offset, fragment_m=a_snap.fragment_offset
+                                   if a_snap.fragment_offset is not None else np.nan)
         cov, z = network_cover(cells, parks, access, network, rules, snapped)
         cells = cells.join(cov)
         cells["net_cov_m2"] = np.where(cells["net_covered"], cells["area_m2"], 0.0)
@@ -348,4 +368,4 @@ def park_coverage(
     overall = summarise(cells, rules, methods, has_historic)
     by_unit = summarise(cells, rules, methods, has_historic, by=["unit_id", "unit_name"])
     return ParkCoverage(rules, tuple(methods), parks, access if access is not None else gpd.GeoDataFrame(geometry=[], crs=cells.crs),
-                        cells, zones_gdf, blind_gdf, by_unit, overall, has_historic)
+                        cells, zones_gdf, blind_gdf, by_unit, overall, has_historic, on_fragments=on_fragments)
