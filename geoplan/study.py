@@ -29,7 +29,7 @@ from .sources.osm import OSMSource, bundled_sample, tag_values
 from .sources.tags import match_tags as _match_tags
 from .sources.tags import polygons as _polygons
 
-__all__ = ["Study", "load_study", "choose_crs", "check_layer_datum", "EXTRA_MARGIN_M"]
+__all__ = ["Study", "load_study", "choose_crs", "check_layer_datum", "network_settings", "EXTRA_MARGIN_M"]
 
 #: Metres loaded beyond the largest service radius (snapping, entrances outside the boundary).
 EXTRA_MARGIN_M = 300.0
@@ -170,6 +170,40 @@ def _residential_class(cfg: AuditConfig, res: gpd.GeoDataFrame) -> gpd.GeoDataFr
     return out
 
 
+def network_settings(cfg: AuditConfig) -> dict:
+    """The ``network:`` settings of an audit (``walking_rules``, ``main_piece_share``), checked.
+
+    Raises
+    ------
+    UsageError
+        An unknown key, unknown walking rules or a share outside 0..1.
+    """
+    from .errors import UsageError
+    from .network import MAIN_PIECE_SHARE
+    from .sources.walkable import WALKING_RULES
+
+    out = {"walking_rules": "osm", "main_piece_share": MAIN_PIECE_SHARE}
+    given = cfg.extra.get("network") or {}
+    if not isinstance(given, dict):
+        raise UsageError(f"network settings must be a mapping, not {given!r}.",
+                         hint="e.g. network: {walking_rules: osm, main_piece_share: 0.2}")
+    unknown = sorted(set(given) - set(out))
+    if unknown:
+        raise UsageError(f"unknown network setting(s) {unknown}.", hint=f"Known settings: {', '.join(out)}.")
+    out.update({k: v for k, v in given.items() if v is not None})
+    if out["walking_rules"] not in WALKING_RULES:
+        raise UsageError(f"unknown walking rules {out['walking_rules']!r}.", hint=f"Use one of {', '.join(WALKING_RULES)}.")
+    try:
+        share = float(out["main_piece_share"])
+    except (TypeError, ValueError):
+        share = float("nan")
+    if not 0.0 <= share <= 1.0:
+        raise UsageError(f"network main_piece_share={out['main_piece_share']!r} must be a number from 0 to 1.",
+                         hint="0 snaps homes to the nearest street of any piece; 0.2 (default) skips detached fragments.")
+    out["main_piece_share"] = share
+    return out
+
+
 def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reach_m: float = 0.0) -> Study:
     """Load every layer of an audit.
 
@@ -240,7 +274,8 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
 
     say(f"reading {pbf}")
     osm = OSMSource(pbf, bounding_box=bbox)
-    nodes, edges = osm.walking_network()
+    net_cfg = network_settings(cfg)
+    nodes, edges = osm.walking_network(net_cfg["walking_rules"])
     if area is None:
         area = shapely.convex_hull(shapely.multipoints(np.c_[nodes["lon"], nodes["lat"]]))
         prov["area"] = "extent of the walking network in the extract"
@@ -248,6 +283,10 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
         area_p = gpd.GeoSeries([area], crs="EPSG:4326").to_crs(crs).iloc[0]
     say("building the walking network")
     net = build_network(nodes, edges, crs)
+    net.main_share = net_cfg["main_piece_share"]
+    prov["walking network"] = (f"{'OpenStreetMap access rules (foot, access, sidewalk tags)' if net_cfg['walking_rules'] == 'osm' else 'pyrosm walking filter'}"
+                               f"; homes and parks join the main network (pieces of at least {net_cfg['main_piece_share']:g} "
+                               "of the largest piece's nodes)")
     area_p = shapely.make_valid(area_p)
     if not area_p.intersects(shapely.multipoints(np.c_[net.x, net.y])):
         raise DataError(

@@ -22,6 +22,7 @@ from ..network import build_network
 from ..sources.crs import choose_crs
 from ..sources.osm import OSMSource, bundled_sample
 from ..sources.tags import match_tags
+from ..study import network_settings
 from .result import GreenwayResult, analyse_greenways, load_greenway_segments
 from .settings import load_settings
 
@@ -49,11 +50,13 @@ def run_network_only(cfg: Any, progress: Callable[[str], None] | None = None) ->
     pbf = cfg.inputs.pbf or str(bundled_sample())
     say(f"reading {pbf}")
     osm = OSMSource(pbf)
-    nodes, edges = osm.walking_network()
+    net_cfg = network_settings(cfg)
+    nodes, edges = osm.walking_network(net_cfg["walking_rules"])
     hull = shapely.convex_hull(shapely.multipoints(np.c_[nodes["lon"], nodes["lat"]]))
     crs = choose_crs(hull, cfg.crs)
     say("building the walking network")
     walk = build_network(nodes, edges, crs)
+    walk.main_share = net_cfg["main_piece_share"]
     tags = cfg.parks["osm_tags"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

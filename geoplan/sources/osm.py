@@ -171,18 +171,34 @@ class OSMSource:
             return res
         return res
 
-    def walking_network(self) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
-        """Nodes and edges of the ways usable on foot.
+    def walking_network(self, rules: str = "osm") -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+        """Nodes and edges of the ways open to people on foot.
+
+        Parameters
+        ----------
+        rules : str
+            ``osm``: OpenStreetMap's access rules decide (foot, access and sidewalk
+            tags, :mod:`geoplan.sources.walkable`); ``pyrosm``: pyrosm's ``walking``
+            filter (drops every cycleway, even with ``foot=yes``).
 
         Returns
         -------
         nodes : DataFrame with ``id``, ``lon``, ``lat`` (plus OSM tags)
         edges : GeoDataFrame with ``u``, ``v`` (OSM node ids), ``id``, ``highway``, ``name``
+            and ``walk_rule`` (the rule that opened the way; ``pyrosm`` with the pyrosm filter)
         """
-        res = self._get("get_network", network_type="walking", nodes=True)
+        from .walkable import WALKING_RULES, walkable
+
+        if rules not in WALKING_RULES:
+            raise UsageError(f"unknown walking rules {rules!r}.", hint=f"Use one of {', '.join(WALKING_RULES)}.")
+        res = self._get("get_network", network_type="all" if rules == "osm" else "walking", nodes=True)
         nodes, edges = res if isinstance(res, tuple) else (None, None)
         if edges is not None and len(edges):
-            edges = edges[~edges["highway"].isin(WALKABLE_EXCLUDE)]
+            if rules == "osm":
+                ok, why = walkable(edges)
+                edges = edges[ok].assign(walk_rule=why[ok])
+            else:
+                edges = edges[~edges["highway"].isin(WALKABLE_EXCLUDE)].assign(walk_rule="pyrosm")
         if edges is None or len(edges) == 0:
             where = " inside the study area and its margin" if self.bounding_box is not None else ""
             raise DataError(
