@@ -165,12 +165,13 @@ def test_walled_share():
 @functools.cache
 def haidian_audit(name: str):
     """One audit of a Haidian extract with the life-circle, compound and fairness analyses, shared by
-    the compound, fairness and what-if tests of a session (it takes most of their time)."""
+    the compound, fairness and what-if tests of a session (it takes most of their time).  Beijing's
+    regional rule is declared: its residential land-use polygons are walled 小区."""
     import geoplan.fairness
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return geoplan.run_audit(geoplan.load_config(pbf=str(SHARED / "osm" / name)),
+        return geoplan.run_audit(geoplan.load_config(pbf=str(SHARED / "osm" / name), compounds={"regional_rule": "beijing"}),
                                  analyses=("lifecircle", "compounds", "fairness"))
 
 

@@ -123,7 +123,7 @@ def _haidian(name: str):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return geoplan.run_audit(geoplan.load_config(pbf=str(SHARED / "osm" / name)),
+            return geoplan.run_audit(geoplan.load_config(pbf=str(SHARED / "osm" / name), compounds={"regional_rule": "beijing"}),
                                      analyses=("lifecircle", "compounds", "fairness"))
     return haidian_audit(name)
 

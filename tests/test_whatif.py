@@ -31,7 +31,7 @@ def _haidian(name: str):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return geoplan.run_audit(geoplan.load_config(pbf=str(SHARED / "osm" / name)),
+            return geoplan.run_audit(geoplan.load_config(pbf=str(SHARED / "osm" / name), compounds={"regional_rule": "beijing"}),
                                      analyses=("lifecircle", "compounds", "fairness"))
     return haidian_audit(name)
 
@@ -165,7 +165,7 @@ def test_proposed_gates_equal_full_rerun(cau, state, tmp_path):
     gates.to_crs("EPSG:4326").to_file(path, driver="GeoJSON")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        full = run_compounds(cau, {"gates": str(path)})
+        full = run_compounds(cau, {**cau.config.extra.get("compounds", {}), "gates": str(path)})
     for tier in [t.id for t in cau.config.rules.tiers]:
         _assert_same(res.cell_dist["compounds"][f"net_dist:{tier}"], full.coverage.cells[f"net_dist:{tier}"])
         # the plain model does not change

@@ -4,13 +4,28 @@ A *compound* is an enclosed site that residents leave only through gates:
 a residential 小区 (``landuse=residential``), a campus or work-unit compound
 (``amenity=university/school/hospital``), or any polygon whose outline runs
 mostly along ``barrier=wall/fence`` ways (and closed wall/fence ways
-themselves).  A *gate* is where the outline can be crossed on foot:
+themselves).  A polygon is a compound only with **evidence** that it is
+walled (:func:`compound_evidence`):
+
+* ``walls``: walls or fences along most of its outline (``walled_share``);
+* ``gates``: a mapped gate on its outline (``barrier=gate`` ..., or an
+  ``entrance=*`` node that is not a building's door); a gate in a building's
+  outline (a passage into a courtyard, as in European perimeter blocks) is
+  no evidence of a wall;
+* ``rule``: a declared regional rule (:data:`REGIONAL_RULES`, e.g. ``beijing``:
+  residential land-use polygons are walled 小区 there);
+* ``user``: the polygon comes from the user's own compound layer.
+
+A residential land-use polygon of a European city with no wall or gate
+mapped is no compound.  A *gate* is where the outline can be crossed on
+foot:
 
 1. ``barrier=gate/entrance/lift_gate/...`` and ``entrance=*`` nodes (not
-   ``entrance=emergency``) on or near the outline;
+   ``entrance=emergency``, not building entrances) on or near the outline;
 2. points where a walkable way crosses the outline into the compound;
 3. gates of a user point layer (or proposed gates of a what-if).
 
+Crossings are gates of a compound but no evidence that it is walled.
 Compounds without any gate are kept and flagged (``n_gates == 0``): the
 compound model falls back to ordinary snapping for them and lists them so
 that planners can add their gates.
@@ -36,7 +51,11 @@ from ..sources.osm import tag_values
 __all__ = [
     "DEFAULTS",
     "EDGE_INSET_M",
+    "EVIDENCE",
     "Compounds",
+    "compound_evidence",
+    "regional_rule_tags",
+    "regional_rules",
     "compound_settings",
     "compounds_from_layers",
     "compounds_from_osm",
@@ -47,8 +66,15 @@ __all__ = [
 #: Settings of the compound model (a ``compounds:`` section of the user configuration overrides them).
 DEFAULTS: dict[str, Any] = {
     "enabled": True,
-    # polygons that are compounds whatever their outline
+    # polygons that are compounds when there is evidence of walls (evidence below, or a regional rule)
     "osm_tags": {"landuse": ["residential"], "amenity": ["university", "school", "hospital"]},
+    # what counts as evidence that a polygon of osm_tags is walled: walls (walled_share), gates (a mapped
+    # gate or a non-building entrance on the outline)
+    "evidence": ["walls", "gates"],
+    # a declared regional rule: a name of REGIONAL_RULES (beijing ...) or a tag filter
+    # ({landuse: [residential]}); polygons of osm_tags matching it are walled compounds by declaration
+    "regional_rule": None,
+    "building_entrance_m": 1.0,   # entrance=* nodes this close to a building outline are its doors, not gates
     # polygons with these barriers along most of their outline are compounds too
     "walled_barriers": ["wall", "fence"],
     "walled_share": 0.5,          # share of the outline within wall_tolerance_m of a wall/fence
@@ -74,6 +100,48 @@ DEFAULTS: dict[str, Any] = {
 #: (streets drawn along the outline itself are outside).
 EDGE_INSET_M = 1.0
 
+#: Kinds of evidence that a polygon is a walled compound.
+EVIDENCE = ("walls", "gates", "rule", "user")
+
+
+def regional_rules() -> dict[str, dict]:
+    """The declared regional rules shipped with geoplan (``presets/walled-compounds.yaml``).
+
+    Returns
+    -------
+    dict
+        Name -> ``{"title": ..., "basis": ..., "walled": {tag: [values]}}``.
+    """
+    from ..config import PRESET_DIR, read_yaml
+
+    data = read_yaml(PRESET_DIR / "walled-compounds.yaml") or {}
+    return {str(k): v for k, v in data.items() if isinstance(v, dict)}
+
+
+def regional_rule_tags(rule: Any) -> dict:
+    """The tag filter of a regional rule given by name or as a filter (``{}`` for none).
+
+    Raises
+    ------
+    UsageError
+        An unknown rule name or a filter that is not a mapping of tag -> values.
+    """
+    from ..errors import UsageError
+
+    if rule is None or rule is False or rule == "":
+        return {}
+    if isinstance(rule, str):
+        rules = regional_rules()
+        if rule not in rules:
+            raise UsageError(f"unknown regional compound rule {rule!r}.",
+                             hint=f"Use one of {', '.join(sorted(rules))}, or a tag filter such as "
+                             "regional_rule: {landuse: [residential]}.")
+        return dict(rules[rule]["walled"])
+    if isinstance(rule, Mapping) and all(v is True or isinstance(v, (list, tuple)) for v in rule.values()):
+        return {str(k): (True if v is True else [str(x) for x in v]) for k, v in rule.items()}
+    raise UsageError(f"compounds regional_rule {rule!r} is neither a rule name nor a tag filter.",
+                     hint="e.g. regional_rule: beijing, or regional_rule: {landuse: [residential]}.")
+
 
 def compound_settings(extra: Mapping | None = None) -> dict:
     """The compound-model settings: :data:`DEFAULTS` updated by ``extra`` (``cfg.extra["compounds"]``)."""
@@ -84,6 +152,15 @@ def compound_settings(extra: Mapping | None = None) -> dict:
 
             raise UsageError(f"unknown compounds setting {k!r}.", hint=f"Known settings: {', '.join(DEFAULTS)}.")
         out[k] = copy.deepcopy(v)
+    ev = out["evidence"]
+    ev = [ev] if isinstance(ev, str) else list(ev or [])
+    bad = [e for e in ev if e not in ("walls", "gates")]
+    if bad:
+        from ..errors import UsageError
+
+        raise UsageError(f"unknown compound evidence {bad}.", hint="Use walls and/or gates (a regional rule is regional_rule).")
+    out["evidence"] = ev
+    regional_rule_tags(out["regional_rule"])  # fail now on an unknown rule
     return out
 
 
@@ -96,15 +173,21 @@ class Compounds:
     polygons : GeoDataFrame
         ``compound_id`` (1..n), ``name``, ``kind`` (``residential``, ``university`` ...,
         ``walled``, ``user``), ``source``, ``walled_share`` (share of the outline along
-        walls/fences), ``area_m2``, ``n_gates``, polygon geometry.
+        walls/fences), ``evidence`` (:func:`compound_evidence`), ``area_m2``, ``n_gates``,
+        polygon geometry.
     gates : GeoDataFrame
         One row per gate and compound it opens: ``gate_id``, ``compound_id``, ``kind``
-        (``gate``, ``entrance``, ``crossing``, ``user``, ``proposed``), ``osm_id``, point geometry.
+        (``gate``, ``passage`` (a gate in a building's outline), ``entrance``, ``crossing``, ``user``,
+        ``proposed``), ``osm_id``, point geometry.
         A gate in a wall shared by two compounds appears once for each.
+    rejected : GeoDataFrame or None
+        Candidate polygons (residential land use, campuses ...) with no evidence of walls:
+        not compounds (``name``, ``kind``, ``walled_share``, ``area_m2``).
     """
 
     polygons: gpd.GeoDataFrame
     gates: gpd.GeoDataFrame
+    rejected: gpd.GeoDataFrame | None = None
 
     @property
     def crs(self) -> Any:
@@ -136,7 +219,7 @@ class Compounds:
         new["gate_id"] = new["gate_id"] + start
         gates = pd.concat([self.gates, new], ignore_index=True)
         gates = gpd.GeoDataFrame(gates, geometry="geometry", crs=self.crs)
-        out = Compounds(_count_gates(self.polygons.copy(), gates), gates)
+        out = Compounds(_count_gates(self.polygons.copy(), gates), gates, self.rejected)
         if getattr(self, "_inset", None) is not None:
             out._inset = self._inset  # the outlines are the same
         return out
@@ -296,6 +379,10 @@ def _as_lines(geoms: np.ndarray) -> np.ndarray:
 
 
 def _osm_entrances(osm: Any, settings: Mapping, crs: Any) -> gpd.GeoDataFrame:
+    """Gate and entrance nodes that may open a compound: ``barrier=gate ...`` nodes (kind ``gate``, or
+    ``passage`` when on a building's outline: a gate through a building into its courtyard), and
+    ``entrance=*`` nodes that are not a building's door (within ``building_entrance_m`` of a
+    building outline: those are left out)."""
     e = osm.features({"barrier": list(settings["gate_barriers"]), "entrance": True}, ways=False, relations=False)
     if len(e) == 0:
         return gpd.GeoDataFrame({"kind": [], "osm_id": []}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
@@ -303,18 +390,90 @@ def _osm_entrances(osm: Any, settings: Mapping, crs: Any) -> gpd.GeoDataFrame:
     barrier = tag_values(e, "barrier")
     entrance = tag_values(e, "entrance")
     access = tag_values(e, "access")
+    foot = tag_values(e, "foot")
     ok = barrier.isin(list(settings["gate_barriers"])) | entrance.notna()
     ok &= ~entrance.isin(list(settings["exclude_entrances"]))
-    ok &= ~access.isin(list(settings["exclude_access"]))
+    # closed to people on foot (foot=no, or access=no without a foot tag opening it): no gate for a walk
+    ok &= ~(foot.isin(["no"]) | (access.isin(list(settings["exclude_access"])) & ~foot.isin(["yes", "designated", "permissive"])))
     e = e[ok]
-    kind = np.where(tag_values(e, "barrier").notna(), "gate", "entrance")
+    kind = np.where(tag_values(e, "barrier").notna(), "gate", "entrance").astype(object)
     e = e.set_crs("EPSG:4326", allow_override=True) if e.crs is None else e
-    return gpd.GeoDataFrame({"kind": kind, "osm_id": e["id"].to_numpy(np.int64)}, geometry=e.to_crs(crs).geometry.values, crs=crs)
+    pts = e.to_crs(crs).geometry.values
+    on_building = _building_doors(osm, pts, crs, float(settings["building_entrance_m"])) if len(pts) else np.zeros(0, bool)
+    # a gate in a building's outline opens a passage through the building (a courtyard gate), not a wall
+    kind[(kind == "gate") & on_building] = "passage"
+    door = (kind == "entrance") & on_building
+    return gpd.GeoDataFrame({"kind": kind[~door], "osm_id": e["id"].to_numpy(np.int64)[~door]}, geometry=pts[~door], crs=crs)
+
+
+def _building_doors(osm: Any, pts: np.ndarray, crs: Any, tolerance_m: float) -> np.ndarray:
+    """Whether each point lies on (or in) a building, within ``tolerance_m``: a door or a passage, not a gate."""
+    b = osm.buildings()
+    if len(b) == 0:
+        return np.zeros(len(pts), bool)
+    b = b[b.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if len(b) == 0:
+        return np.zeros(len(pts), bool)
+    b = b.set_crs("EPSG:4326", allow_override=True) if b.crs is None else b
+    hit, _ = shapely.STRtree(b.to_crs(crs).geometry.values).query(pts, predicate="dwithin", distance=tolerance_m)
+    out = np.zeros(len(pts), bool)
+    out[hit] = True
+    return out
+
+
+def _tag_kind(feats: pd.DataFrame, tags: Mapping) -> pd.Series:
+    """The value of the first tag of ``tags`` each feature matches (None where it matches none)."""
+    kind = pd.Series([None] * len(feats), index=feats.index, dtype=object)
+    for key, values in tags.items():
+        v = tag_values(feats, key)
+        hit = v.notna() if values is True else v.isin(list(values))
+        kind = kind.where(kind.notna() | ~hit, v)
+    return kind
+
+
+def compound_evidence(polygons: gpd.GeoDataFrame, gates: gpd.GeoDataFrame, settings: Mapping,
+                      rule_hit: np.ndarray | None = None) -> np.ndarray:
+    """The evidence that each polygon is a walled compound (``""`` for none).
+
+    Parameters
+    ----------
+    polygons : GeoDataFrame
+        Candidate polygons with ``walled_share``.
+    gates : GeoDataFrame
+        Gate rows of the candidates (:func:`find_gates` without crossings), with ``compound_id``
+        = the polygon's position (0-based) in ``polygons``.
+    settings : mapping
+        ``evidence``, ``walled_share``.
+    rule_hit : array of bool, optional
+        Which polygons a declared regional rule makes compounds.
+
+    Returns
+    -------
+    ndarray of str
+        ``walls``, ``gates``, ``rule`` or ``+``-joined combinations, ``""`` where there is none.
+    """
+    n = len(polygons)
+    ev = set(settings.get("evidence") or [])
+    parts = []
+    if "walls" in ev:
+        parts.append(("walls", polygons["walled_share"].to_numpy(float) >= float(settings["walled_share"])))
+    if "gates" in ev:
+        has = np.zeros(n, bool)
+        if len(gates):
+            mapped = gates[gates["kind"].isin(["gate", "entrance", "user"])]
+            has[np.unique(mapped["compound_id"].to_numpy(np.int64))] = True
+        parts.append(("gates", has))
+    if rule_hit is not None:
+        parts.append(("rule", np.asarray(rule_hit, bool)))
+    out = np.full(n, "", dtype=object)
+    for name, hit in parts:
+        out[hit] = np.where(out[hit] == "", name, out[hit] + "+" + name)
+    return out
 
 
 def compounds_from_osm(osm: Any, crs: Any, network: WalkNetwork | None, settings: Mapping | None = None,
                        area: Any = None) -> Compounds:
-    """Compounds and gates from an OpenStreetMap extract.
+    """Compounds and gates from an OpenStreetMap extract: candidate polygons with evidence of walls.
 
     Parameters
     ----------
@@ -331,27 +490,19 @@ def compounds_from_osm(osm: Any, crs: Any, network: WalkNetwork | None, settings
     Returns
     -------
     Compounds
+        Polygons with an ``evidence`` column (:func:`compound_evidence`); the candidates
+        without evidence are in :attr:`Compounds.rejected`.
     """
     s = compound_settings(settings)
     tags = dict(s["osm_tags"])
+    rule = regional_rule_tags(s["regional_rule"])
     cand_tags = dict(s["walled_candidates"] or {})
     flt = {k: (True if v is True else list(v)) for k, v in cand_tags.items()}
-    for k, v in tags.items():
+    for k, v in [*tags.items(), *rule.items()]:
         if flt.get(k) is not True:
             flt[k] = True if v is True else sorted(set(flt.get(k, [])) | set(v))
     feats = osm.features(flt, nodes=False)
     feats = feats[feats.geom_type.isin(["Polygon", "MultiPolygon"])] if len(feats) else feats
-    rows = []
-    if len(feats):
-        feats = feats.set_crs("EPSG:4326", allow_override=True) if feats.crs is None else feats
-        feats = feats.to_crs(crs)
-        kind = pd.Series([None] * len(feats), index=feats.index, dtype=object)
-        for key, values in tags.items():
-            v = tag_values(feats, key)
-            hit = v.notna() if values is True else v.isin(list(values))
-            kind = kind.where(kind.notna() | ~hit, v)
-        feats = feats.assign(kind=kind.to_numpy(), name=tag_values(feats, "name").to_numpy())
-        rows.append(feats)
     barriers = osm.features({"barrier": list(s["walled_barriers"])}, nodes=False)
     if len(barriers):
         barriers = barriers.set_crs("EPSG:4326", allow_override=True) if barriers.crs is None else barriers
@@ -359,16 +510,37 @@ def compounds_from_osm(osm: Any, crs: Any, network: WalkNetwork | None, settings
         bv = tag_values(barriers, "barrier")
         barriers = barriers[bv.isin(list(s["walled_barriers"])).to_numpy()]
     lines = _as_lines(barriers.geometry.values) if len(barriers) else np.empty(0, object)
-    if rows:
-        f = rows[0]
-        f = f.assign(walled_share=walled_share(f.geometry.values, lines, float(s["wall_tolerance_m"])))
-        keep = f["kind"].notna() | (f["walled_share"] >= float(s["walled_share"]))
-        f = f[keep]
-        f["kind"] = f["kind"].where(f["kind"].notna(), "walled")
-        polys = [f[["name", "kind", "walled_share", "geometry"]].assign(source="OpenStreetMap",
-                                                                        osm_id=f["id"].to_numpy() if "id" in f else -1)]
-    else:
-        polys = []
+    entrances = _osm_entrances(osm, s, crs)
+    user = _user_gates(s, crs)
+    mapped_gates = entrances if user is None else gpd.GeoDataFrame(pd.concat([entrances, user], ignore_index=True),
+                                                                  geometry="geometry", crs=crs)
+    if s["user_gates_only"] and user is not None:
+        mapped_gates = user
+    polys = []
+    rejected = None
+    if len(feats):
+        feats = feats.set_crs("EPSG:4326", allow_override=True) if feats.crs is None else feats
+        feats = feats.to_crs(crs)
+        kind = _tag_kind(feats, tags)
+        rule_kind = _tag_kind(feats, rule)
+        by_rule = rule_kind.notna().to_numpy()
+        kind = kind.where(kind.notna(), rule_kind)
+        f = feats.assign(kind=kind.to_numpy(), name=tag_values(feats, "name").to_numpy(),
+                         walled_share=walled_share(feats.geometry.values, lines, float(s["wall_tolerance_m"])),
+                         osm_id=feats["id"].to_numpy() if "id" in feats else -1, source="OpenStreetMap")
+        is_cand = f["kind"].notna().to_numpy()
+        cand = f[is_cand].reset_index(drop=True)
+        g = find_gates(cand.assign(compound_id=np.arange(len(cand))), None, mapped_gates,
+                       tolerance_m=float(s["gate_tolerance_m"]), crossings=False)
+        ev = compound_evidence(cand, g, s, by_rule[is_cand] if rule else None)
+        cand = cand.assign(evidence=ev)
+        keep = ev != ""
+        # polygons of other land uses whose outline runs along walls are compounds too
+        other = f[f["kind"].isna() & (f["walled_share"] >= float(s["walled_share"]))].assign(kind="walled", evidence="walls")
+        cols = ["name", "kind", "walled_share", "evidence", "source", "osm_id", "geometry"]
+        polys.append(gpd.GeoDataFrame(pd.concat([cand[keep][cols], other[cols]], ignore_index=True), geometry="geometry", crs=crs))
+        rejected = gpd.GeoDataFrame(cand[~keep][[c for c in cols if c != "evidence"]].reset_index(drop=True),
+                                    geometry="geometry", crs=crs)
     # closed wall/fence ways enclose compounds too
     if len(barriers):
         geoms = barriers.geometry.values
@@ -377,28 +549,31 @@ def compounds_from_osm(osm: Any, crs: Any, network: WalkNetwork | None, settings
         if closed.any():
             pg = np.array([g if g.geom_type != "LineString" else shapely.Polygon(g) for g in geoms[closed]], dtype=object)
             polys.append(gpd.GeoDataFrame({"name": tag_values(barriers, "name").to_numpy()[closed], "kind": "walled",
-                                           "walled_share": 1.0, "source": "OpenStreetMap",
+                                           "walled_share": 1.0, "evidence": "walls", "source": "OpenStreetMap",
                                            "osm_id": barriers["id"].to_numpy()[closed] if "id" in barriers else -1},
                                           geometry=pg, crs=crs))
     if polys:
         p = gpd.GeoDataFrame(pd.concat(polys, ignore_index=True), geometry="geometry", crs=crs)
     else:
-        p = gpd.GeoDataFrame({"name": [], "kind": [], "walled_share": [], "source": [], "osm_id": []},
+        p = gpd.GeoDataFrame({"name": [], "kind": [], "walled_share": [], "evidence": [], "source": [], "osm_id": []},
                              geometry=gpd.GeoSeries([], crs=crs), crs=crs)
     if area is not None and len(p):
         p = p[p.intersects(area)]
     p = _finish(p, float(s["min_area_m2"]))
     if len(p) and len(lines):
         p["walled_share"] = walled_share(p.geometry.values, lines, float(s["wall_tolerance_m"]))
-    entrances = _osm_entrances(osm, s, crs)
-    user = _user_gates(s, crs)
-    if user is not None and s["user_gates_only"]:
+    if s["user_gates_only"] and user is not None:
         gates = find_gates(p, None, user, tolerance_m=float(s["gate_tolerance_m"]), crossings=False)
     else:
-        ent = entrances if user is None else gpd.GeoDataFrame(pd.concat([entrances, user], ignore_index=True),
-                                                              geometry="geometry", crs=crs)
-        gates = find_gates(p, network, ent, tolerance_m=float(s["gate_tolerance_m"]), crossings=bool(s["crossings"]))
-    return Compounds(_count_gates(p, gates), gates)
+        gates = find_gates(p, network, mapped_gates, tolerance_m=float(s["gate_tolerance_m"]), crossings=bool(s["crossings"]))
+    out = Compounds(_count_gates(p, gates), gates)
+    if rejected is not None:
+        if area is not None and len(rejected):
+            rejected = rejected[rejected.intersects(area)]
+        rejected = rejected[rejected.area >= float(s["min_area_m2"])]
+        out.rejected = gpd.GeoDataFrame(rejected.assign(area_m2=rejected.area.to_numpy()).reset_index(drop=True),
+                                        geometry="geometry", crs=crs)
+    return out
 
 
 def _user_gates(settings: Mapping, crs: Any) -> gpd.GeoDataFrame | None:
@@ -450,6 +625,7 @@ def compounds_from_layers(
     n = len(polygons)
     names = polygons[name_field].astype(object).to_numpy() if name_field in polygons.columns else np.full(n, None, dtype=object)
     p = gpd.GeoDataFrame({"name": names, "kind": np.full(n, kind, dtype=object), "walled_share": np.full(n, np.nan),
+                          "evidence": np.full(n, "user", dtype=object),
                           "source": np.full(n, "user layer", dtype=object), "osm_id": np.full(n, -1, dtype=np.int64)},
                          geometry=polygons.geometry.values, crs=crs)
     p = _finish(p, min_area_m2)
@@ -492,7 +668,11 @@ def load_compounds(result: Any, settings: Mapping | None = None) -> Compounds:
         warnings.warn("no OpenStreetMap extract and no compound layer: the compound model has no compounds.",
                       GeoplanWarning, stacklevel=2)
         return compounds_from_layers(gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=st.crs), crs=st.crs), None, None)
-    st.provenance["compounds"] = "OpenStreetMap " + ", ".join(f"{k}={'|'.join(v) if v is not True else '*'}"
-                                                              for k, v in s["osm_tags"].items()) + " and walled polygons"
+    rule = s["regional_rule"]
+    st.provenance["compounds"] = ("OpenStreetMap " + ", ".join(f"{k}={'|'.join(v) if v is not True else '*'}"
+                                                               for k, v in s["osm_tags"].items())
+                                  + f" with evidence of walls ({', '.join(s['evidence']) or 'none'}"
+                                  + (f"; regional rule {rule if isinstance(rule, str) else 'given'}" if rule else "")
+                                  + ") and walled polygons")
     margin = shapely.buffer(st.area, 50.0)
     return compounds_from_osm(st.osm, st.crs, st.network, s, area=margin)

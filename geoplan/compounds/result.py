@@ -25,6 +25,7 @@ from ..parks import access_points, park_coverage
 from ..parks.coverage import ParkCoverage
 from .extract import Compounds, compound_settings, load_compounds
 from .snapping import CompoundNetwork, CompoundSnap, compound_network, compound_snap
+from .walks import walk_split, walks_by_compound, walks_by_unit
 
 __all__ = [
     "BASE_CELL_COLUMNS",
@@ -44,9 +45,10 @@ ADDED_WALK_CAP_M = 3000.0
 
 
 def tier_distances(network: Any, counted: pd.DataFrame, access: gpd.GeoDataFrame, rules: Any, snapped: Snapped,
-                   tiers: list[str] | None = None) -> dict:
+                   tiers: list[str] | None = None, share: float | None = None) -> dict:
     """Per tier: walking distance of every point to the nearest park of the tier (one kernel pass each,
-    bounded by the tier's radius; ``inf`` beyond), as :func:`~geoplan.parks.coverage.network_cover` measures it."""
+    bounded by the tier's radius; ``inf`` beyond), as :func:`~geoplan.parks.coverage.network_cover` measures it
+    (``share``: the main-piece share park entrances are snapped with, default the network's)."""
     from ..network import Sources, multi_source, point_distances
 
     out = {}
@@ -58,17 +60,19 @@ def tier_distances(network: Any, counted: pd.DataFrame, access: gpd.GeoDataFrame
         if len(a) == 0:
             out[t.id] = np.full(len(snapped), np.inf)
             continue
-        reach = multi_source(network, Sources.on_edges(network.snap(a.geometry.values), a["park_id"].to_numpy()), t.radius_m)
+        reach = multi_source(network, Sources.on_edges(network.snap(a.geometry.values, share=share), a["park_id"].to_numpy()),
+                             t.radius_m)
         out[t.id] = point_distances(network, reach, snapped)[0]
     return out
 
 
 def network_coverage_table(cells: gpd.GeoDataFrame, counted: pd.DataFrame, access: gpd.GeoDataFrame, rules: Any,
-                           network: Any, snapped: Snapped, has_historic: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+                           network: Any, snapped: Snapped, has_historic: bool,
+                           share: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Network coverage tables (overall, by unit) without the zones and blind spots of a full run."""
     from ..parks.coverage import summarise
 
-    d = tier_distances(network, counted, access, rules, snapped)
+    d = tier_distances(network, counted, access, rules, snapped, share=share)
     c = pd.DataFrame(cells.drop(columns="geometry"))
     for k, v in d.items():
         c[f"net_dist:{k}"] = v
@@ -77,7 +81,8 @@ def network_coverage_table(cells: gpd.GeoDataFrame, counted: pd.DataFrame, acces
             summarise(c, rules, ("network",), has_historic, by=["unit_id", "unit_name"]))
 
 
-def compare_coverage(plain: pd.DataFrame, comp: pd.DataFrame, keys: list[str], links: pd.DataFrame | None = None) -> pd.DataFrame:
+def compare_coverage(plain: pd.DataFrame, comp: pd.DataFrame, keys: list[str], links: pd.DataFrame | None = None,
+                     nearest: pd.DataFrame | None = None) -> pd.DataFrame:
     """Side-by-side coverage tables (network method) without and with the compound model.
 
     Parameters
@@ -90,6 +95,11 @@ def compare_coverage(plain: pd.DataFrame, comp: pd.DataFrame, keys: list[str], l
         The same table on the compound network with ordinary snapping (gate links
         only, no walls): adds ``*_links`` columns, so that the change splits into
         what gate links give (links - plain) and what walls take (compounds - links).
+    nearest : DataFrame, optional
+        The same table on the plain network with homes and park entrances snapped to the
+        nearest street of any piece (the old rule): adds ``land_pct_nearest``,
+        ``residents_pct_nearest`` and ``residents_snapping_pp`` (plain - nearest), what
+        snapping to the main network changed.
 
     Returns
     -------
@@ -117,6 +127,12 @@ def compare_coverage(plain: pd.DataFrame, comp: pd.DataFrame, keys: list[str], l
         m["residents_links_pp"] = m["residents_pct_links"] - m["residents_pct"]
         m["residents_walls_pp"] = m["residents_pct_compounds"] - m["residents_pct_links"]
         cols += ["land_pct_links", "residents_pct_links", "residents_links_pp", "residents_walls_pp"]
+    if nearest is not None:
+        c = nearest[nearest["method"] == "network"][[*k, "land_pct", "residents_pct"]].rename(
+            columns={"land_pct": "land_pct_nearest", "residents_pct": "residents_pct_nearest"})
+        m = m.merge(c, on=k, how="left")
+        m["residents_snapping_pp"] = m["residents_pct"] - m["residents_pct_nearest"]
+        cols += ["land_pct_nearest", "residents_pct_nearest", "residents_snapping_pp"]
     return m[cols]
 
 
@@ -216,6 +232,11 @@ class CompoundResult:
     plain_cell_snap, plain_origin_snap : Snapped or None
         Cells and life-circle origins snapped on the plain network (kept for the
         fairness analysis and the what-if state).
+    walks_by_unit : DataFrame or None
+        Per unit: the walk to the nearest park split into the walk saved by better
+        snapping, saved by gate links and added by walls
+        (:func:`~geoplan.compounds.walks.walks_by_unit`); the same per compound is in
+        ``compound_table``.
     lc_facilities : GeoDataFrame or None
         Facilities snapped by the compound model.
     """
@@ -243,6 +264,7 @@ class CompoundResult:
     plain_cell_snap: Snapped | None = None
     plain_origin_snap: Snapped | None = None
     notes: list = field(default_factory=list)
+    walks_by_unit: pd.DataFrame | None = None
 
     # -- figures ------------------------------------------------------------
     def coverage_pair(self, scope: str = "all", measure: str = "residents") -> tuple[float, float]:
@@ -272,6 +294,10 @@ class CompoundResult:
             "compounds_ungated": pd.DataFrame(p[p["n_gates"] == 0].drop(columns="geometry")),
             "compounds_gates": pd.DataFrame(self.compounds.gates.drop(columns="geometry")),
         }
+        if self.walks_by_unit is not None:
+            t["compounds_walk_by_unit"] = self.walks_by_unit
+        if self.compounds.rejected is not None:
+            t["compounds_without_evidence"] = pd.DataFrame(self.compounds.rejected.drop(columns="geometry"))
         if self.lifecircle_overall is not None:
             t["compounds_lifecircle_overall"] = self.lifecircle_overall
             t["compounds_lifecircle_by_unit"] = self.lifecircle_by_unit
@@ -337,10 +363,44 @@ class CompoundResult:
             if tot > 0 else None,
             "notes": list(self.notes),
         }
+        out.update(self._trust_summary(num, tot))
         if self.lifecircle_overall is not None:
             out["lifecircle_complete_pct"] = {str(r["level"]): {"plain": num(r["complete_pct"]),
                                                                 "compounds": num(r["complete_pct_compounds"])}
                                               for _, r in self.lifecircle_overall.iterrows()}
+        return out
+
+    def _trust_summary(self, num: Any, tot: float) -> dict:
+        """Evidence behind the compounds, and the walk split into snapping, gate links and walls."""
+        p = self.compounds.polygons
+        c = self.cells
+        w = c["residents"].to_numpy(float)
+        out: dict = {
+            "evidence_required": list(self.settings.get("evidence") or []),
+            "regional_rule": self.settings.get("regional_rule") if isinstance(self.settings.get("regional_rule"), (str, type(None)))
+            else "given",
+            "by_evidence": {str(k): int(v) for k, v in p["evidence"].value_counts().sort_index().items()} if "evidence" in p else {},
+            "candidates_without_evidence": int(len(self.compounds.rejected)) if self.compounds.rejected is not None else None,
+            "residents_in_compounds_pct": num(100 * w[c["in_compound"].to_numpy() > 0].sum() / tot) if tot > 0 else None,
+        }
+        if "snapping_saved_m" in c and tot > 0:
+            out["walk_m"] = {
+                "cap_m": ADDED_WALK_CAP_M,
+                "mean_saved_by_snapping": num(np.average(c["snapping_saved_m"], weights=w)),
+                "mean_saved_by_gate_links": num(np.average(c["links_saved_m"], weights=w)),
+                "mean_added_by_walls": num(np.average(c["walls_added_m"], weights=w)),
+                "residents_on_fragments_pct": num(100 * w[c["on_fragment"].to_numpy(bool)].sum() / tot),
+                "residents_shorter_by_snapping_pct": num(100 * w[c["snapping_saved_m"].to_numpy() > 1.0].sum() / tot),
+                "residents_longer_by_walls_pct": num(100 * w[c["walls_added_m"].to_numpy() > 1.0].sum() / tot),
+            }
+            ins = c["in_compound"].to_numpy() > 0
+            if w[ins].sum() > 0:
+                out["walk_m"]["mean_added_by_walls_in_compounds"] = num(np.average(c["walls_added_m"][ins], weights=w[ins]))
+        o = self.coverage_overall
+        if "residents_pct_nearest" in o:
+            r = o[(o["scope"] == "all") & (o["tier"] == "all")].iloc[0]
+            out["residents_pct_by_model"] = {"nearest_street": num(r["residents_pct_nearest"]), "main_network": num(r["residents_pct"]),
+                                             "gate_links": num(r["residents_pct_links"]), "compounds": num(r["residents_pct_compounds"])}
         return out
 
     def _largest_units(self, n: int = 5) -> pd.DataFrame:
@@ -376,7 +436,8 @@ def _compound_table(cells: pd.DataFrame, compounds: Compounds) -> pd.DataFrame:
     })
     t["added_walk_m"] = t["park_m_compounds"] - t["park_m"]
     t["walls_walk_m"] = t["park_m_compounds"] - t["park_m_links"]
-    t = p[["compound_id", "name", "kind", "n_gates", "walled_share", "area_m2"]].merge(t.reset_index(), on="compound_id", how="left")
+    keep = [c for c in ("compound_id", "name", "kind", "evidence", "n_gates", "walled_share", "area_m2") if c in p.columns]
+    t = p[keep].merge(t.reset_index(), on="compound_id", how="left")
     t["cells"] = t["cells"].fillna(0).astype(int)
     t = t.sort_values(["added_walk_m", "residents"], ascending=[False, False], kind="stable", na_position="last")
     return t.reset_index(drop=True)
@@ -423,14 +484,19 @@ def run_compounds(result: Any, settings: Mapping | None = None) -> CompoundResul
                          snapped=cs.snapped, has_historic=has_hist)
     # the compound network with ordinary snapping: what gate links alone change
     links = network_coverage_table(cells, counted, access, cov.rules, cn.network, cn.network.snap(pts), has_hist)
-    by_unit = compare_coverage(plain.by_unit, comp.by_unit, ["unit_id", "unit_name"], links[1])
-    overall = compare_coverage(plain.overall, comp.overall, [], links[0])
+    # the plain network with homes and park entrances on the nearest street of any piece (the old rule):
+    # what snapping to the main network changed
+    nearest_snap = st.network.snap(pts, share=0.0)
+    nearest = network_coverage_table(cells, counted, access, cov.rules, st.network, nearest_snap, has_hist, share=0.0)
+    by_unit = compare_coverage(plain.by_unit, comp.by_unit, ["unit_id", "unit_name"], links[1], nearest[1])
+    overall = compare_coverage(plain.overall, comp.overall, [], links[0], nearest[0])
 
     from ..fairness import park_distances
 
     cap = ADDED_WALK_CAP_M
     plain_snap = st.network.snap(pts)
     d_plain = park_distances(st.network, cov.parks, access, plain_snap, cap)
+    d_nearest = park_distances(st.network, cov.parks, access, nearest_snap, cap, share=0.0)
     d_comp = park_distances(cn.network, cov.parks, access, cs.snapped, cap)
     d_links = park_distances(cn.network, cov.parks, access, cn.network.snap(pts), cap)
     pc = plain.cells["net_covered"].to_numpy()
@@ -441,14 +507,19 @@ def run_compounds(result: Any, settings: Mapping | None = None) -> CompoundResul
         "in_compound": cs.in_compound, "compound_id": cs.compound_id, "mode": cs.mode, "gate_id": cs.gate_id,
         "snap_m_plain": plain.cells["net_snap_m"].to_numpy(), "snap_m_compounds": cs.snapped.offset,
         "net_dist_plain": plain.cells["net_dist"].to_numpy(), "net_dist_compounds": comp.cells["net_dist"].to_numpy(),
+        "on_fragment": plain_snap.on_fragment, "park_m_nearest": d_nearest,
         "park_m_plain": d_plain, "park_m_links": d_links, "park_m_compounds": d_comp, "added_walk_m": d_comp - d_plain,
         "walls_walk_m": d_comp - d_links,
         "change": np.where(pc & ~cc, "lost", np.where(cc & ~pc, "gained", "same")),
     }, geometry=cells.geometry.values, crs=cells.crs)
+    cell_out = cell_out.join(walk_split(cell_out))
     table = _compound_table(cell_out, compounds)
+    wc = walks_by_compound(cell_out)
+    table = table.merge(wc[["compound_id", "park_m_nearest", "walk_saved_by_snapping_m", "walk_saved_by_gate_links_m",
+                            "walk_added_by_walls_m", "residents_on_fragments"]], on="compound_id", how="left")
 
     res = CompoundResult(dict(s), compounds, cn, cs, comp, plain, links, by_unit, overall, cell_out, table, notes=notes,
-                         plain_cell_snap=plain_snap)
+                         plain_cell_snap=plain_snap, walks_by_unit=walks_by_unit(cell_out))
     lc = result.analyses.get("lifecircle")
     if lc is not None:
         _lifecircle(res, lc, st.network)

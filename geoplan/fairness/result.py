@@ -142,17 +142,18 @@ def _settings(extra: Mapping | None) -> dict:
 
 
 def park_distances(network: Any, parks: pd.DataFrame, access: gpd.GeoDataFrame, points_snapped: Any,
-                   cap: float) -> np.ndarray:
+                   cap: float, share: float | None = None) -> np.ndarray:
     """Walking distance from every point to the nearest counted park (any tier), bounded at ``cap``.
 
     One kernel pass from the access points of all counted parks; points beyond
-    ``cap`` get ``cap``.
+    ``cap`` get ``cap``.  ``share``: the main-piece share the access points are
+    snapped with (default the network's, see :meth:`WalkNetwork.snap`).
     """
     counted = parks[parks["tier"].notna()]
     a = access[access["park_id"].isin(counted["park_id"])]
     if len(a) == 0 or len(points_snapped) == 0:
         return np.full(len(points_snapped), float(cap))
-    reach = multi_source(network, Sources.on_edges(network.snap(a.geometry.values), a["park_id"].to_numpy()), cap)
+    reach = multi_source(network, Sources.on_edges(network.snap(a.geometry.values, share=share), a["park_id"].to_numpy()), cap)
     d, _ = point_distances(network, reach, points_snapped)
     return np.minimum(np.where(np.isfinite(d), d, cap), cap)
 

@@ -40,7 +40,8 @@ def map_layers(res: CompoundResult, lang: str = "en") -> list:
                                         ("n_gates", text("compounds.gates", lang))]))
     g = res.compounds.gates.drop_duplicates("gate_id")
     if len(g):
-        colours = {"gate": "#54278f", "entrance": "#756bb1", "crossing": "#bcbddc", "user": "#3f007d", "proposed": "#e6550d"}
+        colours = {"gate": "#54278f", "passage": "#807dba", "entrance": "#756bb1", "crossing": "#bcbddc", "user": "#3f007d",
+                   "proposed": "#e6550d"}
         present = [k for k in colours if k in set(g["kind"])]
         layers.append(MapLayer(g[["gate_id", "kind", "geometry"]], text("compounds.compound_gates", lang), kind="point",
                                column="kind", categories={k: colours[k] for k in present},
