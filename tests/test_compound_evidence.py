@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import shapely
 
 import geoplan
 from geoplan.compounds import compounds_from_osm

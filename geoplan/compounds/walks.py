@@ -21,7 +21,6 @@ and split into three figures that add up:
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 __all__ = ["WALK_COLUMNS", "walk_split", "walks_by_compound", "walks_by_unit"]
