@@ -62,7 +62,9 @@ def compound_figures(pbf: Path | None, label: str, settings: dict, out: Path | N
     c = r.analyses["compounds"]
     s = c.summary()
     print(f"\n### {label}: compounds {settings or '(evidence only, the default)'}")
-    print(c.headline())
+    from geoplan.presenters.compounds import headline
+
+    print(headline(c))
     print({k: s.get(k) for k in ("compounds", "by_evidence", "candidates_without_evidence", "gates_by_kind",
                                  "residents_in_compounds_pct", "residents_by_mode_pct")})
     print("residents covered by model (%):", s.get("residents_pct_by_model"))
