@@ -24,7 +24,7 @@ from test_lifecircle import (
 
 from geoplan import presenters
 from geoplan.config import load_config
-from geoplan.errors import DataError, GeoplanWarning
+from geoplan.errors import DataError
 from geoplan.lifecircle import (
     life_circle,
     load_lifecircle_rules,
@@ -148,10 +148,10 @@ def bit(shared_data):
     return net, poi, homes
 
 
-def test_bit_register_with_unknown_types_is_refused(bit):
+def test_bit_register_read_as_names_only_is_refused(bit):
     _, poi, _ = bit
     with pytest.raises(DataError) as exc:
-        read_register(poi, load_lifecircle_rules(), "EPSG:32650")
+        read_register(poi, load_lifecircle_rules(), "EPSG:32650", vocabulary="none")
     msg = str(exc.value)
     assert "bit_haidian_poi_2012.csv" in msg and "中餐厅" in msg and "kindergarten" in msg
 
@@ -159,13 +159,13 @@ def test_bit_register_with_unknown_types_is_refused(bit):
 def test_bit_register_mapping_and_life_circle(bit):
     net, poi, homes = bit
     r = load_lifecircle_rules()
-    with pytest.warns(GeoplanWarning, match="unknown categories"):
-        fac = read_register(poi, r, "EPSG:32650", unknown_categories="drop")
+    # AMap type codes, read through the amap vocabulary: every row is known (no --unknown-categories drop)
+    fac = read_register(poi, r, "EPSG:32650", unknown_categories="error")
     counts = fac["category"].value_counts()
-    # AMap type names mapped through the preset's aliases
-    assert counts["kindergarten"] == 2 and counts["primary_school"] == 3 and counts["toilet"] == 19
-    assert counts["convenience"] == 39 and counts["post"] == 5 and counts["pharmacy"] == 11
-    assert "middle_school" not in counts  # AMap's generic 学校 is not mapped to a level
+    assert counts["kindergarten"] == 2 and counts["toilet"] == 19 and counts["pharmacy"] == 11
+    assert counts["convenience"] == 39 and counts["post"] == 5
+    # 141203 小学 (3) plus AMap's generic 141200 学校 named 小学 (2); no middle school in the register
+    assert counts["primary_school"] == 5 and "middle_school" not in counts
     t = life_circle(net, homes, fac, r)
     assert len(t) == len(homes) == 108
     # distances equal networkx on the same real graph

@@ -25,6 +25,7 @@ OPTIONS = {
     "facilities_mode": "facilities_mode",
     "category_field": "category_field",
     "unknown_categories": "unknown_categories",
+    "vocabulary": "vocabulary",
     "origins": "origins",
     "grid_size": "grid_size_m",
     "speed": "speed_kmh",
@@ -53,6 +54,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--facilities-mode", choices=["add", "replace", "only"],
                    help="add to OSM facilities (default), replace OSM in the register's categories, or use the register only")
     g.add_argument("--category-field", help="column of the register holding the category (default: category)")
+    g.add_argument("--vocabulary",
+                   help="how the register's types are read: auto (default), none (category ids and labels), "
+                        "osm (Geofabrik fclass / BBBike type), amap (AMap type codes and names), baidu, or a YAML table")
     g.add_argument("--unknown-categories", choices=["error", "drop"],
                    help="register rows of unknown categories: stop with an error (default) or drop with a warning")
     g.add_argument("--origins", choices=["auto", "buildings", "cells", "grid"],

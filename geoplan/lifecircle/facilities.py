@@ -39,6 +39,7 @@ __all__ = [
     "entry_points",
     "osm_facilities",
     "read_register",
+    "read_register_values",
     "snap_facilities",
 ]
 
@@ -196,15 +197,16 @@ def read_register(
     rules: LifeCircleRules,
     crs: Any,
     *,
-    category_field: str = "category",
+    category_field: str | None = None,
     name_field: str | None = None,
     datum: str | None = None,
     layer: str | None = None,
     category_map: Mapping | None = None,
     unknown_categories: str = "error",
     source: str = "register",
+    vocabulary: str | None = "auto",
 ) -> gpd.GeoDataFrame:
-    """Read a facility register (CSV with coordinates, GeoPackage, GeoJSON ...).
+    """Read a facility register (CSV with coordinates, GeoPackage, GeoJSON, Shapefile ...).
 
     Parameters
     ----------
@@ -214,9 +216,13 @@ def read_register(
     rules : LifeCircleRules
     crs : CRS-like
         Projected CRS of the result.
-    category_field : str
+    category_field : str, optional
         Column holding the category: an id (``kindergarten``), a label
-        (``幼儿园``) or an alias of the preset (AMap type names such as ``便民商店/便利店``).
+        (``幼儿园``) or an alias of the preset, or a value of a vocabulary (an
+        OpenStreetMap value, an AMap type code or name, a Baidu industry tag).
+        Default: ``category`` when its values are ids, labels or aliases, else
+        the column a vocabulary knows best (``typecode``, ``fclass``, ``type``,
+        ``tag`` ...); a field named here is the only one read.
     name_field : str, optional
         Column with facility names (default: ``name`` or ``名称`` when present).
     datum : str, optional
@@ -226,14 +232,20 @@ def read_register(
     category_map : mapping, optional
         Extra ``value -> category`` pairs; a value mapped to ``None`` is ignored.
     unknown_categories : {"error", "drop"}
-        What to do with values that map to no category.
+        What to do with values that map to no category (``unmapped`` values of a vocabulary).
     source : str
         ``register`` or ``planned``: written to the ``source`` column.
+    vocabulary : str, optional
+        ``auto`` (default: the category column as ids, labels and aliases when
+        every value is one, else the vocabulary of
+        ``geoplan/presets/vocabularies`` that knows most of the rows), ``none``
+        (ids, labels and aliases only), ``osm``, ``amap``, ``baidu`` or a YAML file.
 
     Returns
     -------
     GeoDataFrame
-        :data:`FACILITY_COLUMNS` and geometries in ``crs``.
+        :data:`FACILITY_COLUMNS` and geometries in ``crs`` (a row of the register
+        with several categories gives one row per category).
 
     Raises
     ------
@@ -241,30 +253,152 @@ def read_register(
         Missing file or field, or values of no known category (naming the file,
         the values and the known categories).
     """
+    return read_register_values(path, rules, crs, category_field=category_field, name_field=name_field, datum=datum,
+                                layer=layer, category_map=category_map, unknown_categories=unknown_categories,
+                                source=source, vocabulary=vocabulary)[0]
+
+
+def _plain_share(values: pd.Series, rules: LifeCircleRules, category_map: Mapping | None) -> float:
+    """Share of the non-empty values that are category ids, labels, aliases or keys of ``category_map``."""
+    v = values.dropna().astype(str).str.strip().str.lower()
+    v = v[v != ""]
+    if v.empty:
+        return 0.0
+    known = set(rules.alias_map()) | {str(k).strip().lower() for k in (category_map or {})}
+    return float(v.isin(known).mean())
+
+
+def _plain_values_table(values: pd.Series, cats: pd.Series, category_map: Mapping | None, field_: str) -> pd.DataFrame:
+    """The values table of a register read as ids, labels and aliases (same columns as a vocabulary's)."""
+    from .vocabularies import IGNORED, MAPPED, UNMAPPED
+
+    user = {str(k).strip().lower() for k, v in (category_map or {}).items() if v is None}
+    key = values.astype(str).str.strip()
+    rows = []
+    for v, grp in key.groupby(key, sort=True):
+        c = cats.loc[grp.index].dropna()
+        status = MAPPED if len(c) else (IGNORED if v.lower() in user else UNMAPPED)
+        rows.append({"vocabulary": "categories", "field": field_, "value": v, "rows": len(grp), "status": status,
+                     "categories": ", ".join(f"{k} {n}" for k, n in c.value_counts().sort_index().items()),
+                     "rule": "id, label or alias" if len(c) else ""})
+    return pd.DataFrame(rows, columns=["vocabulary", "field", "value", "rows", "status", "categories", "rule"])
+
+
+def read_register_values(
+    path: str | Path,
+    rules: LifeCircleRules,
+    crs: Any,
+    *,
+    category_field: str | None = None,
+    name_field: str | None = None,
+    datum: str | None = None,
+    layer: str | None = None,
+    category_map: Mapping | None = None,
+    unknown_categories: str = "error",
+    source: str = "register",
+    vocabulary: str | None = "auto",
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, str]:
+    """:func:`read_register`, plus how every value of the register was read.
+
+    Returns
+    -------
+    facilities : GeoDataFrame
+        As :func:`read_register`.
+    values : DataFrame
+        One row per distinct value: ``vocabulary``, ``field``, ``value``, ``rows``,
+        ``status`` (``mapped``, ``not a facility``, ``unmapped``, ``ignored (category_map)``),
+        ``categories`` (with counts) and ``rule`` (the table entry that matched).
+    note : str
+        One sentence: rows read, mapped, not facilities and unmapped, and the vocabulary.
+    """
     from ..sources.layers import read_layer
+    from .vocabularies import UNMAPPED, Reading, classify_register, detect_vocabulary, list_vocabularies, load_vocabulary
 
     path = Path(path)
     what = "planned facilities" if source == "planned" else "facilities"
+    where = f"{what} layer {path}"
     gdf = read_layer(path, layer=layer, datum=datum, what=what)
-    if category_field not in gdf.columns:
+    if name_field is None:
+        name_field = next((c for c in ("name", "Name", "NAME", "名称", "mc") if c in gdf.columns), None)
+    names = gdf[name_field].astype(object) if name_field and name_field in gdf.columns else None
+    voc = "none" if vocabulary in (None, False) else str(vocabulary).strip().lower()
+    given = category_field is not None
+    category_field = category_field or "category"
+    has_field = category_field in gdf.columns
+    if given and not has_field:
         raise DataError(f"{what} layer {path} has no column {category_field!r}.",
                         hint=f"Its columns are: {', '.join(c for c in gdf.columns if c != 'geometry')}. "
                              "Set category_field to the column holding the category.")
-    cat = _category_of(gdf[category_field], rules, category_map, unknown_categories, f"{what} layer {path}")
-    keep = cat.notna().to_numpy()
-    gdf, cat = gdf[keep], cat[keep]
-    if name_field is None:
-        name_field = next((c for c in ("name", "Name", "NAME", "名称", "mc") if c in gdf.columns), None)
-    names = gdf[name_field].astype(object).to_numpy() if name_field and name_field in gdf.columns else np.full(len(gdf), None)
+    reading: Reading | None = None
+    if voc not in ("none", "plain", "categories"):
+        cats_ = rules.category_ids
+        vocabs = [load_vocabulary(v, cats_) for v in list_vocabularies()] if voc == "auto" else \
+            [load_vocabulary(vocabulary, cats_)]
+        plain = _plain_share(gdf[category_field], rules, category_map) if has_field else 0.0
+        if voc != "auto" or plain < 1.0:
+            # a category field the user named is the only one read; otherwise any column a vocabulary knows
+            reading, share = detect_vocabulary(gdf, vocabs, category_field if has_field else None, only_column=given)
+            if voc == "auto" and reading is not None and plain >= share:
+                reading = None
+            if reading is None and voc != "auto":
+                raise DataError(
+                    f"{where}: no column is read by the vocabulary {vocabulary!r} (it knows {share:.0%} of the rows "
+                    f"at best).",
+                    hint=f"Its columns are: {', '.join(c for c in gdf.columns if c != 'geometry')}. Set category_field "
+                         "to the column holding the type (or choose another vocabulary: osm, amap, baidu).")
+    if reading is None:
+        if not has_field:
+            raise DataError(f"{what} layer {path} has no column {category_field!r}.",
+                            hint=f"Its columns are: {', '.join(c for c in gdf.columns if c != 'geometry')}. "
+                                 "Set category_field to the column holding the category.")
+        cat = _category_of(gdf[category_field], rules, category_map, unknown_categories, where)
+        values = _plain_values_table(gdf[category_field], cat, category_map, category_field)
+        pos = np.nonzero(cat.notna().to_numpy())[0]
+        rows = pd.DataFrame({"row": pos, "category": cat.to_numpy(object)[pos]})
+        how = f"categories in {category_field}"
+    else:
+        rows, values = classify_register(gdf, reading, rules, names=names, category_map=category_map)
+        _check_unmapped(values[values["status"] == UNMAPPED], unknown_categories, where, reading.describe())
+        how = reading.describe()
+    sel = gdf.iloc[rows["row"].to_numpy()]
     out = gpd.GeoDataFrame(
-        {"fac_id": pd.Series([None] * len(gdf), dtype=object), "category": cat.to_numpy(), "name": names,
-         "source": source, "ref": [f"{path.name}:{i + 1}" for i in gdf.index]},
-        geometry=gdf.geometry.values, crs=gdf.crs,
+        {"fac_id": pd.Series([None] * len(sel), dtype=object), "category": rows["category"].to_numpy(object),
+         "name": names.iloc[rows["row"].to_numpy()].to_numpy() if names is not None else np.full(len(sel), None),
+         "source": source, "ref": [f"{path.name}:{i + 1}" for i in sel.index]},
+        geometry=sel.geometry.values, crs=gdf.crs,
     )
     extra = [c for c in gdf.columns if c not in out.columns and c != gdf.geometry.name]
     for c in extra:  # keep the register's own fields (capacity ...)
-        out[c] = gdf[c].to_numpy()
-    return out.to_crs(crs).reset_index(drop=True)
+        out[c] = sel[c].to_numpy()
+    values.insert(0, "layer", path.name)
+    note = _register_note(where, how, len(gdf), values, rows)
+    return out.to_crs(crs).reset_index(drop=True), values, note
+
+
+def _check_unmapped(unmapped: pd.DataFrame, unknown: str, where: str, how: str) -> None:
+    if unmapped.empty:
+        return
+    shown = ", ".join(f"{v!r} ({n})" for v, n in zip(unmapped["value"].head(12), unmapped["rows"].head(12)))
+    more = f" and {len(unmapped) - 12} more" if len(unmapped) > 12 else ""
+    n = int(unmapped["rows"].sum())
+    if unknown == "drop":
+        warnings.warn(f"{where}: {n} rows of values {how} does not know were left out: {shown}{more} "
+                      "(listed in the table lifecircle_register_values).", GeoplanWarning, stacklevel=4)
+        return
+    raise DataError(
+        f"{where}: {n} rows have values {how} does not know: {shown}{more}.",
+        hint="Map them with category_map (value: category, or null to ignore), or set unknown_categories: drop "
+             "(they are then listed, not used).",
+    )
+
+
+def _register_note(where: str, how: str, n_rows: int, values: pd.DataFrame, rows: pd.DataFrame) -> str:
+    by = values.groupby("status")["rows"].sum()
+    cats = rows["category"].nunique() if len(rows) else 0
+    parts = [f"{int(by.get(s, 0)):,} {s}" for s in ("mapped", "not a facility", "unmapped", "ignored (category_map)")
+             if by.get(s, 0)]
+    return (f"{where}: {n_rows:,} rows read as {how}: {', '.join(parts) or 'none'}; "
+            f"{len(rows):,} facilities in {cats} categories")
 
 
 def drop_duplicates(fac: gpd.GeoDataFrame, tolerance_m: float = 1.0, what: str = "facilities") -> gpd.GeoDataFrame:

@@ -26,7 +26,7 @@ from .access import (
 from .facilities import (
     combine_facilities,
     osm_facilities,
-    read_register,
+    read_register_values,
     snap_facilities,
     snapped_of,
 )
@@ -75,6 +75,10 @@ class LifeCircleResult:
     notes : list of str
     meta : dict
         Figures for the summary (scenario after-values, E2SFCA settings).
+    register_values : DataFrame or None
+        How every value of the facility (and planned) registers was read: one row per
+        distinct value with its count, status (mapped, not a facility, unmapped,
+        ignored) and categories (:func:`~geoplan.lifecircle.facilities.read_register_values`).
     """
 
     rules: LifeCircleRules
@@ -98,6 +102,7 @@ class LifeCircleResult:
     e2sfca_by_unit: pd.DataFrame | None = None
     notes: list = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+    register_values: pd.DataFrame | None = None
 
     # -- headline figures ------------------------------------------------------
     def complete_pct(self, level: str | None = None) -> float:
@@ -148,6 +153,8 @@ class LifeCircleResult:
         if self.e2sfca is not None:
             t["lifecircle_e2sfca"] = self.e2sfca
             t["lifecircle_e2sfca_by_unit"] = self.e2sfca_by_unit
+        if self.register_values is not None:
+            t["lifecircle_register_values"] = self.register_values
         return {k: finite(v) for k, v in t.items()}
 
     def category_table(self, lang: str = "en") -> pd.DataFrame:
@@ -246,6 +253,16 @@ class LifeCircleResult:
             "isochrone_points": int(self.isochrones["point_id"].nunique()) if len(self.isochrones) else 0,
             "notes": list(self.notes),
         }
+        if self.register_values is not None and len(self.register_values):
+            rv = self.register_values
+            by = rv.groupby("status")["rows"].sum()
+            s["registers"] = {
+                "layers": sorted(rv["layer"].unique().tolist()),
+                "vocabulary": sorted(rv["vocabulary"].unique().tolist()),
+                "rows": {str(k): int(v) for k, v in by.items()},
+                "unmapped": {str(v): int(n) for v, n in zip(rv.loc[rv["status"] == "unmapped", "value"],
+                                                            rv.loc[rv["status"] == "unmapped", "rows"])},
+            }
         if self.scenario is not None:
             sc = self.scenario
             s["scenario"] = {
@@ -395,13 +412,17 @@ def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResul
     if mode not in ("add", "replace", "only"):
         raise UsageError(f"unknown facilities_mode {mode!r}.", hint="Use add, replace or only.")
     register = None
+    reg_values = []
+    vocabulary = settings.get("vocabulary", "auto")
     if settings.get("facilities"):
-        register = read_register(
-            settings["facilities"], rules, crs, category_field=str(settings.get("category_field", "category")),
+        register, vals, note = read_register_values(
+            settings["facilities"], rules, crs, category_field=settings.get("category_field"),
             name_field=settings.get("name_field"),
             datum=settings.get("facilities_datum") or result.config.inputs.datums.get("facilities"),
             layer=settings.get("facilities_layer"), category_map=settings.get("category_map"),
-            unknown_categories=str(settings.get("unknown_categories", "error")))
+            unknown_categories=str(settings.get("unknown_categories", "error")), vocabulary=vocabulary)
+        reg_values.append(vals)
+        notes.append(note)
     park_source = str(settings.get("park_source", "audit"))
     parks = _park_facilities(result) if park_source == "audit" else None
     osm_cats = rules.category_ids
@@ -443,10 +464,14 @@ def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResul
     # scenario
     scen, scen_all, planned = None, None, None
     if settings.get("planned"):
-        planned = read_register(settings["planned"], rules, crs, category_field=str(settings.get("category_field", "category")),
-                                name_field=settings.get("name_field"), datum=(settings.get("planned_datum") or result.config.inputs.datums.get("planned")),
-                                category_map=settings.get("category_map"),
-                                unknown_categories=str(settings.get("unknown_categories", "error")), source="planned")
+        planned, vals, note = read_register_values(
+            settings["planned"], rules, crs, category_field=settings.get("category_field"),
+            name_field=settings.get("name_field"),
+            datum=(settings.get("planned_datum") or result.config.inputs.datums.get("planned")),
+            category_map=settings.get("category_map"), unknown_categories=str(settings.get("unknown_categories", "error")),
+            source="planned", vocabulary=vocabulary)
+        reg_values.append(vals)
+        notes.append(note)
         planned = snap_facilities(planned, net)
         planned["fac_id"] = np.arange(1, len(planned) + 1) + (int(fac["fac_id"].max()) if len(fac) else 0)
         planned = assign_units(planned, study.units)
@@ -477,7 +502,8 @@ def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResul
     units = study.units.merge(by_unit.drop(columns=["unit_name"]), on="unit_id", how="left")
     return LifeCircleResult(rules, settings, kind, table, fac, units, by_unit, by_cat, overall, overall_cat, catch,
                             catch_by_unit, iso, scen_all, scen, planned, supply,
-                            e_all, e_by_unit, notes, meta)
+                            e_all, e_by_unit, notes, meta,
+                            register_values=pd.concat(reg_values, ignore_index=True) if reg_values else None)
 
 
 def _run_e2sfca(settings: dict, rules: LifeCircleRules, net: Any, table: gpd.GeoDataFrame, osnap: Snapped, crs: Any,

@@ -33,6 +33,7 @@ SETTING_KEYS = {
     "name_field", "unknown_categories", "category_map", "origins", "grid_size_m", "speed_kmh", "park_source",
     "search_limit_m", "isochrone_points", "isochrone_points_datum", "planned", "planned_datum", "supply",
     "supply_datum", "capacity_field", "supply_category", "supply_threshold_m", "supply_decay", "supply_per",
+    "vocabulary",
 }
 #: Top-level keys of a preset file (may be overridden in the configuration).
 PRESET_KEYS = {
