@@ -280,6 +280,8 @@ def audit_tables(result: AuditResult) -> dict[str, pd.DataFrame]:
 
         t["homes_on_fragments"] = pd.DataFrame(cov.on_fragments.drop(columns="geometry"))
         t["homes_on_fragments_by_unit"] = fragment_homes_by_unit(cov.on_fragments, cov.cells)
+    if getattr(result.population, "by_unit", None) is not None:
+        t["population_by_unit"] = result.population.by_unit
     for name, a in result.analyses.items():
         for k, v in a.tables().items():
             t[_prefixed(name, k)] = v

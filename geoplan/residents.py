@@ -6,9 +6,12 @@ historic-cultural district.  The cells partition residential land exactly,
 so covered + uncovered area = residential area in every unit and scope.
 
 Residents come from a population GeoTIFF (any CRS; each raster cell's count
-is spread over the residential land inside it, so the total is conserved) or,
-when none is given, from residential buildings (footprint x levels, scaled to
-a known total), written out as a GeoTIFF for inspection and reuse.
+is spread over the residential land inside it, so the total is conserved),
+from a count per unit (census or WorldPop per jiedao or community; each unit's
+count is spread over its residential land, or its residential buildings where
+mapped, so every unit's total is conserved) or, when neither is given, from
+residential buildings (footprint x levels, scaled to a known total), written
+out as a GeoTIFF for inspection and reuse.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ import shapely
 from .errors import DataError, GeoplanWarning
 from .sources.osm import tag_values
 
-__all__ = ["Population", "residential_cells", "population_from_raster", "population_from_buildings", "assign_population"]
+__all__ = ["Population", "residential_cells", "population_from_raster", "population_from_buildings",
+           "population_from_units", "assign_population"]
 
 
 @dataclass
@@ -37,7 +41,8 @@ class Population:
     Attributes
     ----------
     method : str
-        ``"raster"``, ``"buildings"`` or ``"land-area"`` (no buildings: spread by area) or ``"none"``.
+        ``"raster"``, ``"units"`` (a count per unit), ``"buildings"`` or ``"land-area"`` (no buildings:
+        spread by area) or ``"none"``.
     total : float
         Residents allocated to residential land inside the study area.
     outside_residential : float
@@ -48,6 +53,9 @@ class Population:
         ``(array, transform, crs)`` of the population surface, for writing a GeoTIFF.
     note : str
         A sentence for the report.
+    by_unit : DataFrame or None
+        With a count per unit: ``unit_id``, ``unit_name``, ``population`` (given), ``residents``
+        (placed on residential land), ``spread_by`` (``buildings``, ``land`` or ``not placed``).
     """
 
     method: str
@@ -56,6 +64,7 @@ class Population:
     points: gpd.GeoDataFrame | None = None
     grid: tuple | None = None
     note: str = ""
+    by_unit: pd.DataFrame | None = None
 
 
 def residential_cells(
@@ -304,6 +313,90 @@ def population_from_buildings(
     return residents, Population("buildings", float(residents.sum()), 0.0, pts, grid, note)
 
 
+def population_from_units(
+    units: pd.DataFrame,
+    cells: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    *,
+    floor_area_per_person: float,
+    default_levels: float,
+    non_residential: list[str],
+    raster_cell: float,
+    source: str = "",
+) -> tuple[np.ndarray, Population]:
+    """Spread each unit's residents over its residential land, conserving every unit's total.
+
+    Within a unit, residents go to residential buildings in proportion to their
+    floor area (footprint x levels, as :func:`population_from_buildings`) when the
+    unit has residential buildings on its residential land, else to its
+    residential cells in proportion to their area.  A unit with residents but no
+    residential land places none (reported: ``outside_residential``).
+
+    Parameters
+    ----------
+    units : DataFrame
+        ``unit_id``, ``unit_name``, ``population`` (residents per unit).
+    cells : GeoDataFrame
+        Residential cells with ``unit_id`` and ``area_m2``.
+    buildings : GeoDataFrame
+        Buildings of the study area (may be empty).
+    source : str
+        Where the counts come from, for the note.
+
+    Returns
+    -------
+    residents : ndarray
+        Residents per residential cell; per unit they sum to the unit's count.
+    Population
+    """
+    residents = np.zeros(len(cells))
+    pts = None
+    bweight = np.zeros(len(cells))
+    if buildings is not None and len(buildings):
+        bweight, info = population_from_buildings(
+            buildings, cells, total=None, floor_area_per_person=floor_area_per_person, default_levels=default_levels,
+            non_residential=non_residential, raster_cell=raster_cell)
+        pts = info.points
+    uid = cells["unit_id"].to_numpy()
+    area = cells["area_m2"].to_numpy(float)
+    rows = []
+    for _, u in units.iterrows():
+        pop = float(u["population"]) if pd.notna(u["population"]) else 0.0
+        m = uid == u["unit_id"]
+        if pop <= 0 or not m.any():
+            rows.append({"unit_id": u["unit_id"], "unit_name": u["unit_name"], "population": pop, "residents": 0.0,
+                         "spread_by": "not placed" if pop > 0 else "no residents"})
+            continue
+        w = bweight[m]
+        by = "buildings" if w.sum() > 0 else "land"
+        if by == "land":
+            w = area[m]
+        residents[m] = pop * w / w.sum()
+        rows.append({"unit_id": u["unit_id"], "unit_name": u["unit_name"], "population": pop,
+                     "residents": float(residents[m].sum()), "spread_by": by})
+    table = pd.DataFrame(rows, columns=["unit_id", "unit_name", "population", "residents", "spread_by"])
+    given = float(table["population"].sum())
+    placed = float(residents.sum())
+    lost = table[table["spread_by"] == "not placed"]
+    if len(lost):
+        warnings.warn(
+            f"{len(lost)} units have residents but no residential land, so their {lost['population'].sum():,.0f} residents "
+            f"are not placed: {', '.join(lost['unit_name'].astype(str).head(6))}"
+            f"{' ...' if len(lost) > 6 else ''} (infer residential land from street blocks with "
+            "residential.infer: true, or give a land-use layer).", GeoplanWarning, stacklevel=3)
+    n_b = int((table["spread_by"] == "buildings").sum())
+    n_l = int((table["spread_by"] == "land").sum())
+    note = (f"{source or 'residents per unit'}: {given:,.0f} residents in {int((table['population'] > 0).sum())} units, "
+            f"spread over residential buildings in {n_b} units and over residential land by area in {n_l}; "
+            f"{placed:,.0f} placed on residential land")
+    if len(lost):
+        note += f", {given - placed:,.0f} not placed ({len(lost)} units without residential land)"
+    centre = gpd.GeoDataFrame({"residents": residents}, geometry=shapely.point_on_surface(cells.geometry.values),
+                              crs=cells.crs)
+    grid = _rasterize_points(centre[centre["residents"] > 0], raster_cell) if (residents > 0).any() else None
+    return residents, Population("units", placed, given - placed, pts, grid, note, table)
+
+
 def _rasterize_points(pts: gpd.GeoDataFrame, size: float) -> tuple:
     from rasterio.transform import from_origin
 
@@ -319,9 +412,37 @@ def _rasterize_points(pts: gpd.GeoDataFrame, size: float) -> tuple:
 
 
 def assign_population(study: Any, cells: gpd.GeoDataFrame, pop_cfg: dict, raster: str | None) -> Population:
-    """Add a ``residents`` column to ``cells`` from a raster or from buildings."""
+    """Add a ``residents`` column to ``cells``: from a raster, a count per unit, or buildings.
+
+    A population raster wins; then the unit layer's population field (named in
+    ``population.unit_field``, or recognised by its name with ``auto``) unless a
+    ``population.total`` is given with an auto-detected field; then buildings.
+    """
+    units = study.units
+    has_units = "population" in units.columns
+    explicit = str(pop_cfg.get("unit_field", "auto") or "none").strip().lower() not in ("auto", "none", "null", "")
+    note_skip = ""
+    if raster and has_units:
+        if explicit:
+            from .errors import UsageError
+
+            raise UsageError("two population sources: a population raster and the unit layer's population field "
+                             f"{pop_cfg.get('unit_field')!r}.", hint="Give one of them.")
+        note_skip = "; the unit layer's population field is not used (a raster was given)"
+    use_units = has_units and not raster and (explicit or not pop_cfg.get("total"))
+    if has_units and not raster and not use_units:
+        note_skip = "; the unit layer's population field is not used (a population total was given)"
     if raster:
         residents, info = population_from_raster(raster, cells, study.area)
+    elif use_units:
+        residents, info = population_from_units(
+            units, cells, study.buildings,
+            floor_area_per_person=float(pop_cfg.get("floor_area_per_person_m2", 35)),
+            default_levels=float(pop_cfg.get("default_levels", 3)),
+            non_residential=list(pop_cfg.get("non_residential_buildings", [])),
+            raster_cell=float(pop_cfg.get("raster_cell_m", 100)),
+            source=(study.provenance or {}).get("population per unit", ""),
+        )
     else:
         residents, info = population_from_buildings(
             study.buildings, cells,
@@ -333,5 +454,6 @@ def assign_population(study: Any, cells: gpd.GeoDataFrame, pop_cfg: dict, raster
         )
     if info.method == "none":
         warnings.warn(info.note, GeoplanWarning, stacklevel=2)
+    info.note += note_skip
     cells["residents"] = residents
     return info

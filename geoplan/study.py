@@ -53,7 +53,8 @@ class Study:
     buildings : GeoDataFrame
         Buildings inside the area (for the population estimate).
     units : GeoDataFrame
-        Analysis units clipped to the area: ``unit_id``, ``unit_name``.
+        Analysis units clipped to the area: ``unit_id``, ``unit_name`` and, when the unit
+        layer has a population field (``population.unit_field``), ``population``.
     historic : GeoDataFrame
         Historic-cultural district polygons (may be empty).
     entrances : GeoDataFrame
@@ -346,8 +347,13 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
     buildings = b
 
     say("reading units")
+    unit_pop = None
     if user_units is not None:
+        from .sources.population import unit_population
+
         units = _to_crs(user_units, crs)
+        unit_pop = unit_population(user_units, (cfg.population or {}).get("unit_field", "auto"),
+                                   f"unit layer {cfg.inputs.units}")
         name_field = cfg.units.get("name_field", "name")
         if name_field not in units.columns:
             warnings.warn(
@@ -363,7 +369,11 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
     else:
         units, names = _osm_units(osm, cfg, crs, area_p, prov)
     units = gpd.GeoDataFrame({"unit_name": names.to_numpy()}, geometry=units.geometry.values, crs=crs)
+    full_area = units.area.to_numpy()
     units["geometry"] = shapely.intersection(units.geometry.values, area_p)
+    if unit_pop is not None:
+        units["population"] = _clipped_population(unit_pop.values.to_numpy(float), full_area, units, prov,
+                                                  unit_pop.note)
     units = units[~units.geometry.is_empty & (units.area > 1.0)].reset_index(drop=True)
     if units.empty:
         raise DataError(
@@ -389,6 +399,21 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
                  buildings=buildings.reset_index(drop=True), units=units, historic=historic.reset_index(drop=True),
                  entrances=entrances.reset_index(drop=True), osm=osm, provenance=prov, margin_m=margin,
                  residential_areas=residential_areas)
+
+
+def _clipped_population(pop: np.ndarray, full_area: np.ndarray, units: gpd.GeoDataFrame, prov: dict,
+                        note: str) -> np.ndarray:
+    """Residents per unit inside the study area: a unit cut by the area keeps the share of its area inside."""
+    frac = np.divide(units.area.to_numpy(), full_area, out=np.zeros(len(units)), where=full_area > 0)
+    cut = frac < 0.999
+    prov["population per unit"] = note
+    if cut.any():
+        names = ", ".join(units["unit_name"].astype(str).to_numpy()[cut][:5])
+        warnings.warn(f"{int(cut.sum())} units are only partly inside the study area ({names}): their residents are "
+                      "taken in proportion to the share of their area inside it.", GeoplanWarning, stacklevel=3)
+        prov["population per unit"] += (f"; {int(cut.sum())} units cut by the study area keep the share of their "
+                                        "residents in proportion to their area inside it")
+    return np.where(cut, pop * frac, pop)
 
 
 def _osm_units(osm: OSMSource, cfg: AuditConfig, crs: CRS, area: Any, prov: dict) -> tuple[gpd.GeoDataFrame, pd.Series]:

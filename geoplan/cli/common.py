@@ -51,6 +51,9 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--parks", help="park polygons layer (replaces OpenStreetMap parks)")
     g.add_argument("--historic", help="historic-cultural district polygons")
     g.add_argument("--population", help="population GeoTIFF (residents per pixel, any CRS)")
+    g.add_argument("--population-field",
+                   help="field of --units with residents per unit (census, WorldPop); default: recognised by its "
+                        "name (population, pop, 人口 ...); 'none' to ignore it")
     g.add_argument("--population-total", type=float, help="residents to spread over residential buildings (e.g. 1106000)")
     g.add_argument("--candidates", help="candidate pocket-park sites (polygons)")
     g.add_argument("--datum", action="append", metavar="LAYER=DATUM",
@@ -75,7 +78,10 @@ def config_from_args(args: argparse.Namespace, **extra: Any):
     if args.residential_class:
         res["user_class_values"] = args.residential_class
     units = {"name_field": args.units_name_field} if args.units_name_field else None
-    pop = {"total": args.population_total} if args.population_total is not None else None
+    pop = {"total": args.population_total} if args.population_total is not None else {}
+    if getattr(args, "population_field", None):
+        pop["unit_field"] = args.population_field
+    pop = pop or None
     return _load(args, res, units, pop, parse_datums(args.datum), extra)
 
 
