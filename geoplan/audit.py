@@ -35,7 +35,7 @@ from .config import AuditConfig
 from .errors import GeoplanWarning
 from .parks import access_points, park_coverage, select_parks, site_pocket_parks
 from .parks.coverage import ParkCoverage
-from .residents import Population, assign_population, residential_cells
+from .residents import Population, assign_population, residential_cells, residential_land_by_unit
 from .settings import WarningLog, WarningRecord
 from .sources.layers import read_layer
 from .sources.crs import to_crs
@@ -43,7 +43,8 @@ from .sources.tags import match_tags, polygons
 from .study import Study, check_layer_datum, load_study
 from .targets import evaluate_targets
 
-__all__ = ["ANALYSES", "AuditResult", "audit_layers", "audit_summary", "audit_tables", "run_audit", "run_park_audit"]
+__all__ = ["ANALYSES", "AuditResult", "audit_layers", "audit_summary", "audit_tables", "residential_definition", "run_audit",
+           "run_park_audit"]
 
 #: The further analyses of an audit, in their default order.
 ANALYSES: tuple[Analysis, ...] = (lifecircle.ANALYSIS, greenways.ANALYSIS, compounds.ANALYSIS, fairness.ANALYSIS)
@@ -68,6 +69,9 @@ class AuditResult:
         Seconds per step.
     warnings : list of WarningRecord
         The warnings raised while the audit computed (each once).
+    residential_land : DataFrame or None
+        With residential land inferred from street blocks: land and residents per unit, mapped
+        and inferred (:func:`geoplan.residents.residential_land_by_unit`).
     """
 
     config: AuditConfig
@@ -78,6 +82,7 @@ class AuditResult:
     analyses: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     warnings: list[WarningRecord] = field(default_factory=list)
+    residential_land: Any = None
 
     def summary(self) -> dict:
         """Headline figures as plain data (the content of ``summary.json``)."""
@@ -193,7 +198,8 @@ def run_audit(cfg: AuditConfig, area: Any = None, *, progress: Callable[[str], N
             # parks and facilities beyond the border serve residents inside it, up to the farthest walk measured
             study = load_study(cfg, area, progress=None, reach_m=max((a.reach(cfg) for a in todo), default=0.0))
         cov, pop, siting = run_park_audit(cfg, study, progress=say, timings=timings)
-        result = AuditResult(cfg, study, pop, cov, siting, timings=timings)
+        result = AuditResult(cfg, study, pop, cov, siting, timings=timings,
+                             residential_land=residential_land_by_unit(cov.cells, study.units))
         for a in todo:
             with _timed(timings, a.name, say):
                 out = a.run(result)
@@ -201,6 +207,25 @@ def run_audit(cfg: AuditConfig, area: Any = None, *, progress: Callable[[str], N
                 result.analyses[a.name] = out
     result.warnings = list(caught.records)
     return result
+
+
+def residential_definition(result: AuditResult) -> dict:
+    """Which residential land the headline figures are measured on (mapped, or mapped + inferred)."""
+    cells = result.parks.cells
+    land = float(cells["area_m2"].sum())
+    if "residential_source" not in cells.columns:
+        return {"definition": "mapped", "land_km2": land / 1e6, "source": result.study.provenance.get("residential"),
+                "text": {"en": "residential land as mapped in the land-use layer",
+                         "zh": "土地利用图层中的居住用地"}}
+    m = cells["residential_source"].to_numpy(object) == "mapped"
+    mapped = float(cells.loc[m, "area_m2"].sum())
+    return {"definition": "mapped+inferred", "land_km2": land / 1e6, "mapped_km2": mapped / 1e6,
+            "inferred_km2": (land - mapped) / 1e6, "source": result.study.provenance.get("residential"),
+            "inferred_from": result.study.provenance.get("residential inferred"),
+            "text": {"en": f"residential land mapped in the land-use layer ({mapped / 1e6:.2f} km²) plus residential land "
+                           f"inferred from street blocks ({(land - mapped) / 1e6:.2f} km²)",
+                     "zh": f"土地利用图层中的居住用地（{mapped / 1e6:.2f} km²）加由街区推断的居住用地"
+                           f"（{(land - mapped) / 1e6:.2f} km²）"}}
 
 
 def audit_summary(result: AuditResult) -> dict:
@@ -225,6 +250,7 @@ def audit_summary(result: AuditResult) -> dict:
                              "radius_m": t.radius_m, "within_historic": t.within_historic} for t in cfg.rules.tiers]},
         "definition": ("residential land area (and residents) inside the union of the service areas of the counted parks "
                        "÷ all residential land (residents) in the scope"),
+        "residential_land": residential_definition(result),
         "methods": list(cov.methods),
         "scopes": sorted(cov.overall["scope"].unique().tolist()),
         "crs": result.study.crs.to_string(),
@@ -282,6 +308,11 @@ def audit_tables(result: AuditResult) -> dict[str, pd.DataFrame]:
         t["homes_on_fragments_by_unit"] = fragment_homes_by_unit(cov.on_fragments, cov.cells)
     if getattr(result.population, "by_unit", None) is not None:
         t["population_by_unit"] = result.population.by_unit
+    if cov.by_source is not None:
+        t["park_coverage_by_source"] = cov.by_source
+        t["park_coverage_by_unit_source"] = cov.by_unit_source
+    if result.residential_land is not None:
+        t["residential_land_by_unit"] = result.residential_land
     for name, a in result.analyses.items():
         for k, v in a.tables().items():
             t[_prefixed(name, k)] = v

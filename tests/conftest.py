@@ -144,3 +144,26 @@ def shared_data():
         return path
 
     return need
+
+
+@pytest.fixture(scope="session")
+def xicheng_audit():
+    """The default audit (what ``geoplan audit`` with no arguments computes): Xicheng from data/, once per session.
+
+    Skips with the reason when the repository's data/ folder is absent (an installed wheel).
+    """
+    import warnings
+
+    import geoplan.cli
+    from geoplan import load_config, run_audit
+    from geoplan.errors import DataError
+    from geoplan.samples import data_dir
+
+    try:
+        data_dir()
+    except DataError as exc:
+        pytest.skip(str(exc))
+    geoplan.cli.build_parser()  # imports the analyses' modules, which register them, as the command line does
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return run_audit(load_config(sample="xicheng"))

