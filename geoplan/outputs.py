@@ -50,8 +50,12 @@ def _log_header(result: Any, caught: WarningLog | None = None) -> str:
         f"rules: {cfg.rules.name} ({cfg.rules.source}); methods: {', '.join(cfg.methods)}; CRS {result.study.crs.to_string()}",
         f"parameters: {json.dumps(clean_json({k: v for k, v in cfg.to_dict().items() if k not in ('rules',)}), ensure_ascii=False)}",
         f"population: {result.population.note}",
-        "timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()),
     ]
+    if "residential inferred" in (result.study.provenance or {}):
+        lines.append(f"residential land inferred: {result.study.provenance['residential inferred']}")
+    for name, a in result.analyses.items():  # e.g. how every value of a facility register was read
+        lines += [f"{name}: {n}" for n in (getattr(a, "notes", None) or [])]
+    lines.append("timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))
     records = list(getattr(result, "warnings", []) or []) + (list(caught.records) if caught is not None else [])
     seen: set = set()
     warned = []

@@ -322,8 +322,16 @@ def _nominatim_answer(shared_data, name: str) -> bytes:
     }], ensure_ascii=False).encode()
 
 
+@pytest.fixture
+def geocoded(monkeypatch):
+    """Names are not looked up in the repository's data/ layers (which know 西城区 and its jiedao offline)."""
+    import geoplan.sources.places as places
+
+    monkeypatch.setattr(places, "bundled_layers", lambda: [])
+
+
 @pytest.mark.shared
-def test_place_name_geocoded_once_then_offline(server, cache, tmp_path, capsys, shared_data):
+def test_place_name_geocoded_once_then_offline(server, cache, tmp_path, capsys, shared_data, geocoded):
     server.answer(200, _nominatim_answer(shared_data, XINJIEKOU), {"Content-Type": "application/json"})
     pbf = shared_data("osm", "xicheng_streets_2024-03.osm.pbf")
     args = ["fetch", "--place", XINJIEKOU, "--nominatim-url", f"{server.url}/nominatim/", "--cache-folder", cache,
@@ -357,7 +365,7 @@ def test_unknown_place_name_is_a_usage_error(server, cache, tmp_path, capsys, sh
     assert_nothing_written(out)
 
 
-def test_unreachable_geocoder_is_a_data_error(cache, tmp_path, capsys):
+def test_unreachable_geocoder_is_a_data_error(cache, tmp_path, capsys, geocoded):
     import socket
 
     s = socket.socket()

@@ -214,3 +214,16 @@ def test_default_outputs(xicheng_audit, tmp_path):
     assert "inferred from street blocks" in s["residential_land"]["text"]["en"]
     rl = pd.read_csv(out / "tables" / "residential_land_by_unit.csv")
     assert len(rl) == 16 and rl["residents"].iloc[-1] == pytest.approx(1_314_427, abs=1.0)
+
+
+def test_fetch_knows_xicheng_offline_from_data(shared_data, tmp_path, capsys):
+    """geoplan fetch finds 西城区 in data/ (its jiedao layer's district field): no request, the guard would raise."""
+    out = tmp_path / "xc"
+    capsys.readouterr()
+    rc = main(["fetch", "--place", "西城区", "--pbf", str(shared_data("osm", "xicheng_streets_2024-03.osm.pbf")),
+               "--out", str(out), "-q"])
+    assert rc == 0, capsys.readouterr().err
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert "known offline" in man["place"]["source"] and "xicheng_jiedao_worldpop.geojson" in man["place"]["source"]
+    b = gpd.read_file(out / "boundary.gpkg")
+    assert len(b) == 15

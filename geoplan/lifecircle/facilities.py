@@ -397,8 +397,12 @@ def _register_note(where: str, how: str, n_rows: int, values: pd.DataFrame, rows
     cats = rows["category"].nunique() if len(rows) else 0
     parts = [f"{int(by.get(s, 0)):,} {s}" for s in ("mapped", "not a facility", "unmapped", "ignored (category_map)")
              if by.get(s, 0)]
-    return (f"{where}: {n_rows:,} rows read as {how}: {', '.join(parts) or 'none'}; "
+    note = (f"{where}: {n_rows:,} rows read as {how}: {', '.join(parts) or 'none'}; "
             f"{len(rows):,} facilities in {cats} categories")
+    un = values[values["status"] == "unmapped"]
+    if len(un):
+        note += "; unmapped values: " + ", ".join(f"{v!r} ({n})" for v, n in zip(un["value"], un["rows"]))
+    return note
 
 
 def drop_duplicates(fac: gpd.GeoDataFrame, tolerance_m: float = 1.0, what: str = "facilities") -> gpd.GeoDataFrame:

@@ -118,7 +118,7 @@ def _strip_suffix(text: str) -> str:
 
 def _match(values: pd.Series, name: str) -> pd.Series:
     """Features whose value is ``name`` (case-insensitive), else equal once an admin suffix is dropped."""
-    v = values.astype(str).str.strip().str.casefold()
+    v = values.fillna("").astype(str).str.strip().str.casefold()  # a layer's unnamed features have no name
     key = name.strip().casefold()
     exact = v == key
     if exact.any():
