@@ -344,8 +344,13 @@ def load_config(path: str | Path | None = None, *, sample: str | None = None, **
     if sample:
         from .samples import sample_config
 
-        smp, base = sample_config(sample)
-        data = deep_merge(data, resolve_paths(smp, base) if base is not None else smp)
+        file, smp = sample_config(sample)
+        if file is not None:
+            got = read_yaml(file)
+            if not isinstance(got, dict):
+                raise DataError(f"{file} must be a YAML mapping of audit settings.")
+            data = deep_merge(data, resolve_paths(got, file.parent))
+        data = deep_merge(data, smp)
     if user is not None:
         data = deep_merge(data, user)
     input_keys = set(Inputs.__dataclass_fields__)

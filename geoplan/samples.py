@@ -72,15 +72,16 @@ def list_samples() -> list[str]:
     return list(SAMPLES)
 
 
-def sample_config(name: str) -> tuple[dict, Path | None]:
-    """The audit configuration of a sample, and the folder its relative paths refer to.
+def sample_config(name: str) -> tuple[Path | None, dict]:
+    """Where a sample's audit configuration is, and the settings it adds.
 
     Returns
     -------
+    file : Path or None
+        The sample's YAML configuration (``data/xicheng.yaml``; its relative paths refer
+        to its folder), or None for the bundled Helsinki sample.
     settings : dict
-        Keys of an audit configuration file (``inputs:``, ``crs`` ...), plus ``sample: <name>``.
-    base : Path or None
-        Folder of the sample's files (None for the bundled Helsinki sample, whose path is absolute).
+        Settings on top of the file: ``sample: <name>`` (and the Helsinki extract's path).
 
     Raises
     ------
@@ -93,13 +94,7 @@ def sample_config(name: str) -> tuple[dict, Path | None]:
     if key == "helsinki":
         from .sources.osm import bundled_sample
 
-        return {"sample": "helsinki", "inputs": {"pbf": str(bundled_sample())}}, None
+        return None, {"sample": "helsinki", "inputs": {"pbf": str(bundled_sample())}}
     if key == "xicheng":
-        from .config import read_yaml
-
-        d = data_dir()
-        data = read_yaml(d / MARKER)
-        if not isinstance(data, dict):
-            raise DataError(f"{d / MARKER} must be a YAML mapping of audit settings.")
-        return {**data, "sample": "xicheng"}, d
+        return data_dir() / MARKER, {"sample": "xicheng"}
     raise UsageError(f"unknown sample {name!r}.", hint=f"Use one of {', '.join(SAMPLES)}.")

@@ -73,7 +73,9 @@ def test_baidu_tags(rules):
 
     reading, share = detect_vocabulary(df, [v])
     assert reading is not None and reading.kind == "names" and share == 0.75
-    rows, values = classify_register(df, reading, rules, names=df["name"])
+    from geoplan.lifecircle.facilities import classify_features
+
+    rows, values = classify_register(df, reading, rules, names=df["name"], classify=classify_features)
     assert rows.values.tolist() == [[0, "kindergarten"], [1, "elderly_care"]]
     st = values.set_index("value")["status"]
     assert st["外星;飞碟"] == "unmapped" and st["政府机构;福利机构"] == "mapped"

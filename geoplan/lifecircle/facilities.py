@@ -357,7 +357,8 @@ def read_register_values(
         rows = pd.DataFrame({"row": pos, "category": cat.to_numpy(object)[pos]})
         how = f"categories in {category_field}"
     else:
-        rows, values = classify_register(gdf, reading, rules, names=names, category_map=category_map)
+        rows, values = classify_register(gdf, reading, rules, names=names, category_map=category_map,
+                                         classify=classify_features)
         _check_unmapped(values[values["status"] == UNMAPPED], unknown_categories, where, reading.describe())
         how = reading.describe()
     sel = gdf.iloc[rows["row"].to_numpy()]

@@ -25,7 +25,7 @@ dropped silently.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -336,7 +336,8 @@ def detect_vocabulary(df: pd.DataFrame, vocabularies: list[Vocabulary], column: 
 
 
 def classify_register(df: pd.DataFrame, reading: Reading, rules: Any, *, names: pd.Series | None = None,
-                      category_map: Mapping | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                      category_map: Mapping | None = None,
+                      classify: Callable[[pd.DataFrame, Any], pd.DataFrame] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Categories of every row of a register read with a vocabulary.
 
     Parameters
@@ -350,6 +351,10 @@ def classify_register(df: pd.DataFrame, reading: Reading, rules: Any, *, names: 
         Facility names (used by entries classified through OSM tags and by ``by_name``).
     category_map : mapping, optional
         The user's ``value -> category`` (or ``None`` to ignore), applied first (case-insensitive).
+    classify : callable, optional
+        ``classify(features, rules) -> DataFrame(row, category)`` for entries that stand for
+        OpenStreetMap tags (:func:`geoplan.lifecircle.facilities.classify_features`); needed
+        when the vocabulary has such entries.
 
     Returns
     -------
@@ -359,8 +364,6 @@ def classify_register(df: pd.DataFrame, reading: Reading, rules: Any, *, names: 
         One row per distinct value: ``value``, ``rows``, ``status`` (mapped, not a facility,
         unmapped, ignored), ``categories`` (with counts) and ``rule`` (the entry that matched).
     """
-    from .facilities import classify_features
-
     keys = _keys(df, reading)
     user = {str(k).strip().lower(): v for k, v in (category_map or {}).items()}
     pos = np.arange(len(df))
@@ -405,9 +408,11 @@ def classify_register(df: pd.DataFrame, reading: Reading, rules: Any, *, names: 
                     tag_dicts.append(dict(t.tags))
                     tag_value.append(key)
     if tag_rows:
+        if classify is None:
+            raise ValueError("vocabulary entries that stand for OpenStreetMap tags need a classify function")
         feats = pd.DataFrame(tag_dicts)
         feats["name"] = names.iloc[tag_rows].to_numpy() if names is not None else None
-        cls = classify_features(feats, rules)
+        cls = classify(feats, rules)
         rows_ = np.asarray(tag_rows)[cls["row"].to_numpy()]
         out_rows.append(rows_)
         out_cats.append(cls["category"].to_numpy(object))
