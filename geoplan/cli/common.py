@@ -10,7 +10,7 @@ from typing import Any, Sequence
 from .. import presenters
 from ..config import load_config
 from ..errors import UsageError
-from ..i18n import label
+from ..i18n import label, text
 from ..settings import Reporter
 from ..sources.datum import normalize_datum
 
@@ -129,7 +129,7 @@ def print_summary(result: Any, out: Path | None, lang: str) -> None:
     ov = result.parks.overall
     ov = ov[ov["tier"] == "all"]
     print(f"\n{label('park_coverage', lang)} — {result.config.rules.text(lang)}")
-    print(("居住用地：" if lang == "zh" else "Residential land: ") + residential_definition(result)["text"][lang])
+    print(text("residential.headline", lang, definition=residential_definition(result)["text"][lang]))
     print(f"{label('scope', lang):<30} {label('method', lang):<18} {label('land_pct', lang):>22} {label('residents_pct', lang):>24}")
     for _, r in ov.iterrows():
         print(f"{label(r['scope'], lang):<30} {label(r['method'], lang):<18} {r['land_pct']:>21.2f}% {r['residents_pct']:>23.2f}%")
