@@ -698,8 +698,8 @@ def _residential_html(ctx: _Ctx) -> str:
     """Which residential land the figures are measured on and, with inferred land, coverage on each source."""
     L = ctx.L
     rd = ctx.summary.get("residential_land") or {}
-    text = (rd.get("text") or {}).get(ctx.lang) or ""
-    out = f"<p><b>{_esc(L('residential'))}:</b> {_esc(text)}.</p>" if text else ""
+    definition = (rd.get("text") or {}).get(ctx.lang) or ""
+    out = f"<p><b>{_esc(L('residential'))}:</b> {_esc(definition)}.</p>" if definition else ""
     bs = getattr(ctx.result.parks, "by_source", None)
     if bs is None or not len(bs):
         return out

@@ -228,3 +228,14 @@ def test_fetch_knows_xicheng_offline_from_data(shared_data, tmp_path, capsys):
     assert "known offline" in man["place"]["source"] and "xicheng_jiedao_worldpop.geojson" in man["place"]["source"]
     b = gpd.read_file(out / "boundary.gpkg")
     assert len(b) == 15
+
+
+@pytest.mark.slow
+def test_default_report_and_maps_are_written(xicheng_audit, tmp_path):
+    """The main job as a planner runs it: the default audit's folder with its report and maps (no --no-maps)."""
+    out = write_audit(xicheng_audit, tmp_path / "xc-maps", maps=True, state=False)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for name in ("德胜街道", "大栅栏街道"):
+        assert name in index
+    assert (out / "map.html").stat().st_size > 0
+    assert len(list(out.rglob("*.png"))) >= 15
