@@ -505,7 +505,11 @@ def check_datum_shift(
     *and* at least ``min_gain_m`` metres smaller.  On a dense street network a
     500 m shift still leaves most vertices a few tens of metres from some
     street, hence the modest default ``min_gain_m``; against a sparse reference
-    the gain is hundreds of metres.
+    the gain is hundreds of metres.  The same shift turned by 90, 180 and 270
+    degrees is the control: a layer that keeps away from streets (water,
+    woods, park interiors) comes nearer to some street under any shift of that
+    size, and is suspected only when the datum's own reading beats the
+    controls as well.
 
     Parameters
     ----------
@@ -577,20 +581,28 @@ def check_datum_shift(
 
     tree = shapely.STRtree(ref_metric)
 
-    def _median(lon: np.ndarray, lat: np.ndarray) -> float:
-        x, y = to_metric.transform(lon, lat)
+    def _median(x: np.ndarray, y: np.ndarray) -> float:
         _, dist = tree.query_nearest(shapely.points(x, y), return_distance=True, all_matches=False)
         return float(np.median(dist))
 
     lon, lat = coords[:, 0], coords[:, 1]
-    declared_m = _median(lon, lat)
-    as_gcj = _median(*gcj02_to_wgs84(lon, lat))
-    as_bd = _median(*bd09_to_wgs84(lon, lat))
+    x0, y0 = (np.asarray(v) for v in to_metric.transform(lon, lat))
+    declared_m = _median(x0, y0)
+    readings = {}
+    for label, func in (("gcj02", gcj02_to_wgs84), ("bd09", bd09_to_wgs84)):
+        x1, y1 = (np.asarray(v) for v in to_metric.transform(*func(lon, lat)))
+        # The same shift turned by 90, 180 and 270 degrees is the control: a layer that avoids the streets
+        # (water, woods, the inside of parks) comes nearer to some street under ANY shift of that size.
+        dx, dy = float(np.mean(x1 - x0)), float(np.mean(y1 - y0))
+        control = min(_median(x0 + cx, y0 + cy) for cx, cy in ((-dy, dx), (-dx, -dy), (dy, -dx)))
+        readings[label] = (_median(x1, y1), control)
+    as_gcj, as_bd = readings["gcj02"][0], readings["bd09"][0]
 
     suspected: str | None = None
     best = declared_m
-    for label, med in (("gcj02", as_gcj), ("bd09", as_bd)):
-        if med < min_ratio * declared_m and declared_m - med >= min_gain_m and med < best:
+    for label, (med, control) in readings.items():
+        bar = min(declared_m, control)
+        if med < min_ratio * bar and bar - med >= min_gain_m and med < best:
             suspected, best = label, med
     if suspected is not None:
         message = (
