@@ -17,6 +17,7 @@ gives the same graph as an osmnx-compatible ``networkx.MultiDiGraph``.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -42,9 +43,15 @@ __all__ = [
     "main_pieces",
     "Sources",
     "Reach",
+    "GroupDistances",
     "build_network",
     "multi_source",
     "point_distances",
+    "sources_by_group",
+    "distances_by_group",
+    "reached_edge_parts",
+    "path_nodes",
+    "all_pairs",
 ]
 
 
@@ -76,6 +83,18 @@ class Snapped:
 
     def __len__(self) -> int:
         return len(self.edge)
+
+    @classmethod
+    def from_columns(cls, table: pd.DataFrame, prefix: str = "snap_") -> "Snapped":
+        """Points stored as the columns ``<prefix>edge``, ``<prefix>along`` and ``<prefix>m`` (offset) of a table."""
+        return cls(table[f"{prefix}edge"].to_numpy(np.int64), table[f"{prefix}along"].to_numpy(float),
+                   table[f"{prefix}m"].to_numpy(float))
+
+    def take(self, index: np.ndarray) -> "Snapped":
+        """The points at ``index`` (integer positions or a boolean mask), with their fragment records."""
+        return Snapped(self.edge[index], self.along[index], self.offset[index],
+                       None if self.fragment_edge is None else self.fragment_edge[index],
+                       None if self.fragment_offset is None else self.fragment_offset[index])
 
     @property
     def on_fragment(self) -> np.ndarray:
@@ -145,12 +164,17 @@ class Reach:
         The distance bound of the pass.
     sources : Sources
         The sources of the pass (needed to finish distances to points on edges).
+    pred : ndarray of int or None
+        Predecessor of every node on its shortest walk from the nearest source (:func:`path_nodes`):
+        another node, a start of the pass (``>= n_nodes``: a source on an edge or away from its node),
+        or -1 at a node source itself and where unreached.
     """
 
     dist: np.ndarray
     label: np.ndarray
     limit: float
     sources: Sources
+    pred: np.ndarray | None = None
 
 
 class WalkNetwork:
@@ -462,7 +486,7 @@ def multi_source(net: WalkNetwork, sources: Sources, limit: float) -> Reach:
     dist = np.full(n, np.inf)
     label = np.full(n, -1, dtype=np.int64)
     if len(sources) == 0:
-        return Reach(dist, label, float(limit), sources)
+        return Reach(dist, label, float(limit), sources, np.full(n, -1, dtype=np.int64))
 
     start_node, start_off, start_lab = [sources.node], [sources.node_offset], [sources.node_label]
     if sources.snapped is not None and len(sources.snapped):
@@ -476,7 +500,7 @@ def multi_source(net: WalkNetwork, sources: Sources, limit: float) -> Reach:
     ok = off <= limit
     node, off, lab = node[ok], off[ok], lab[ok]
     if len(node) == 0:
-        return Reach(dist, label, float(limit), sources)
+        return Reach(dist, label, float(limit), sources, np.full(n, -1, dtype=np.int64))
     # only the nearest start matters at each node: one start per node
     order = np.lexsort((lab, off, node))
     node, off, lab = node[order], off[order], lab[order]
@@ -495,7 +519,7 @@ def multi_source(net: WalkNetwork, sources: Sources, limit: float) -> Reach:
         g = sparse.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
     idx = np.concatenate([node[direct], n + np.arange(k)])
     idx_label = np.concatenate([lab[direct], lab[virtual]])
-    d, _, src = csgraph.dijkstra(
+    d, pred, src = csgraph.dijkstra(
         g, directed=True, indices=idx, limit=limit, min_only=True, return_predecessors=True
     )
     # map the index of the start node (real or virtual) back to its label; unreached nodes have src < 0
@@ -504,7 +528,9 @@ def multi_source(net: WalkNetwork, sources: Sources, limit: float) -> Reach:
     src = src[:n]
     ok = src >= 0
     label = np.where(ok, start_of[np.where(ok, src, 0)], -1)
-    return Reach(d[:n], label, float(limit), sources)
+    pred = pred[:n].astype(np.int64)
+    pred[pred < 0] = -1
+    return Reach(d[:n], label, float(limit), sources, pred)
 
 
 def _same_edge_pairs(point_edge: np.ndarray, source_edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -574,6 +600,115 @@ def point_distances(net: WalkNetwork, reach: Reach, points: Snapped) -> tuple[np
     return d, lab
 
 
+@dataclass(frozen=True)
+class GroupDistances:
+    """Walking distances from the nearest source of one group (a tier, a category) to points.
+
+    Attributes
+    ----------
+    dist : ndarray of float
+        Metres from every point to the group's nearest source (``inf`` beyond the limit or without sources).
+    label : ndarray of int
+        Label of that source (-1 beyond the limit or without sources).
+    reach : Reach or None
+        The group's pass of :func:`multi_source` (for service areas, :func:`reached_edge_parts`);
+        None when the group has no source.
+    """
+
+    dist: np.ndarray
+    label: np.ndarray
+    reach: Reach | None
+
+
+def sources_by_group(snapped: Snapped, label: Sequence[int], group: Sequence[Hashable],
+                     keys: Sequence[Hashable]) -> dict[Hashable, Sources]:
+    """Sources on edges split by group: one :class:`Sources` per key (empty where the group has none).
+
+    Parameters
+    ----------
+    snapped : Snapped
+        Every source, snapped onto edges.
+    label : sequence of int
+        Label of every source (park or facility id).
+    group : sequence
+        Group of every source (tier id, category id).
+    keys : sequence
+        The groups wanted, in order; sources of other groups are left out.
+
+    Returns
+    -------
+    dict
+        Group -> its sources, in the order of ``keys``.
+    """
+    label = np.asarray(label, dtype=np.int64)
+    group = np.asarray(group, dtype=object)
+    rows = pd.Series(np.arange(len(group))).groupby(group).indices if len(group) else {}
+    out: dict[Hashable, Sources] = {}
+    for k in keys:
+        i = rows.get(k)
+        out[k] = Sources() if i is None else Sources.on_edges(snapped.take(i), label[i])
+    return out
+
+
+def distances_by_group(net: WalkNetwork, sources: Mapping[Hashable, Sources], points: Snapped,
+                       limit: float | Mapping[Hashable, float]) -> dict[Hashable, GroupDistances]:
+    """The grouped pass: per group, one :func:`multi_source` pass then :func:`point_distances` to the points.
+
+    This is how every analysis asks "how far is the nearest X of each kind": parks per tier,
+    facilities per category.
+
+    Parameters
+    ----------
+    net : WalkNetwork
+    sources : mapping
+        Group -> its :class:`Sources` (e.g. from :func:`sources_by_group`).
+    points : Snapped
+        The points measured (homes, cells, origins).
+    limit : float or mapping
+        Distance bound of the passes in metres, one for all groups or one per group.
+
+    Returns
+    -------
+    dict
+        Group -> :class:`GroupDistances`, in the order of ``sources``.
+    """
+    n = len(points)
+    out: dict[Hashable, GroupDistances] = {}
+    for k, src in sources.items():
+        if len(src) == 0:
+            out[k] = GroupDistances(np.full(n, np.inf), np.full(n, -1, dtype=np.int64), None)
+            continue
+        reach = multi_source(net, src, float(limit[k] if isinstance(limit, Mapping) else limit))
+        d, lab = point_distances(net, reach, points)
+        out[k] = GroupDistances(d, lab.astype(np.int64), reach)
+    return out
+
+
+def path_nodes(reach: Reach, node: int) -> np.ndarray:
+    """The nodes of the shortest walk from the pass's nearest source to ``node``, in walking order.
+
+    Parameters
+    ----------
+    reach : Reach
+        A pass of :func:`multi_source`.
+    node : int
+        A reached node.
+
+    Returns
+    -------
+    ndarray of int
+        From the first network node of the walk (a node source, or an end of the edge that a
+        source lies on) to ``node``; empty when ``node`` is unreached.
+    """
+    if reach.pred is None or not np.isfinite(reach.dist[node]):
+        return np.empty(0, dtype=np.int64)
+    n = len(reach.pred)
+    nodes = [int(node)]
+    while 0 <= reach.pred[nodes[-1]] < n:
+        nodes.append(int(reach.pred[nodes[-1]]))
+    return np.asarray(nodes[::-1], dtype=np.int64)
+
+
 def reached_edge_parts(net: WalkNetwork, reach: Reach, limit: float | None = None) -> gpd.GeoDataFrame:
     """The parts of edges within ``limit`` metres of the sources, as lines.
 
@@ -618,3 +753,24 @@ def reached_edge_parts(net: WalkNetwork, reach: Reach, limit: float | None = Non
                 out_edge.append(int(e))
                 out_geom.append(substring(geoms[e], max(0.0, t - r), min(L[e], t + r)))
     return gpd.GeoDataFrame({"edge": np.asarray(out_edge, dtype=np.int64)}, geometry=out_geom, crs=net.crs)
+
+
+def all_pairs(graph: sparse.spmatrix, *, unweighted: bool = False) -> np.ndarray:
+    """All-pairs shortest-path lengths of a small undirected graph (e.g. greenway patches and their links).
+
+    The walking network's searches go through :func:`multi_source`; this is for abstract graphs
+    of a few hundred nodes, whose whole distance matrix is wanted.
+
+    Parameters
+    ----------
+    graph : sparse matrix (n, n)
+        Edge weights (stored entries are edges).
+    unweighted : bool
+        Count links instead of adding weights.
+
+    Returns
+    -------
+    ndarray (n, n)
+        Shortest-path lengths (``inf`` between unconnected nodes).
+    """
+    return csgraph.shortest_path(graph, method="D", directed=False, unweighted=unweighted)

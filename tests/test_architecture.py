@@ -49,8 +49,6 @@ def test_import_contracts_hold():
     assert rc == 0, "an import contract is broken: run `lint-imports` for the import chain"
 
 
-@pytest.mark.xfail(strict=True, reason="greenways/paths.py still runs its own Dijkstra: network.py to give paths "
-                                       "from multi_source's predecessors (#15, second part)")
 def test_only_the_kernel_runs_dijkstra():
     """Every shortest path goes through geoplan.network (one kernel, one place to make it fast)."""
     offenders = []

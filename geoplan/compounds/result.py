@@ -20,9 +20,9 @@ import pandas as pd
 import shapely
 
 from .._util import finite
-from ..network import Snapped
+from ..network import Snapped, distances_by_group
 from ..parks import access_points, park_coverage
-from ..parks.coverage import ParkCoverage
+from ..parks.coverage import ParkCoverage, tier_sources
 from .extract import Compounds, compound_settings, load_compounds
 from .snapping import CompoundNetwork, CompoundSnap, compound_network, compound_snap
 from .walks import walk_split, walks_by_compound, walks_by_unit
@@ -49,21 +49,11 @@ def tier_distances(network: Any, counted: pd.DataFrame, access: gpd.GeoDataFrame
     """Per tier: walking distance of every point to the nearest park of the tier (one kernel pass each,
     bounded by the tier's radius; ``inf`` beyond), as :func:`~geoplan.parks.coverage.network_cover` measures it
     (``share``: the main-piece share park entrances are snapped with, default the network's)."""
-    from ..network import Sources, multi_source, point_distances
-
-    out = {}
-    acc = access.merge(counted[["park_id", "tier"]], on="park_id")
-    for t in rules.tiers:
-        if tiers is not None and t.id not in tiers:
-            continue
-        a = acc[acc["tier"] == t.id]
-        if len(a) == 0:
-            out[t.id] = np.full(len(snapped), np.inf)
-            continue
-        reach = multi_source(network, Sources.on_edges(network.snap(a.geometry.values, share=share), a["park_id"].to_numpy()),
-                             t.radius_m)
-        out[t.id] = point_distances(network, reach, snapped)[0]
-    return out
+    src = tier_sources(network, counted, access, rules, share=share)
+    if tiers is not None:
+        src = {k: v for k, v in src.items() if k in tiers}
+    passes = distances_by_group(network, src, snapped, {t.id: t.radius_m for t in rules.tiers})
+    return {k: g.dist for k, g in passes.items()}
 
 
 def network_coverage_table(cells: gpd.GeoDataFrame, counted: pd.DataFrame, access: gpd.GeoDataFrame, rules: Any,

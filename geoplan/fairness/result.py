@@ -29,7 +29,7 @@ import shapely
 
 from .._util import finite
 from ..errors import UsageError
-from ..network import Snapped, Sources, multi_source, point_distances
+from ..network import Snapped, Sources, distances_by_group, sources_by_group
 from ..parks import access_points
 from .measures import inequality_table, lorenz, rank_units, weighted_mean, worst_decile
 
@@ -153,25 +153,23 @@ def park_distances(network: Any, parks: pd.DataFrame, access: gpd.GeoDataFrame, 
     a = access[access["park_id"].isin(counted["park_id"])]
     if len(a) == 0 or len(points_snapped) == 0:
         return np.full(len(points_snapped), float(cap))
-    reach = multi_source(network, Sources.on_edges(network.snap(a.geometry.values, share=share), a["park_id"].to_numpy()), cap)
-    d, _ = point_distances(network, reach, points_snapped)
-    return np.minimum(np.where(np.isfinite(d), d, cap), cap)
+    src = Sources.on_edges(network.snap(a.geometry.values, share=share), a["park_id"].to_numpy())
+    return _capped(distances_by_group(network, {"parks": src}, points_snapped, cap)["parks"].dist, cap)
 
 
 def category_distances_capped(network: Any, facilities: pd.DataFrame, points_snapped: Any, categories: list[str],
                               cap: float) -> dict[str, np.ndarray]:
     """Per category, the walking distance from every point to its nearest facility, bounded at ``cap``."""
-    out = {}
-    for c in categories:
-        f = facilities[facilities["category"] == c] if len(facilities) else facilities
-        if len(f) == 0:
-            out[c] = np.full(len(points_snapped), float(cap))
-            continue
-        s = Snapped(f["snap_edge"].to_numpy(np.int64), f["snap_along"].to_numpy(float), f["snap_m"].to_numpy(float))
-        reach = multi_source(network, Sources.on_edges(s, pd.factorize(f["fac_id"])[0]), cap)
-        d, _ = point_distances(network, reach, points_snapped)
-        out[c] = np.minimum(np.where(np.isfinite(d), d, cap), cap)
-    return out
+    if len(facilities) == 0:
+        return {c: np.full(len(points_snapped), float(cap)) for c in categories}
+    src = sources_by_group(Snapped.from_columns(facilities), facilities["fac_id"].to_numpy(np.int64),
+                           facilities["category"].to_numpy(object), categories)
+    return {c: _capped(g.dist, cap) for c, g in distances_by_group(network, src, points_snapped, cap).items()}
+
+
+def _capped(d: np.ndarray, cap: float) -> np.ndarray:
+    """Distances bounded at ``cap`` (``cap`` where unreached)."""
+    return np.minimum(np.where(np.isfinite(d), d, cap), cap)
 
 
 def run_fairness(result: Any, settings: Mapping | None = None) -> FairnessResult:

@@ -39,9 +39,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy import sparse
-from scipy.sparse import csgraph
 
-from ..network import Snapped, Sources, multi_source, point_distances
+from ..network import Snapped, Sources, all_pairs, multi_source, point_distances
 from .topology import GreenwayNetwork, anchors
 
 __all__ = ["PatchConnectivity", "patch_connectivity", "park_links", "decay_theta", "iic_pc"]
@@ -59,11 +58,11 @@ def _matrices(n: int, i: np.ndarray, j: np.ndarray, d: np.ndarray, theta: float,
     """All-pairs ``θ × shortest distance`` and fewest-link counts (inf where unconnected)."""
     if len(i):
         W = sparse.coo_matrix((np.maximum(theta * d, 1e-12), (i, j)), shape=(n, n)).tocsr()
-        D = csgraph.shortest_path(W, method="D", directed=False)
+        D = all_pairs(W)
         m = np.ones(len(i), bool) if threshold is None else d <= threshold
         if m.any():
             B = sparse.coo_matrix((np.ones(int(m.sum())), (i[m], j[m])), shape=(n, n)).tocsr()
-            H = csgraph.shortest_path(B, method="D", directed=False, unweighted=True)
+            H = all_pairs(B, unweighted=True)
         else:
             H = np.where(np.eye(n, dtype=bool), 0.0, np.inf)
     else:

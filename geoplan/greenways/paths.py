@@ -1,12 +1,11 @@
 """Shortest walking paths *with their geometry* between points on a network's edges.
 
-The kernel (:func:`geoplan.network.multi_source`) gives distances and the
-nearest source; drawing the path that a proposed link would follow needs the
-predecessor tree as well.  :class:`PathFinder` runs
-``scipy.sparse.csgraph.dijkstra(..., return_predecessors=True)`` on the same
-CSR matrix (``net.graph``) from a virtual node placed on the start edge, and
-rebuilds the path through ``net.edges`` (the shortest edge of every node pair,
-as in the CSR matrix).
+The kernel (:func:`geoplan.network.multi_source`) gives distances, the
+nearest source and the predecessor tree; drawing the path that a proposed
+link would follow walks that tree back (:func:`geoplan.network.path_nodes`)
+from one pass started at the point on the start edge, and rebuilds the path
+through ``net.edges`` (the shortest edge of every node pair, as in the CSR
+matrix).
 """
 
 from __future__ import annotations
@@ -15,11 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from scipy import sparse
-from scipy.sparse import csgraph
 from shapely.ops import substring
 
-from ..network import WalkNetwork
+from ..network import Reach, Snapped, Sources, WalkNetwork, multi_source, path_nodes
 
 __all__ = ["PathFinder", "Path"]
 
@@ -61,7 +58,7 @@ class PathFinder:
         first = np.r_[True, key[order][1:] != key[order][:-1]]
         self._keys = key[order][first]
         self._edge = order[first]
-        self._cache: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = {}
+        self._cache: dict[tuple[int, float, float], Reach] = {}
 
     def edge_between(self, p: np.ndarray, q: np.ndarray) -> np.ndarray:
         """The shortest edge joining each node pair (``p[i]``, ``q[i]``)."""
@@ -69,28 +66,17 @@ class PathFinder:
         key = np.minimum(p, q) * n + np.maximum(p, q)
         return self._edge[np.searchsorted(self._keys, key)]
 
-    def tree(self, edge: int, along: float, limit: float) -> tuple[np.ndarray, np.ndarray]:
-        """Distances and predecessors from a point on an edge (virtual node ``n_nodes``)."""
+    def tree(self, edge: int, along: float, limit: float) -> Reach:
+        """The kernel's pass from a point on an edge (distances and predecessors of every node)."""
         ck = (int(edge), round(float(along), 6), float(limit))
         if ck in self._cache:
             return self._cache[ck]
-        net = self.net
-        n = net.n_nodes
-        g = net.graph
-        u, v, L = int(net.edge_u[edge]), int(net.edge_v[edge]), float(net.edge_length[edge])
-        if u == v:
-            tgt, w = [u], [max(min(along, L - along), 1e-9)]
-        else:
-            tgt, w = [u, v], [max(along, 1e-9), max(L - along, 1e-9)]
-        indptr = np.concatenate([g.indptr, [g.indptr[-1] + len(tgt)]])
-        indices = np.concatenate([g.indices, tgt])
-        data = np.concatenate([g.data, w])
-        G = sparse.csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
-        d, pred = csgraph.dijkstra(G, directed=True, indices=n, return_predecessors=True, limit=limit)
+        start = Snapped(np.array([int(edge)], dtype=np.int64), np.array([float(along)]), np.zeros(1))
+        reach = multi_source(self.net, Sources.on_edges(start), limit)
         if len(self._cache) > 64:
             self._cache.clear()
-        self._cache[ck] = (d, pred)
-        return d, pred
+        self._cache[ck] = reach
+        return reach
 
     def path(self, edge_a: int, along_a: float, edge_b: int, along_b: float, limit: float = np.inf) -> Path | None:
         """The shortest path from a point on ``edge_a`` to a point on ``edge_b``.
@@ -110,9 +96,9 @@ class PathFinder:
             None when the end is farther than ``limit``.
         """
         net = self.net
-        n = net.n_nodes
         geoms = net.edges.geometry.values
-        d, pred = self.tree(edge_a, along_a, limit)
+        reach = self.tree(edge_a, along_a, limit)
+        d = reach.dist
         ub, vb, Lb = int(net.edge_u[edge_b]), int(net.edge_v[edge_b]), float(net.edge_length[edge_b])
         via_u = d[ub] + along_b
         via_v = d[vb] + (Lb - along_b)
@@ -124,12 +110,7 @@ class PathFinder:
             piece = _piece(geoms[edge_a], along_a, along_b)
             return Path(float(same), piece, np.array([edge_a]))
         last = ub if via_u <= via_v else vb
-        nodes = [last]
-        while pred[nodes[-1]] != n:
-            nodes.append(int(pred[nodes[-1]]))
-            if nodes[-1] < 0:  # pragma: no cover - cannot happen for a reached node
-                return None
-        nodes = nodes[::-1]
+        nodes = path_nodes(reach, last).tolist()
         first = nodes[0]
         ua, va = int(net.edge_u[edge_a]), int(net.edge_v[edge_a])
         La = float(net.edge_length[edge_a])

@@ -21,10 +21,10 @@ import pandas as pd
 import shapely
 
 from ..config import Rules
-from ..network import Snapped, Sources, WalkNetwork, multi_source, point_distances, reached_edge_parts
+from ..network import Snapped, Sources, WalkNetwork, distances_by_group, reached_edge_parts, sources_by_group
 from .fragments import fragment_homes
 
-__all__ = ["ParkCoverage", "park_coverage", "euclidean_cover", "network_cover", "summarise", "SCOPES"]
+__all__ = ["ParkCoverage", "park_coverage", "euclidean_cover", "network_cover", "summarise", "tier_sources", "SCOPES"]
 
 SCOPES = ("all", "outside_historic", "inside_historic")
 
@@ -174,30 +174,53 @@ def network_cover(
     best_d = np.full(len(cells), np.inf)
     best_p = np.full(len(cells), -1, dtype=np.int64)
     best_t = np.full(len(cells), None, dtype=object)
-    counted = _counted(parks)
     zones = []
-    acc = access.merge(counted[["park_id", "tier"]], on="park_id")
-    for t in rules.tiers:
-        a = acc[acc["tier"] == t.id]
-        if len(a) == 0:
-            out[f"net_dist:{t.id}"] = np.inf
-            zones.append((t.id, shapely.Polygon()))
+    passes = distances_by_group(network, tier_sources(network, _counted(parks), access, rules),
+                                snapped, {t.id: t.radius_m for t in rules.tiers})
+    for tid, g in passes.items():
+        out[f"net_dist:{tid}"] = g.dist
+        if g.reach is None:
+            zones.append((tid, shapely.Polygon()))
             continue
-        s = network.snap(a.geometry.values)
-        reach = multi_source(network, Sources.on_edges(s, a["park_id"].to_numpy()), t.radius_m)
-        d, lab = point_distances(network, reach, snapped)
-        out[f"net_dist:{t.id}"] = d
-        better = d < best_d
-        best_d[better] = d[better]
-        best_p[better] = lab[better]
-        best_t[better] = t.id
-        zones.append((t.id, _street_zone(reached_edge_parts(network, reach).geometry.values, 15.0)))
+        better = g.dist < best_d
+        best_d[better] = g.dist[better]
+        best_p[better] = g.label[better]
+        best_t[better] = tid
+        zones.append((tid, _street_zone(reached_edge_parts(network, g.reach).geometry.values, 15.0)))
     zones.insert(0, ("all", shapely.union_all([z for _, z in zones])))
     out["net_dist"] = best_d
     out["net_park"] = best_p
     out["net_tier"] = best_t
     out["net_covered"] = np.isfinite(best_d)
     return out, zones
+
+
+def tier_sources(network: WalkNetwork, counted: pd.DataFrame, access: gpd.GeoDataFrame, rules: Rules,
+                 share: float | None = None) -> dict[str, Sources]:
+    """The access points of the counted parks as walking sources, one group per tier of the rules.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+    counted : DataFrame
+        Parks with a ``tier`` (``park_id``, ``tier``).
+    access : GeoDataFrame
+        Access points (``park_id``, point geometry).
+    rules : Rules
+    share : float, optional
+        Main-piece share the access points are snapped with (default: the network's).
+
+    Returns
+    -------
+    dict
+        Tier id -> :class:`~geoplan.network.Sources` labelled by ``park_id`` (empty for a tier without parks).
+    """
+    acc = access.merge(counted[["park_id", "tier"]], on="park_id")
+    keys = [t.id for t in rules.tiers]
+    if len(acc) == 0:
+        return {k: Sources() for k in keys}
+    return sources_by_group(network.snap(acc.geometry.values, share=share), acc["park_id"].to_numpy(),
+                            acc["tier"].to_numpy(object), keys)
 
 
 def _street_zone(lines: np.ndarray, width: float) -> Any:

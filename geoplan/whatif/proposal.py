@@ -39,7 +39,8 @@ from ..compounds.result import snap_facilities_compound
 from ..compounds.snapping import CONNECTOR, CompoundSnap, compound_network, compound_snap
 from ..errors import DataError, GeoplanWarning, UsageError
 from ..lifecircle import snap_facilities
-from ..network import Snapped, Sources, WalkNetwork, multi_source, point_distances
+from ..lifecircle.access import category_distances
+from ..network import Snapped, WalkNetwork
 from ..parks import access_points, select_parks
 from ..sources.layers import read_layer
 from .state import ModelState, WhatIfState, cell_points, load_state, tier_passes
@@ -50,16 +51,8 @@ __all__ = ["WhatIfResult", "what_if"]
 # kernel helpers
 # ---------------------------------------------------------------------------
 def _category_passes(net: WalkNetwork, fac: pd.DataFrame, snapped: Snapped, limits: dict) -> dict:
-    out = {}
-    for c, limit in limits.items():
-        f = fac[fac["category"] == c] if len(fac) else fac
-        if len(f) == 0:
-            out[c] = np.full(len(snapped), np.inf)
-            continue
-        s = Snapped(f["snap_edge"].to_numpy(np.int64), f["snap_along"].to_numpy(float), f["snap_m"].to_numpy(float))
-        reach = multi_source(net, Sources.on_edges(s, pd.factorize(f["fac_id"])[0]), float(limit))
-        out[c] = point_distances(net, reach, snapped)[0]
-    return out
+    """Per category, the walking distance of every point to its nearest facility (``inf`` beyond the limit)."""
+    return {c: d for c, (d, _) in category_distances(net, snapped, fac, limits).items()}
 
 
 def _carry(cn_old: Any, cn_new: Any, snapped: Snapped) -> Snapped:
