@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -32,18 +31,28 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 
 from . import presenters
 from ._version import __version__
 from .errors import GeoplanWarning
 from .i18n import has_label, label, text
-from .maps import interactive_map, save_map, static_map
-from .maps.layers import MapLayer, osm_basemap_layers
 from .parks import coverage_status
-from .presenters.parks import TIER_COLOURS, park_map_layers
+from .presenters.audit_maps import (
+    PRINT_DPI,
+    STATUS_COLOURS,
+    UNIT_MAP_DPI,
+    UNIT_MAP_MARGIN_M,
+    MapJob,
+    MapRenderer,
+    audit_map_layers,
+    basemap_layers,
+    print_map_jobs,
+    render_map_job,
+    unit_map_jobs,
+    unit_map_layers,
+    write_interactive_map,
+)
 from .presenters.html import (
     Col,
     auto_table,
@@ -57,11 +66,12 @@ from .presenters.html import fmt_pct as _pct
 from .presenters.html import fmt_pp as _pp
 from .presenters.html import page as _page
 from .presenters.html import status_cell as _status_cell
-from .settings import default_workers
 
 __all__ = [
     "PRINT_DPI",
+    "STATUS_COLOURS",
     "UNIT_MAP_DPI",
+    "UNIT_MAP_MARGIN_M",
     "Col",
     "MapJob",
     "MapRenderer",
@@ -73,193 +83,6 @@ __all__ = [
     "unit_map_layers",
     "write_maps_and_report",
 ]
-
-#: Resolution of each unit's map (a web page and an A4 print both look right at 150 dpi).
-UNIT_MAP_DPI = 150
-#: Resolution of the A4 PNG print maps (300 dpi, print quality).
-PRINT_DPI = 300
-#: Rows of a further analysis' table shown in the report (all rows are in the CSV).
-#: Metres shown around a unit on its map.
-UNIT_MAP_MARGIN_M = 120.0
-#: Colours of the coverage-status classes (colour-blind safe, print safe).
-STATUS_COLOURS = {"walk_covered": "#1a9850", "covered": "#1a9850", "line_only": "#fdae61", "not_covered": "#d73027"}
-
-
-# =====================================================================  map layers
-def basemap_layers(result: Any, area: Any = None) -> list:
-    """Light basemap from the OSM data of the audit (streets, buildings) for offline maps.
-
-    Streets and buildings are merged into one multi-geometry each, which draws
-    several times faster than thousands of separate features.
-
-    Parameters
-    ----------
-    result : AuditResult
-    area : shapely geometry, optional
-        Keep only what lies in this rectangle's bounds (in the study CRS).
-    """
-    st = result.study
-    crs = st.crs
-    streets = np.asarray(st.network.edges.geometry.values)
-    buildings = np.asarray(st.buildings.geometry.values) if len(st.buildings) else np.array([], dtype=object)
-    if area is not None:  # features whose bounding box meets the area's (the map frame cuts the rest)
-        streets, buildings = _in_bounds(streets, area.bounds), _in_bounds(buildings, area.bounds)
-    streets = shapely.get_parts(streets[~shapely.is_empty(streets)]) if len(streets) else streets
-    streets = streets[shapely.get_type_id(streets) == 1] if len(streets) else streets
-    buildings = shapely.get_parts(buildings[~shapely.is_empty(buildings)]) if len(buildings) else buildings
-    buildings = buildings[shapely.get_type_id(buildings) == 3] if len(buildings) else buildings
-    layers: dict[str, gpd.GeoDataFrame] = {}
-    if len(streets):
-        layers["streets"] = gpd.GeoDataFrame(geometry=[shapely.multilinestrings(streets)], crs=crs)
-    if len(buildings):
-        layers["buildings"] = gpd.GeoDataFrame(geometry=[shapely.multipolygons(buildings)], crs=crs)
-    return osm_basemap_layers(**layers)
-
-
-def _in_bounds(geoms: np.ndarray, bounds: tuple) -> np.ndarray:
-    if len(geoms) == 0:
-        return geoms
-    b = shapely.bounds(geoms)
-    minx, miny, maxx, maxy = bounds
-    ok = (b[:, 0] <= maxx) & (b[:, 2] >= minx) & (b[:, 1] <= maxy) & (b[:, 3] >= miny)
-    return geoms[ok]
-
-
-def _status_layer(status: gpd.GeoDataFrame, lang: str, *, show: bool = True, name: str | None = None):
-    L = lambda k: label(k, lang)
-    s = status.copy()
-    s["status_label"] = s["status"].map(L)
-    s["area_m2"] = s["area_m2"].round(0)
-    s["residents"] = s["residents"].round(0)
-    present = [k for k in ("walk_covered", "covered", "line_only", "not_covered") if k in set(s["status"])]
-    return MapLayer(s, name or L("method_gap"), kind="polygon", column="status",
-                    categories={k: STATUS_COLOURS[k] for k in present},
-                    category_labels={k: L(k) for k in present}, fill_opacity=0.6, weight=0.4, show=show,
-                    tooltip=[("unit_name", L("unit_name")), ("status_label", L("status")),
-                             ("area_m2", L("area_m2")), ("residents", L("residents"))])
-
-
-def audit_map_layers(result: Any, lang: str, *, status: gpd.GeoDataFrame | None = None) -> list:
-    """All map layers of an audit: park coverage, the method difference, then each extra analysis.
-
-    Parameters
-    ----------
-    result : AuditResult
-    lang : {"zh", "en"}
-    status : GeoDataFrame, optional
-        :func:`coverage_status` of the result, if already computed.
-    """
-    L = lambda k: label(k, lang)
-    layers = park_map_layers(result.parks, result.study.units, lang)
-    if set(result.parks.methods) == {"euclidean", "network"}:
-        st = coverage_status(result.parks) if status is None else status
-        if len(st):
-            # under the parks, above the units: switched off at first (the residential layer shows one method)
-            layers.insert(2, _status_layer(st, lang, show=False))
-    if len(result.siting):
-        s = result.siting.copy()
-        s["new_residents"] = s["new_residents"].round(0)
-        s["area_m2"] = s["area_m2"].round(0)
-        layers.append(MapLayer(s, L("pocket_parks"), kind="polygon", color="#6a3d9a", fill_color="#cab2d6",
-                               fill_opacity=0.8, weight=2,
-                               tooltip=[("step", L("step")), ("area_m2", L("area_m2")),
-                                        ("new_residents", L("new_residents"))]))
-    for name, a in result.analyses.items():
-        try:
-            layers.extend(presenters.map_layers(a, lang))
-        except Exception as exc:  # noqa: BLE001 - an analysis' map must not cost the whole report
-            warnings.warn(f"{name}: its map layers failed ({exc}); left off the interactive map.",
-                          GeoplanWarning, stacklevel=2)
-    return layers
-
-
-def unit_map_layers(result: Any, unit_id: Any, lang: str, *, status: gpd.GeoDataFrame | None = None,
-                    margin_m: float = UNIT_MAP_MARGIN_M) -> tuple[list, list]:
-    """Layers of one unit's map: neighbouring units, the unit's residential land by
-    coverage status, parks by tier, access points, pocket-park sites and the unit outline,
-    all clipped to the unit's bounds plus ``margin_m``.
-
-    Parameters
-    ----------
-    result : AuditResult
-    unit_id : the unit's ``unit_id``
-    lang : {"zh", "en"}
-    status : GeoDataFrame, optional
-        :func:`coverage_status` of the result, if already computed.
-    margin_m : float
-        Metres shown around the unit.
-
-    Returns
-    -------
-    layers, basemap : list of MapLayer, list of MapLayer
-        For :func:`geoplan.maps.static_map` / :func:`geoplan.maps.interactive_map`.
-    """
-    L = lambda k: label(k, lang)
-    cov = result.parks
-    units = result.study.units
-    crs = result.study.crs
-    unit = units[units["unit_id"] == unit_id]
-    if unit.empty:
-        raise KeyError(f"no unit with unit_id {unit_id!r}")
-    geom = unit.geometry.iloc[0]
-    minx, miny, maxx, maxy = geom.bounds
-    box = shapely.box(minx - margin_m, miny - margin_m, maxx + margin_m, maxy + margin_m)
-
-    def clip(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        if gdf is None or len(gdf) == 0:
-            return gdf
-        g = gdf[gdf.intersects(box)].copy()
-        if len(g):
-            g = g.set_geometry(shapely.clip_by_rect(g.geometry.values, *box.bounds))
-            g = g[~g.geometry.is_empty]
-        return g
-
-    layers: list = []
-    others = units[(units["unit_id"] != unit_id) & units.intersects(box)][["unit_name", "geometry"]]
-    if len(others):
-        lines = shapely.clip_by_rect(shapely.boundary(others.geometry.values), *box.bounds)
-        others = gpd.GeoDataFrame({"unit_name": others["unit_name"].to_numpy()}, geometry=lines, crs=crs)
-        others = others[~others.geometry.is_empty & others.geom_type.isin(["LineString", "MultiLineString"])]
-        if len(others):
-            layers.append(MapLayer(others, L("other_units"), kind="line", color="#777777", weight=1.2, dash="5 3",
-                                   tooltip=[("unit_name", L("unit_name"))]))
-    st = coverage_status(result.parks) if status is None else status
-    su = st[st["unit_id"] == unit_id]
-    if len(su):
-        layers.append(_status_layer(su, lang, name=L("residential")))
-    tiers = [t.id for t in cov.rules.tiers]
-    tier_col = {t: TIER_COLOURS[i % len(TIER_COLOURS)] for i, t in enumerate(tiers)}
-    tier_lab = {t.id: t.text(lang) for t in cov.rules.tiers}
-    p = clip(cov.parks)
-    if p is not None and len(p):
-        p = p[["name", "tier", "area_m2", "geometry"]].copy()
-        p["tier"] = p["tier"].fillna("none")
-        p["name"] = p["name"].fillna("")
-        present = set(p["tier"])
-        cats = {k: v for k, v in tier_col.items() if k in present}
-        labs = {k: v for k, v in tier_lab.items() if k in present}
-        if "none" in present:
-            cats["none"] = "#bdbdbd"
-            labs["none"] = text("parks.below_every_tier", lang)
-        layers.append(MapLayer(p, L("parks"), kind="polygon", column="tier", categories=cats, category_labels=labs,
-                               fill_opacity=0.85, weight=0.8, color="#00441b",
-                               tooltip=[("name", L("name")), ("tier", L("tier"))]))
-    if "network" in cov.methods and len(cov.access):
-        a = clip(cov.access)
-        if a is not None and len(a):
-            layers.append(MapLayer(a[["park_id", "geometry"]], L("access_points"), kind="point", color="#08306b",
-                                   fill_color="#ffffff", fill_opacity=1.0, radius_px=2.5, weight=1.2))
-    if len(result.siting):
-        s = clip(result.siting)
-        if s is not None and len(s):
-            layers.append(MapLayer(s[["step", "geometry"]], L("pocket_parks"), kind="polygon", color="#6a3d9a",
-                                   fill_color="#cab2d6", fill_opacity=0.85, weight=1.5))
-    layers.append(MapLayer(unit[["unit_name", "geometry"]], L("unit_outline"), kind="polygon", color="#111111",
-                           fill_color="#ffffff", fill_opacity=0.0, weight=2.4))
-    # the map frame is wider or taller than the unit: draw the basemap well beyond the unit
-    cx, cy, side = (minx + maxx) / 2, (miny + maxy) / 2, 1.6 * max(maxx - minx, maxy - miny) / 2 + margin_m
-    return layers, basemap_layers(result, shapely.box(cx - side, cy - side, cx + side, cy + side))
-
 
 # =====================================================================  the report
 @dataclass
@@ -398,193 +221,24 @@ def write_maps_and_report(result: Any, folder: Path, lang: str, *, tables: dict,
 
 
 # ---------------------------------------------------------------------------- maps
-@dataclass
-class MapJob:
-    """One static map to draw: :func:`geoplan.maps.static_map` arguments and where it goes.
-
-    Attributes
-    ----------
-    layers, basemap : list of MapLayer
-    folder : Path
-        Output folder; the map is written to ``folder / rel``.
-    rel : str
-        Path of the map relative to the folder (``maps/units/3.png``).
-    kwargs : dict
-        Other ``static_map`` keyword arguments (title, subtitle, paper, dpi, lang).
-    key : str, optional
-        Name of the further analysis this map belongs to (its failure is a warning, not an error).
-    """
-
-    layers: list
-    basemap: list
-    folder: Path
-    rel: str
-    kwargs: dict
-    key: str | None = None
-
-
-def render_map_job(job: MapJob) -> tuple[str, float, str | None]:
-    """Draw one map (in a worker process or here); return (rel, seconds, error or None)."""
-    t = time.perf_counter()
-    try:
-        _quiet_static_map(job.layers, job.folder / job.rel, basemap_layers=job.basemap, **job.kwargs)
-    except Exception as exc:
-        if job.key is None:
-            raise
-        return job.rel, time.perf_counter() - t, f"{type(exc).__name__}: {exc}"
-    return job.rel, time.perf_counter() - t, None
-
-
-class MapRenderer:
-    """Draw static maps in worker processes while the caller goes on; ``wait()`` collects them.
-
-    Falls back to drawing them one after the other in this process when only
-    one worker is asked for, or when worker processes cannot be started.
-    """
-
-    def __init__(self, jobs: Sequence[MapJob], *, workers: int | None = None, quiet: bool | None = None,
-                 desc: str = "maps"):
-        self.jobs = list(jobs)
-        self.quiet = quiet
-        self.desc = desc
-        self.workers = default_workers(len(self.jobs)) if workers is None else max(1, int(workers))
-        self.busy_s = 0.0
-        self._pool = None
-        self._futures: list = []
-
-    def __enter__(self) -> MapRenderer:
-        if self.workers > 1 and self.jobs:
-            import concurrent.futures as cf
-            import multiprocessing as mp
-
-            method = "fork" if "fork" in mp.get_all_start_methods() and sys.platform.startswith("linux") else None
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads alive (Python >= 3.12)
-                    self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context(method))
-                    self._futures = [self._pool.submit(render_map_job, j) for j in self.jobs]
-            except (OSError, RuntimeError, ValueError, AssertionError) as exc:
-                warnings.warn(f"cannot start map workers ({exc}); drawing the maps one by one.", GeoplanWarning,
-                              stacklevel=2)
-                self._shutdown()
-        return self
-
-    def wait(self) -> set[str]:
-        """Wait for every map; return the relative paths drawn.
-
-        Raises
-        ------
-        Exception
-            The first error of a park-coverage or unit map (further analyses' map errors are warnings).
-        """
-        from concurrent.futures import as_completed
-        from concurrent.futures.process import BrokenProcessPool
-
-        done: set[str] = set()
-        results = []
-        bar = _bar(len(self.jobs), self.desc, self.quiet)
-        try:
-            if self._pool is not None:
-                try:
-                    for f in as_completed(self._futures):
-                        results.append(f.result())
-                        bar.update(1)
-                except BrokenProcessPool as exc:
-                    warnings.warn(f"a map worker died ({exc}); drawing the rest of the maps here.", GeoplanWarning,
-                                  stacklevel=2)
-                    self._shutdown()
-                    have = {r[0] for r in results}
-                    for j in self.jobs:
-                        if j.rel not in have:
-                            results.append(render_map_job(j))
-                            bar.update(1)
-            else:
-                for j in self.jobs:
-                    results.append(render_map_job(j))
-                    bar.update(1)
-        finally:
-            bar.close()
-        for rel, secs, err in results:
-            self.busy_s += secs
-            if err is None:
-                done.add(rel)
-            else:
-                warnings.warn(f"{rel}: the map could not be drawn ({err}); the report shows the tables only.",
-                              GeoplanWarning, stacklevel=2)
-        return done
-
-    def _shutdown(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-    def __exit__(self, *exc: object) -> None:
-        self._shutdown()
-
-
-def _bar(total: int, desc: str, quiet: bool | None):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="map", leave=False, file=sys.stderr,
-                disable=True if quiet else (None if quiet is None else False))
-
-
+# What each map shows and how it is drawn: geoplan.presenters.audit_maps.
 def _interactive(ctx: _Ctx) -> None:
-    title = f"{ctx.title} · {ctx.L('park_coverage')}"
-    layers = audit_map_layers(ctx.result, ctx.lang, status=ctx.status)
-    m = interactive_map(layers, title=title, basemap="osm-data", basemap_layers=basemap_layers(ctx.result))
-    save_map(m, ctx.folder / "map.html")
-
-
-def _quiet_static_map(*args: Any, **kwargs: Any) -> Path:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=UserWarning)
-        warnings.filterwarnings("ignore", category=RuntimeWarning)
-        return static_map(*args, **kwargs)
+    write_interactive_map(ctx.result, ctx.folder, ctx.lang, title=ctx.title, status=ctx.status)
 
 
 def _print_map_jobs(ctx: _Ctx) -> list[MapJob]:
-    """The park-coverage print maps (A3 PDF, A4 PNG) and an A4 PNG per further analysis."""
-    res, lang = ctx.result, ctx.lang
-    base = basemap_layers(res)
-    title = f"{ctx.L('park_coverage')} · {ctx.area_name}".rstrip(" ·")
-    sub = res.config.rules.text(lang)
-    layers = park_map_layers(res.parks, res.study.units, lang, for_print=True)
-    jobs = [MapJob(layers, base, ctx.folder, "maps/park_coverage_A3.pdf", dict(title=title, subtitle=sub, paper="A3", lang=lang)),
-            MapJob(layers, base, ctx.folder, "maps/park_coverage_A4.png",
-                   dict(title=title, subtitle=sub, paper="A4", dpi=PRINT_DPI, lang=lang))]
-    for name, a in res.analyses.items():
-        try:
-            al = [x for x in presenters.map_layers(a, lang) if getattr(x, "show", True)]
-        except Exception as exc:  # noqa: BLE001 - an analysis' map must not cost the whole report
-            warnings.warn(f"{name}: its map layers failed ({exc}); the report shows its tables only.",
-                          GeoplanWarning, stacklevel=2)
-            continue
-        if not al or all(len(x.gdf) == 0 for x in al):
-            continue
-        jobs.append(MapJob(al, base, ctx.folder, f"maps/{_slug(name)}_A4.png",
-                           dict(title=f"{ctx.L(name)} · {ctx.area_name}".rstrip(" ·"), paper="A4", dpi=UNIT_MAP_DPI,
-                                lang=lang), key=name))
-    return jobs
+    return print_map_jobs(ctx.result, ctx.folder, ctx.lang, area_name=ctx.area_name)
 
 
 def _unit_map_jobs(ctx: _Ctx, unit_ids: list) -> list[MapJob]:
-    res, lang, L = ctx.result, ctx.lang, ctx.L
     if not unit_ids:
         return []
-    (ctx.folder / "maps" / "units").mkdir(parents=True, exist_ok=True)
+    L = ctx.L
     piv = _unit_table(ctx).set_index("unit_id", drop=False)
-    names = dict(zip(res.study.units["unit_id"], res.study.units["unit_name"]))
-    jobs = []
-    for uid in unit_ids:
-        row = piv.loc[uid]
-        layers, base = unit_map_layers(res, uid, lang, status=ctx.status)
-        sub = f"{L('land_covered')}: " + " · ".join(
-            f"{L(m)} {_pct(row.get(f'land_pct:{m}'))} %" for m in res.parks.methods)
-        jobs.append(MapJob(layers, base, ctx.folder, f"maps/units/{_slug(uid)}.png",
-                           dict(title=f"{names.get(uid, uid)} · {L('park_coverage')}", subtitle=sub, paper="A4",
-                                dpi=UNIT_MAP_DPI, lang=lang)))
-    return jobs
+    subtitles = {uid: f"{L('land_covered')}: " + " · ".join(
+        f"{L(m)} {_pct(piv.loc[uid].get(f'land_pct:{m}'))} %" for m in ctx.result.parks.methods) for uid in unit_ids}
+    return unit_map_jobs(ctx.result, ctx.folder, ctx.lang, unit_ids, subtitles=subtitles, status=ctx.status)
+
 
 
 def _slug(v: Any) -> str:
