@@ -3,13 +3,19 @@
 After an audit, :func:`save_state` keeps what a what-if needs (the walking
 network and the compound network as arrays, the residential cells and where
 they join each network, and the per-cell distance of every park tier and
-per-home distance of every life-circle category) in ``state.pkl`` of the
-output folder.
+per-home distance of every life-circle category) in the output folder as
+data only: ``whatif-state.json`` (structure, the geoplan version, the hashes
+of the audit's inputs and of its ``summary.json``) and ``whatif-state.npz``
+(plain arrays, read with ``allow_pickle=False``; geometries as WKB).  Reading
+it never runs code (:mod:`~geoplan.whatif.store`), so an audit folder from
+elsewhere is safe to give to ``geoplan whatif``; a state that does not belong
+to its audit, to this version of geoplan or to the inputs it names is refused.
+An old ``state.pkl`` is never read.
 """
 
 from __future__ import annotations
 
-import pickle
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,16 +25,29 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._version import __version__
+from ..compounds.extract import Compounds
 from ..compounds.result import BASE_CELL_COLUMNS, tier_distances
+from ..compounds.snapping import CompoundNetwork, CompoundSnap
+from ..config import Rules, Tier
 from ..errors import DataError
+from ..lifecircle.rules import Catchment, Category, LifeCircleRules, Level, Profile, TagRule
 from ..network import Snapped, WalkNetwork
 from ..parks import access_points
+from . import store
 
-__all__ = ["STATE_FILE", "ModelState", "WhatIfState", "build_state", "load_state", "save_state", "tier_passes"]
+__all__ = ["STATE_FILE", "STATE_ARRAYS", "ModelState", "WhatIfState", "build_state", "load_state", "save_state",
+           "tier_passes"]
 
-#: File name of the saved state inside an audit folder.
-STATE_FILE = "state.pkl"
-STATE_VERSION = 1
+#: File name of the saved state inside an audit folder (JSON; its arrays are in :data:`STATE_ARRAYS`).
+STATE_FILE = "whatif-state.json"
+#: File name of the state's arrays (numpy ``.npz`` without pickles).
+STATE_ARRAYS = "whatif-state.npz"
+#: What the JSON document says it is.
+STATE_FORMAT = "geoplan what-if state"
+STATE_VERSION = 2
+#: The audit file the state is bound to (written before the state).
+AUDIT_SUMMARY = "summary.json"
 
 
 # ---------------------------------------------------------------------------
@@ -205,64 +224,164 @@ def build_state(result: Any) -> WhatIfState:
     return state
 
 
-def _clear_caches(state: WhatIfState) -> None:
-    for m in state.models.values():
-        for net in (m.network, getattr(m.cnet, "network", None)):
-            if net is not None:
-                net._tree = None
-                net._index_of_id = None
-        if m.cnet is not None:
-            m.cnet._poly_tree = None
+# ---------------------------------------------------------------------------
+# the state as data (no pickle)
+# ---------------------------------------------------------------------------
+def _network_fields(net: WalkNetwork) -> dict:
+    return {"node_id": net.node_id, "x": net.x, "y": net.y, "edges": net.edges, "crs": net.crs,
+            "main_share": net.main_share}
 
 
-def save_state(result: Any, folder: str | Path) -> Path:
-    """Write the what-if state of an audit as ``state.pkl`` into ``folder``.
+def _network_build(f: dict) -> WalkNetwork:
+    return WalkNetwork(f["node_id"], f["x"], f["y"], f["edges"], f["crs"], float(f["main_share"]))
 
-    Called by :func:`geoplan.outputs.write_audit` on its temporary folder, so
-    the state is part of the atomic output.
+
+def _cnet_fields(cn: CompoundNetwork) -> dict:
+    return {fd.name: getattr(cn, fd.name) for fd in dataclasses.fields(cn) if fd.name != "_poly_tree"}
+
+
+def _tagrule_build(f: dict) -> TagRule:
+    return TagRule(f["spec"])
+
+
+#: The classes a state holds: (name, fields to store or None for the dataclass fields).
+_CLASSES: dict[type, tuple[str, Any]] = {
+    WhatIfState: ("WhatIfState", None),
+    ModelState: ("ModelState", None),
+    WalkNetwork: ("WalkNetwork", _network_fields),
+    Snapped: ("Snapped", None),
+    CompoundNetwork: ("CompoundNetwork", _cnet_fields),
+    CompoundSnap: ("CompoundSnap", None),
+    Compounds: ("Compounds", None),
+    Rules: ("Rules", None),
+    Tier: ("Tier", None),
+    LifeCircleRules: ("LifeCircleRules", None),
+    Level: ("Level", None),
+    Profile: ("Profile", None),
+    Category: ("Category", None),
+    Catchment: ("Catchment", None),
+    TagRule: ("TagRule", lambda r: {"spec": r.spec}),
+}
+#: Reading: the only classes rebuilt, by name (None: set the dataclass fields).
+_BUILD: dict[str, tuple[type, Any]] = {
+    name: (cls, {"WalkNetwork": _network_build, "TagRule": _tagrule_build}.get(name))
+    for cls, (name, _) in _CLASSES.items()
+}
+
+
+def _input_files(result: Any) -> dict[str, Path]:
+    """The input files of an audit: the configured layers and the analyses' files."""
+    cfg = result.config
+    files: dict[str, Path] = {}
+    for fd in dataclasses.fields(cfg.inputs):
+        v = getattr(cfg.inputs, fd.name)
+        if isinstance(v, (str, Path)) and Path(v).is_file():
+            files[fd.name] = Path(v)
+    for section, keys in (("lifecircle", ("facilities", "origins")), ("compounds", ("polygons", "gates")),
+                          ("greenways", ("greenways", "layer"))):
+        sec = (cfg.extra or {}).get(section) or {}
+        for k in keys:
+            v = sec.get(k) if isinstance(sec, dict) else None
+            if isinstance(v, (str, Path)) and Path(v).is_file():
+                files[f"{section}.{k}"] = Path(v)
+    return files
+
+
+def input_hashes(result: Any) -> dict[str, dict]:
+    """Per input of an audit: its absolute path and SHA-256 (what the state is checked against)."""
+    return {k: {"path": str(p.resolve()), "sha256": store.file_sha256(p)} for k, p in sorted(_input_files(result).items())}
+
+
+def save_state(result: Any, folder: str | Path, *, inputs: dict | None = None) -> Path:
+    """Write the what-if state of an audit into ``folder`` (:data:`STATE_FILE` and :data:`STATE_ARRAYS`).
+
+    Called by :func:`geoplan.outputs.write_audit` on its temporary folder after
+    ``summary.json``, so the state is part of the atomic output and bound to
+    that summary.
 
     Parameters
     ----------
-    result : AuditResult
+    result : AuditResult or WhatIfState
     folder : path
+    inputs : dict, optional
+        Input name -> ``{"path", "sha256"}`` (default: hashed from the audit's configuration).
 
     Returns
     -------
-    Path of the state file.
+    Path of the state's JSON document.
     """
+    folder = Path(folder)
     state = result if isinstance(result, WhatIfState) else build_state(result)
-    _clear_caches(state)
-    path = Path(folder) / STATE_FILE
-    with open(path, "wb") as fh:
-        pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    return path
+    if inputs is None:
+        inputs = input_hashes(result) if not isinstance(result, WhatIfState) else {}
+    enc = store.Encoder(_CLASSES)
+    tree = enc.enc(state)
+    summary = folder / AUDIT_SUMMARY
+    header = {"format": STATE_FORMAT, "state_version": STATE_VERSION, "geoplan": __version__, "inputs": inputs,
+              "audit": {AUDIT_SUMMARY: store.file_sha256(summary)} if summary.exists() else {}}
+    return store.write_store(folder, STATE_FILE, STATE_ARRAYS, tree, enc.arrays, header)
 
 
-def load_state(path: str | Path) -> WhatIfState:
-    """Read a saved state (an audit folder or its ``state.pkl``).
+def _refuse(p: Path, why: str, hint: str = "Run `geoplan audit` again with this version of geoplan and give its folder.") -> DataError:
+    return DataError(f"what-if state {p}: {why}; it was not used.", hint=hint)
 
-    The state is a Python pickle: read only states your own audits wrote (a
-    pickle from elsewhere can run code when it is read).
+
+def load_state(path: str | Path, *, check_inputs: bool = True) -> WhatIfState:
+    """Read the what-if state of an audit folder (or its :data:`STATE_FILE`), as data only.
+
+    Nothing in the folder is executed: a ``state.pkl`` (the pickle older versions
+    wrote) is never opened.  The state is refused when it was written by another
+    version of geoplan, when it does not belong to the folder's ``summary.json``,
+    when its arrays were changed, or when an input it names still exists at its
+    path with other contents.
+
+    Parameters
+    ----------
+    path : path
+        An audit folder or its ``whatif-state.json``.
+    check_inputs : bool
+        Compare the recorded input hashes with the files where they still exist.
 
     Raises
     ------
     DataError
-        No state file, or one written by another version of geoplan.
+        No state, or a state refused for one of the reasons above.
     """
     p = Path(path)
-    if p.is_dir():
-        p = p / STATE_FILE
-    if not p.exists():
-        raise DataError(f"no what-if state at {p}.",
-                        hint="Run `geoplan audit` first (it writes state.pkl into its output folder) and give that folder.")
+    folder = p if p.is_dir() else p.parent
+    doc_path = folder / STATE_FILE
+    if not doc_path.exists():
+        if (folder / "state.pkl").exists():
+            raise _refuse(folder / "state.pkl", "a Python pickle (written by an older geoplan, or placed there): "
+                          "geoplan does not open pickles, they can run code")
+        raise DataError(f"no what-if state at {doc_path}.",
+                        hint=f"Run `geoplan audit` first (it writes {STATE_FILE} into its output folder) and give that folder.")
     try:
-        with open(p, "rb") as fh:
-            state = pickle.load(fh)
-    except Exception as exc:
-        raise DataError(f"cannot read the what-if state {p} ({type(exc).__name__}: {exc}).",
-                        hint="Run the audit again with this version of geoplan.") from exc
-    if not isinstance(state, WhatIfState) or getattr(state, "version", None) != STATE_VERSION:
-        raise DataError(f"{p} was written by another version of geoplan.", hint="Run the audit again.")
+        doc = store.read_header(doc_path)
+    except store.StoreError as exc:
+        raise _refuse(doc_path, str(exc)) from None
+    if doc.get("format") != STATE_FORMAT or doc.get("state_version") != STATE_VERSION:
+        raise _refuse(doc_path, f"not a what-if state of format {STATE_VERSION} (format {doc.get('state_version')!r})")
+    if doc.get("geoplan") != __version__:
+        raise _refuse(doc_path, f"written by geoplan {doc.get('geoplan')!r}, this is geoplan {__version__}")
+    for name, digest in (doc.get("audit") or {}).items():
+        f = folder / str(name)
+        if Path(str(name)).name != str(name) or not f.exists() or store.file_sha256(f) != digest:
+            raise _refuse(doc_path, f"it does not belong to this audit ({name} is missing or differs from the one "
+                          "the state was saved with)")
+    if check_inputs:
+        for name, rec in (doc.get("inputs") or {}).items():
+            f = Path(str((rec or {}).get("path", "")))
+            if f.is_file() and store.file_sha256(f) != rec.get("sha256"):
+                raise _refuse(doc_path, f"the input {name} ({f}) has changed since the audit",
+                              hint="Run `geoplan audit` again on the current inputs.")
+    try:
+        arrays = store.read_store(folder, doc)
+        state = store.decode(doc.get("state"), arrays, _BUILD)
+    except (store.StoreError, OSError, ValueError) as exc:
+        raise _refuse(doc_path, f"cannot be read ({exc})") from None
+    if not isinstance(state, WhatIfState):
+        raise _refuse(doc_path, "it holds no what-if state")
     return state
 
 
