@@ -96,7 +96,7 @@ def write_audit(
     quiet : bool
         No progress bars (for scripts).
     state : bool
-        Save ``state.pkl`` for ``geoplan whatif`` (a pickle: read it only if you wrote it).
+        Save the what-if state (``whatif-state.json`` + ``.npz``, data only) for ``geoplan whatif``.
 
     The warnings raised while the audit computed (``result.warnings``) and while
     it is written are listed in ``geoplan.log``.

@@ -77,17 +77,165 @@ def _assert_same(a: np.ndarray, b: np.ndarray) -> None:
     assert np.allclose(a[f], b[f], atol=1e-6)
 
 
+def _same_value(a, b, where="state"):
+    """Deep equality of two states (frames, arrays, dataclasses), for the data-only round trip."""
+    if isinstance(a, gpd.GeoDataFrame) or isinstance(a, pd.DataFrame):
+        assert type(a) is type(b), where
+        pd.testing.assert_frame_equal(a, b, check_exact=True, obj=where)
+        if isinstance(a, gpd.GeoDataFrame):
+            assert a.crs == b.crs and a.geometry.name == b.geometry.name, where
+        return
+    if isinstance(a, pd.Series):
+        pd.testing.assert_series_equal(a, b, check_exact=True, obj=where)
+        return
+    if isinstance(a, np.ndarray):
+        assert isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape, where
+        if a.dtype == object:
+            assert all(x == y if not isinstance(x, shapely.Geometry) else shapely.equals_exact(x, y, 0)
+                       for x, y in zip(a.ravel(), b.ravel())), where
+        else:
+            assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), where
+        return
+    if isinstance(a, dict):
+        assert set(a) == set(b), where
+        for k in a:
+            _same_value(a[k], b[k], f"{where}[{k!r}]")
+        return
+    if isinstance(a, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _same_value(x, y, f"{where}[{i}]")
+        return
+    if isinstance(a, geoplan.network.WalkNetwork):
+        for f in ("node_id", "x", "y", "edges", "main_share"):
+            _same_value(getattr(a, f), getattr(b, f), f"{where}.{f}")
+        assert (a.graph != b.graph).nnz == 0 and a.crs == b.crs, where
+        return
+    if dataclasses.is_dataclass(a):
+        assert type(a) is type(b), where
+        for f in dataclasses.fields(a):
+            if f.name != "_poly_tree":
+                _same_value(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
+        return
+    if isinstance(a, shapely.Geometry):
+        assert shapely.equals_exact(a, b, 0), where
+        return
+    if isinstance(a, float) and np.isnan(a):
+        assert isinstance(b, float) and np.isnan(b), where
+        return
+    if type(a).__name__ == "TagRule":
+        assert a.spec == b.spec, where
+        return
+    assert a == b, where
+
+
 def test_state_round_trip(cau, state, tmp_path):
     p = save_state(cau, tmp_path)
-    assert p.name == "state.pkl" and p.stat().st_size > 10_000
+    assert p.name == "whatif-state.json" and (tmp_path / "whatif-state.npz").stat().st_size > 10_000
+    assert not list(tmp_path.glob("*.pkl"))
     s2 = load_state(tmp_path)
     assert set(s2.models) == {"plain", "compounds"}
-    for m in s2.models:
-        for t, d in state.models[m].tier_dist.items():
-            _assert_same(s2.models[m].tier_dist[t], d)
+    _same_value(build_state(cau), s2)  # every field, frame, array and geometry, exactly
     assert s2.models["compounds"].network.n_edges == state.models["compounds"].network.n_edges
     with pytest.raises(geoplan.DataError):
         load_state(tmp_path / "nowhere")
+
+
+class _Payload:
+    """A pickle that would write a marker file when unpickled."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (Path.write_text, (Path(self.marker), "pwned"))
+
+
+def test_crafted_pickle_in_an_audit_folder_is_refused_not_run(cau, tmp_path, capsys):
+    import pickle
+
+    from geoplan.cli import main
+
+    c = _uncovered_spot(cau)
+    park = gpd.GeoDataFrame({"name": ["P"]}, geometry=[shapely.box(c.x + 40, c.y + 40, c.x + 120, c.y + 120)],
+                            crs=cau.study.crs)
+    f = tmp_path / "parks.geojson"
+    park.to_crs("EPSG:4326").to_file(f, driver="GeoJSON")
+    marker = tmp_path / "MARKER"
+    # a folder from elsewhere holding only a crafted state.pkl
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    (evil / "state.pkl").write_bytes(pickle.dumps(_Payload(marker)))
+    assert main(["whatif", str(evil), "--parks", str(f), "--out", str(tmp_path / "o1"), "-q"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "pickle" in err and "Traceback" not in err and len(err.strip().splitlines()) <= 2
+    assert not marker.exists()
+    # a crafted pickle given directly, and beside a good state: never opened
+    assert main(["whatif", str(evil / "state.pkl"), "--parks", str(f), "--out", str(tmp_path / "o2"), "-q"]) == 3
+    good = tmp_path / "good"
+    good.mkdir()
+    save_state(cau, good)
+    (good / "state.pkl").write_bytes(pickle.dumps(_Payload(marker)))
+    assert main(["whatif", str(good), "--parks", str(f), "--out", str(tmp_path / "o3"), "-q"]) == 0
+    assert not marker.exists()
+    # pickled arrays smuggled into the npz are refused (allow_pickle=False), not run
+    npz = good / "whatif-state.npz"
+    with np.load(npz, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    first = sorted(arrays)[0]
+    arrays[first] = np.array([_Payload(marker)], dtype=object)
+    np.savez(npz, **arrays, allow_pickle=True)
+    import hashlib, json  # noqa: E401 - the attacker also fixes the recorded checksum
+
+    doc = json.loads((good / "whatif-state.json").read_text(encoding="utf-8"))
+    doc["arrays"]["sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
+    (good / "whatif-state.json").write_text(json.dumps(doc), encoding="utf-8")
+    assert main(["whatif", str(good), "--parks", str(f), "--out", str(tmp_path / "o4"), "-q"]) == 3
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error:")
+    assert not marker.exists()
+
+
+def test_state_checked_against_its_audit(cau, tmp_path):
+    import json
+
+    folder = tmp_path / "audit"
+    folder.mkdir()
+    (folder / "summary.json").write_text('{"a": 1}', encoding="utf-8")
+    inp = tmp_path / "parks.geojson"
+    inp.write_text("{}", encoding="utf-8")
+    from geoplan.whatif.store import file_sha256
+
+    save_state(cau, folder, inputs={"parks": {"path": str(inp), "sha256": file_sha256(inp)}})
+    assert isinstance(load_state(folder), geoplan.whatif.WhatIfState)
+    doc_path = folder / "whatif-state.json"
+    doc = json.loads(doc_path.read_text(encoding="utf-8"))
+    # an input changed since the audit
+    inp.write_text('{"changed": 1}', encoding="utf-8")
+    with pytest.raises(geoplan.DataError, match="input parks"):
+        load_state(folder)
+    inp.write_text("{}", encoding="utf-8")
+    # another audit's summary
+    (folder / "summary.json").write_text('{"a": 2}', encoding="utf-8")
+    with pytest.raises(geoplan.DataError, match="does not belong to this audit"):
+        load_state(folder)
+    (folder / "summary.json").write_text('{"a": 1}', encoding="utf-8")
+    # another version of geoplan
+    doc_path.write_text(json.dumps({**doc, "geoplan": "0.0.1"}), encoding="utf-8")
+    with pytest.raises(geoplan.DataError, match="geoplan '0.0.1'"):
+        load_state(folder)
+    # arrays changed after the audit
+    doc_path.write_text(json.dumps(doc), encoding="utf-8")
+    npz = folder / "whatif-state.npz"
+    saved = npz.read_bytes()
+    npz.write_bytes(saved + b"x")
+    with pytest.raises(geoplan.DataError, match="checksum"):
+        load_state(folder)
+    npz.write_bytes(saved)
+    # a class that is not a state's is refused by name
+    doc_path.write_text(json.dumps(doc).replace('"cls": "Snapped"', '"cls": "os.system"'), encoding="utf-8")
+    assert "os.system" in doc_path.read_text(encoding="utf-8")
+    with pytest.raises(geoplan.DataError, match="unknown class"):
+        load_state(folder)
 
 
 def test_proposed_park_equals_full_rerun(cau, state):

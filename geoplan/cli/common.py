@@ -74,7 +74,7 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
     o.add_argument("--out", help="output folder (must not exist unless --overwrite)")
     o.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     o.add_argument("--no-maps", action="store_true", help="skip maps and report (tables and GeoPackage only)")
-    o.add_argument("--no-state", action="store_true", help="do not save state.pkl for geoplan whatif")
+    o.add_argument("--no-state", action="store_true", help="do not save the what-if state (whatif-state.json, .npz) for geoplan whatif")
     o.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 

@@ -19,8 +19,8 @@ def add_parser(subparsers: Any) -> None:
     """Add ``geoplan whatif`` to the command line."""
     p = subparsers.add_parser("whatif", help="who gains from proposed parks, gates or facilities (after an audit)",
                               description="Recompute only what a proposal changes, from the state an audit saved "
-                                          "(state.pkl in its output folder).")
-    p.add_argument("audit", help="output folder of `geoplan audit` (or its state.pkl)")
+                                          "(whatif-state.json and .npz in its output folder: data only, never a pickle).")
+    p.add_argument("audit", help="output folder of `geoplan audit` (or its whatif-state.json)")
     p.add_argument("--parks", help="proposed park polygons (any layer format)")
     p.add_argument("--gates", help="proposed gates in compound walls (points)")
     p.add_argument("--facilities", help="proposed facilities (points/polygons with a category field)")

@@ -1,6 +1,6 @@
 """What if: a new park, a new gate in a compound wall, a new facility — who gains, at once.
 
-After an audit, :func:`save_state` keeps what a what-if needs in ``state.pkl``
+After an audit, :func:`save_state` keeps what a what-if needs in ``whatif-state.json`` + ``.npz`` (data only)
 of the output folder (:mod:`~geoplan.whatif.state`); :func:`what_if` then
 recomputes only what a proposal changes (:mod:`~geoplan.whatif.proposal`).
 The result equals a full re-run with the proposal added.  ``geoplan whatif

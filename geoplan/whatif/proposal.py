@@ -314,7 +314,7 @@ def what_if(
     Parameters
     ----------
     state : WhatIfState or path
-        From :func:`build_state` / :func:`load_state` (an audit folder or its ``state.pkl``).
+        From :func:`build_state` / :func:`load_state` (an audit folder or its ``whatif-state.json``).
     parks : GeoDataFrame or path, optional
         Proposed park polygons (any CRS).
     gates : GeoDataFrame or path, optional

@@ -348,10 +348,13 @@ def load_state(path: str | Path, *, check_inputs: bool = True) -> WhatIfState:
         No state, or a state refused for one of the reasons above.
     """
     p = Path(path)
+    if p.is_file() and p.name != STATE_FILE:
+        raise _refuse(p, f"not a {STATE_FILE} (geoplan never opens a pickle or any other file as a state: "
+                      "a pickle can run code)", hint="Give the audit folder.")
     folder = p if p.is_dir() else p.parent
     doc_path = folder / STATE_FILE
-    if not doc_path.exists():
-        if (folder / "state.pkl").exists():
+    if not p.exists() or not doc_path.exists():
+        if p.exists() and (folder / "state.pkl").exists():
             raise _refuse(folder / "state.pkl", "a Python pickle (written by an older geoplan, or placed there): "
                           "geoplan does not open pickles, they can run code")
         raise DataError(f"no what-if state at {doc_path}.",
