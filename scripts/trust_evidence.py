@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         compound_figures(f, label, {}, a.out)
         compound_figures(f, label, {"regional_rule": "beijing"} if beijing else {"regional_rule": "china"}, a.out)
         if not beijing:
-            compound_figures(f, label, {"evidence": ["walls"]}, a.out)
+            compound_figures(f, label, {"evidence": ["walls", "gates"]}, a.out)
     return 0
 
 

@@ -111,7 +111,9 @@ def _compounds(src, **settings):
 
 
 def test_each_kind_of_evidence_on_hand_written_blocks(blocks):
-    c = _compounds(blocks)
+    # by default only walls are evidence: the gated block without a wall mapped is no compound
+    assert list(_compounds(blocks).polygons["name"]) == ["有围墙"]
+    c = _compounds(blocks, evidence=["walls", "gates"])
     p = c.polygons.set_index("name")
     assert dict(p["evidence"]) == {"有围墙": "walls", "有大门": "gates"}
     assert set(c.rejected["name"]) == {"无证据", "楼门", "门洞"}
@@ -154,28 +156,26 @@ def _audit(pbf: str | None, settings: str = "{}"):
 
 
 def test_helsinki_residential_land_without_evidence_is_no_compound():
-    r = _audit(None)
-    c = r.analyses["compounds"]
-    p = c.compounds.polygons
-    # every compound has evidence in the map; residential blocks without it are listed as such
+    """Helsinki (no walls mapped): no compound effect unless asked; gates as evidence only when asked."""
+    c = _audit(None).analyses["compounds"]
+    a, b = c.coverage_pair()
+    assert a == pytest.approx(b) and c.summary()["walk_m"]["mean_added_by_walls"] == pytest.approx(0.0)
+    assert (c.cells["in_compound"] == 0).all() or c.cells.loc[c.cells["in_compound"] > 0, "residents"].sum() == 0
+    assert len(c.compounds.rejected) >= 15 and (c.compounds.rejected["kind"] == "residential").sum() >= 10
+    # asked for gates as evidence: the few residential plots with a gate on their outline
+    r = _audit(None, json.dumps({"evidence": ["walls", "gates"]}))
+    c2 = r.analyses["compounds"]
+    p = c2.compounds.polygons
     assert (p["evidence"] != "").all()
     res = p[p["kind"] == "residential"]
     assert set(res["evidence"]) <= {"gates", "walls", "walls+gates"}
-    assert len(c.compounds.rejected) >= 15 and (c.compounds.rejected["kind"] == "residential").sum() >= 10
     # no building door is a compound gate, and nobody leaves through one
-    assert "entrance" not in set(c.compounds.gates["kind"]) or not set(
-        c.compounds.gates[c.compounds.gates["kind"] == "entrance"]["osm_id"]) & set(_door_ids(r))
-    # homes walk through gates only in the few residential plots with a gate mapped on their outline
-    t = c.compound_table
+    assert "entrance" not in set(c2.compounds.gates["kind"]) or not set(
+        c2.compounds.gates[c2.compounds.gates["kind"] == "entrance"]["osm_id"]) & set(_door_ids(r))
+    t = c2.compound_table
     inside = t[t["residents"] > 0]
     assert set(inside["evidence"]) <= {"gates", "walls", "walls+gates"}
-    s = c.summary()
-    assert s["residents_in_compounds_pct"] < 20
-    # with walls as the only evidence, the sample has no compound effect at all
-    c2 = _audit(None, json.dumps({"evidence": ["walls"]})).analyses["compounds"]
-    a, b = c2.coverage_pair()
-    assert a == pytest.approx(b) and c2.summary()["walk_m"]["mean_added_by_walls"] == pytest.approx(0.0)
-    assert (c2.cells["in_compound"] == 0).all() or c2.cells.loc[c2.cells["in_compound"] > 0, "residents"].sum() == 0
+    assert c2.summary()["residents_in_compounds_pct"] < 20
 
 
 def _door_ids(r) -> set:

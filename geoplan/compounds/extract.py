@@ -8,10 +8,10 @@ themselves).  A polygon is a compound only with **evidence** that it is
 walled (:func:`compound_evidence`):
 
 * ``walls``: walls or fences along most of its outline (``walled_share``);
-* ``gates``: a mapped gate on its outline (``barrier=gate`` ..., or an
-  ``entrance=*`` node that is not a building's door); a gate in a building's
-  outline (a passage into a courtyard, as in European perimeter blocks) is
-  no evidence of a wall;
+* ``gates`` (only when asked: ``evidence: [walls, gates]``): a mapped gate on
+  its outline (``barrier=gate`` ..., or an ``entrance=*`` node that is not a
+  building's door); a gate in a building's outline (a passage into a
+  courtyard, as in European perimeter blocks) is never evidence of a wall;
 * ``rule``: a declared regional rule (:data:`REGIONAL_RULES`, e.g. ``beijing``:
   residential land-use polygons are walled 小区 there);
 * ``user``: the polygon comes from the user's own compound layer.
@@ -68,9 +68,10 @@ DEFAULTS: dict[str, Any] = {
     "enabled": True,
     # polygons that are compounds when there is evidence of walls (evidence below, or a regional rule)
     "osm_tags": {"landuse": ["residential"], "amenity": ["university", "school", "hospital"]},
-    # what counts as evidence that a polygon of osm_tags is walled: walls (walled_share), gates (a mapped
-    # gate or a non-building entrance on the outline)
-    "evidence": ["walls", "gates"],
+    # what counts as evidence that a polygon of osm_tags is walled: walls (walled_share); "gates" (a mapped
+    # gate or a non-building entrance on the outline) only when asked: a gate alone does not show a wall, and
+    # a city without walls mapped (Helsinki) must get no compound effect unless asked (#17)
+    "evidence": ["walls"],
     # a declared regional rule: a name of REGIONAL_RULES (beijing ...) or a tag filter
     # ({landuse: [residential]}); polygons of osm_tags matching it are walled compounds by declaration
     "regional_rule": None,
