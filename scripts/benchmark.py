@@ -4,6 +4,7 @@
     python scripts/benchmark.py                 # Beijing (../shared/data) if present, and the bundled sample
     python scripts/benchmark.py --pbf city.osm.pbf
     python scripts/benchmark.py --quick         # smoke run: 1 repetition, few sources, no audit
+    python scripts/benchmark.py --speed         # issue #18's speed targets (scripts/benchmark_speed.py)
 
 What is measured, in one process, after a warm-up, as medians of ``--repeat`` runs:
 
@@ -1424,6 +1425,12 @@ def machine() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--speed" in argv:  # issue #18: the five speed targets (scripts/benchmark_speed.py)
+        sys.path.insert(0, str(REPO / "scripts"))
+        import benchmark_speed
+
+        return benchmark_speed.main([a for a in argv if a != "--speed"])
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pbf", type=Path, help="benchmark this extract (instead of the default datasets)")
     ap.add_argument("--datasets", default="auto",
