@@ -483,10 +483,8 @@ def multi_source(net: WalkNetwork, sources: Sources, limit: float) -> Reach:
     ``scipy.sparse.csgraph.dijkstra(min_only=True)`` serves all of them.
     """
     n = net.n_nodes
-    dist = np.full(n, np.inf)
-    label = np.full(n, -1, dtype=np.int64)
     if len(sources) == 0:
-        return Reach(dist, label, float(limit), sources, np.full(n, -1, dtype=np.int64))
+        return _unreached(n, limit, sources)
 
     start_node, start_off, start_lab = [sources.node], [sources.node_offset], [sources.node_label]
     if sources.snapped is not None and len(sources.snapped):
@@ -500,7 +498,7 @@ def multi_source(net: WalkNetwork, sources: Sources, limit: float) -> Reach:
     ok = off <= limit
     node, off, lab = node[ok], off[ok], lab[ok]
     if len(node) == 0:
-        return Reach(dist, label, float(limit), sources, np.full(n, -1, dtype=np.int64))
+        return _unreached(n, limit, sources)
     # only the nearest start matters at each node: one start per node
     order = np.lexsort((lab, off, node))
     node, off, lab = node[order], off[order], lab[order]
@@ -511,26 +509,62 @@ def multi_source(net: WalkNetwork, sources: Sources, limit: float) -> Reach:
     direct = off <= 0.0
     virtual = ~direct
     k = int(virtual.sum())
-    g = net.graph
-    if k:
-        indptr = np.concatenate([g.indptr, g.indptr[-1] + np.arange(1, k + 1)])
-        indices = np.concatenate([g.indices, node[virtual]])
-        data = np.concatenate([g.data, off[virtual]])
-        g = sparse.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+    g, cap = (net.graph, 0) if k == 0 else _with_virtual(net, node[virtual], off[virtual])
     idx = np.concatenate([node[direct], n + np.arange(k)])
     idx_label = np.concatenate([lab[direct], lab[virtual]])
     d, pred, src = csgraph.dijkstra(
         g, directed=True, indices=idx, limit=limit, min_only=True, return_predecessors=True
     )
-    # map the index of the start node (real or virtual) back to its label; unreached nodes have src < 0
-    start_of = np.full(n + k, -1, dtype=np.int64)
-    start_of[idx] = idx_label
-    src = src[:n]
-    ok = src >= 0
-    label = np.where(ok, start_of[np.where(ok, src, 0)], -1)
+    # map the index of the start node (real or virtual) back to its label: start_of is shifted by one
+    # so that unreached nodes (src < 0) are clipped to its first slot, -1
+    start_of = np.full(n + cap + 1, -1, dtype=np.int64)
+    start_of[idx + 1] = idx_label
+    label = np.take(start_of, src[:n] + 1, mode="clip")
     pred = pred[:n].astype(np.int64)
     pred[pred < 0] = -1
     return Reach(d[:n], label, float(limit), sources, pred)
+
+
+def _unreached(n: int, limit: float, sources: Sources) -> Reach:
+    return Reach(np.full(n, np.inf), np.full(n, -1, dtype=np.int64), float(limit), sources,
+                 np.full(n, -1, dtype=np.int64))
+
+
+def _with_virtual(net: WalkNetwork, to_node: np.ndarray, offset: np.ndarray) -> tuple[sparse.csr_matrix, int]:
+    """The network's CSR with ``k`` virtual start nodes (rows ``n .. n+k-1``), each one link to a real node.
+
+    The matrix is a per-network, per-thread template with room for a power of two of
+    virtual rows: the links are written into its slots instead of copying and
+    re-validating the whole CSR at every pass (which costs more than a short bounded
+    pass).  Spare rows are not sources and no link leads to them: never reached, so
+    distances are unchanged.
+
+    Returns
+    -------
+    matrix, capacity (number of virtual rows of the matrix)
+    """
+    import threading
+
+    k = len(to_node)
+    cache = net.__dict__.setdefault("_virtual_templates", {})
+    key = threading.get_ident()
+    t = cache.get(key)
+    g = net.graph
+    n, nnz = g.shape[0], g.nnz
+    if t is None or t[1] < k:
+        cap = max(64, 1 << int(np.ceil(np.log2(k))))
+        # every virtual row holds one link (spare rows: to node 0, never used as they are never reached)
+        indptr = np.concatenate([g.indptr, g.indptr[-1] + np.arange(1, cap + 1)]).astype(g.indptr.dtype)
+        indices = np.concatenate([g.indices, np.zeros(cap, g.indices.dtype)])
+        data = np.concatenate([g.data, np.ones(cap)])
+        m = sparse.csr_matrix((data, indices, indptr), shape=(n + cap, n + cap))
+        if m.nnz != nnz + cap or len(m.data) != nnz + cap:
+            raise AssertionError("virtual-row template lost its slots")
+        t = cache[key] = (m, cap)
+    m, cap = t
+    m.indices[nnz:nnz + k] = to_node
+    m.data[nnz:nnz + k] = offset
+    return m, cap
 
 
 def _same_edge_pairs(point_edge: np.ndarray, source_edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -571,33 +605,65 @@ def point_distances(net: WalkNetwork, reach: Reach, points: Snapped) -> tuple[np
     label : ndarray of int
         Label of the nearest source (-1 where beyond the limit).
     """
-    e = points.edge
-    du = reach.dist[net.edge_u[e]] + points.along
-    dv = reach.dist[net.edge_v[e]] + (net.edge_length[e] - points.along)
+    eu, ev, rest, order, sorted_edge = _point_ends(net, points)
+    du = reach.dist[eu] + points.along
+    dv = reach.dist[ev] + rest
     use_v = dv < du
     d = np.where(use_v, dv, du)
-    lab = np.where(use_v, reach.label[net.edge_v[e]], reach.label[net.edge_u[e]])
+    lab = reach.label[np.where(use_v, ev, eu)]
 
     s = reach.sources.snapped
-    if s is not None and len(s):
+    if s is not None and len(s) and len(points):
         # sources on the same edge as a point: walk straight along the edge
-        i_pt, i_src = _same_edge_pairs(e, s.edge)
+        i_pt, i_src = _pairs_on_edges(order, sorted_edge, s.edge)
         if len(i_pt):
             direct = np.abs(points.along[i_pt] - s.along[i_src]) + s.offset[i_src]
-            order = np.lexsort((direct, i_pt))
-            first = np.ones(len(order), dtype=bool)
-            first[1:] = i_pt[order][1:] != i_pt[order][:-1]
-            best = order[first]
+            # per point the nearest source; on a tie the source listed first
+            o = np.lexsort((i_src, direct, i_pt))
+            first = np.ones(len(o), dtype=bool)
+            first[1:] = i_pt[o][1:] != i_pt[o][:-1]
+            best = o[first]
             i, dd = i_pt[best], direct[best]
             better = dd < d[i]
             d[i[better]] = dd[better]
             lab[i[better]] = reach.sources.snapped_label[i_src[best][better]]
 
-    d = d + points.offset
+    d += points.offset
     out = d > reach.limit
     d[out] = np.inf
-    lab = np.where(out, -1, lab)
+    lab[out] = -1
     return d, lab
+
+
+def _point_ends(net: WalkNetwork, points: Snapped) -> tuple[np.ndarray, ...]:
+    """What every pass needs of points snapped on ``net``, computed once per points and network.
+
+    Returns the ``u`` and ``v`` end node of each point's edge, the metres from the point to
+    the ``v`` end, and the points ordered by edge (``order`` and the sorted edges) to find the
+    points on the edges of sources.  Kept on the :class:`Snapped` object, checked against the
+    very arrays it was computed from (held, so their identity cannot be reused).
+    """
+    c = points.__dict__.get("_ends")
+    if (c is None or c[0] is not net.edge_u or c[1] is not net.edge_length or c[2] is not points.edge
+            or c[3] is not points.along):
+        e = points.edge
+        order = np.argsort(e, kind="stable")
+        c = (net.edge_u, net.edge_length, points.edge, points.along,
+             net.edge_u[e], net.edge_v[e], net.edge_length[e] - points.along, order, e[order])
+        object.__setattr__(points, "_ends", c)
+    return c[4:]
+
+
+def _pairs_on_edges(order: np.ndarray, sorted_edge: np.ndarray, source_edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All (point, source) index pairs on the same edge, from the points sorted by edge."""
+    lo = np.searchsorted(sorted_edge, source_edge, "left")
+    c = np.searchsorted(sorted_edge, source_edge, "right") - lo
+    total = int(c.sum())
+    if total == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    i_src = np.repeat(np.arange(len(source_edge)), c)
+    within = np.arange(total) - np.repeat(np.cumsum(c) - c, c)
+    return order[np.repeat(lo, c) + within], i_src
 
 
 @dataclass(frozen=True)
