@@ -56,6 +56,8 @@ def clean_json(v: Any) -> Any:
         return bool(v)
     if isinstance(v, Path):
         return str(v)
+    if v is pd.NA:
+        return None
     return v
 
 

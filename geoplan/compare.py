@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._util import clean_json
 from .errors import DataError, GeoplanWarning, UsageError
 from .sources.audit_folder import AuditFolder, read_audit
 
@@ -137,7 +138,7 @@ class Comparison:
             "park_coverage_change_pp": {
                 m: {"land": _num(self.coverage_change(m, "all", "land")),
                     "residents": _num(self.coverage_change(m, "all", "residents"))} for m in self.methods},
-            "targets": [{k: _plain(v) for k, v in r.items()} for r in self.targets.to_dict("records")],
+            "targets": clean_json(self.targets.to_dict("records")),
             "change_m2": {},
             "settings_changed": self.settings["setting"].tolist(),
         }
@@ -154,18 +155,6 @@ def _num(v: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if math.isnan(f) or math.isinf(f) else round(f, 6)
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, (np.bool_,)):
-        return bool(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return _num(v)
-    if v is pd.NA:
-        return None
-    return v
 
 
 def compare_audits(old: str | os.PathLike | AuditFolder, new: str | os.PathLike | AuditFolder, *,

@@ -28,7 +28,7 @@ import pandas as pd
 import shapely
 
 from .errors import DataError, GeoplanWarning
-from .sources.osm import tag_values
+from .sources.tags import tag_values
 
 __all__ = ["Population", "residential_cells", "population_from_raster", "population_from_buildings",
            "population_from_units", "assign_population", "residential_land_by_unit"]

@@ -25,11 +25,13 @@ from .sources.layers import read_layer, repair_geometries
 from .sources.crs import choose_crs
 from .sources.crs import to_crs as _to_crs
 from .sources.manifest import read_manifest
-from .sources.osm import OSMSource, bundled_sample, tag_values
+from .sources.osm import OSMSource, bundled_sample
+from .sources.tags import tag_values
 from .sources.tags import match_tags as _match_tags
 from .sources.tags import polygons as _polygons
 
-__all__ = ["Study", "load_study", "choose_crs", "check_layer_datum", "network_settings", "EXTRA_MARGIN_M"]
+__all__ = ["Study", "load_study", "choose_crs", "check_layer_datum", "network_settings", "park_polygons", "read_walking_network",
+           "EXTRA_MARGIN_M"]
 
 #: Metres loaded beyond the largest service radius (snapping, entrances outside the boundary).
 EXTRA_MARGIN_M = 300.0
@@ -206,6 +208,47 @@ def network_settings(cfg: AuditConfig) -> dict:
     return out
 
 
+def read_walking_network(cfg: AuditConfig, osm: OSMSource, area: Any = None, *,
+                         progress: Any = None) -> tuple[WalkNetwork, Any]:
+    """The walking network of an extract under the audit's ``network:`` settings.
+
+    Parameters
+    ----------
+    cfg : AuditConfig
+        ``network`` settings (walking rules, main-piece share) and ``crs``.
+    osm : OSMSource
+    area : shapely geometry in EPSG:4326, optional
+        The study area; default: the extent (convex hull) of the walking network in the extract.
+    progress : callable, optional
+
+    Returns
+    -------
+    network : WalkNetwork
+        In the CRS chosen for ``area`` (:func:`choose_crs`).
+    area : shapely geometry in EPSG:4326
+        ``area``, or the network's extent when none was given.
+    """
+    say = progress or (lambda msg: None)
+    net_cfg = network_settings(cfg)
+    nodes, edges = osm.walking_network(net_cfg["walking_rules"])
+    if area is None:
+        area = shapely.convex_hull(shapely.multipoints(np.c_[nodes["lon"], nodes["lat"]]))
+    crs = choose_crs(area, cfg.crs)
+    say("building the walking network")
+    net = build_network(nodes, edges, crs)
+    net.main_share = net_cfg["main_piece_share"]
+    return net, area
+
+
+def park_polygons(cfg: AuditConfig, parks: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
+    """Park features as repaired polygons in ``crs``, without those whose ``access`` the audit excludes (private ...)."""
+    parks = _polygons(_to_crs(parks, crs))
+    if "access" in parks.columns or "tags" in parks.columns:
+        acc = tag_values(parks, "access")
+        parks = parks[~acc.isin(cfg.parks.get("exclude_access", []))]
+    return repair_geometries(parks, "parks")
+
+
 def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reach_m: float = 0.0) -> Study:
     """Load every layer of an audit.
 
@@ -273,7 +316,7 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
 
     # facilities and parks beyond the border serve residents inside it, up to the farthest walk measured
     margin = max(cfg.rules.max_radius_m, float(reach_m)) + EXTRA_MARGIN_M
-    bbox = None
+    bbox = area_p = None
     if area is not None:
         crs = choose_crs(area, cfg.crs)
         area_p = gpd.GeoSeries([area], crs="EPSG:4326").to_crs(crs).iloc[0]
@@ -283,15 +326,12 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
     say(f"reading {pbf}")
     osm = OSMSource(pbf, bounding_box=bbox)
     net_cfg = network_settings(cfg)
-    nodes, edges = osm.walking_network(net_cfg["walking_rules"])
     if area is None:
-        area = shapely.convex_hull(shapely.multipoints(np.c_[nodes["lon"], nodes["lat"]]))
         prov["area"] = "extent of the walking network in the extract"
-        crs = choose_crs(area, cfg.crs)
+    net, area = read_walking_network(cfg, osm, area, progress=say)
+    if area_p is None:
+        crs = net.crs
         area_p = gpd.GeoSeries([area], crs="EPSG:4326").to_crs(crs).iloc[0]
-    say("building the walking network")
-    net = build_network(nodes, edges, crs)
-    net.main_share = net_cfg["main_piece_share"]
     prov["walking network"] = (f"{'OpenStreetMap access rules (foot, access, sidewalk tags)' if net_cfg['walking_rules'] == 'osm' else 'pyrosm walking filter'}"
                                f"; homes and parks join the main network (pieces of at least {net_cfg['main_piece_share']:g} "
                                "of the largest piece's nodes)")
@@ -312,11 +352,7 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
     else:
         prov["parks"] = cfg.inputs.parks
         user_layers.append(("parks", parks))
-    parks = _polygons(_to_crs(parks, crs))
-    if "access" in parks.columns or "tags" in parks.columns:
-        acc = tag_values(parks, "access")
-        parks = parks[~acc.isin(cfg.parks.get("exclude_access", []))]
-    parks = repair_geometries(parks, "parks")
+    parks = park_polygons(cfg, parks, crs)
     if parks.empty:
         warnings.warn(
             f"no parks found ({prov['parks']}) in the study area or within {margin:g} m of it: park coverage is 0 % "

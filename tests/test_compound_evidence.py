@@ -179,7 +179,7 @@ def test_helsinki_residential_land_without_evidence_is_no_compound():
 
 
 def _door_ids(r) -> set:
-    from geoplan.sources.osm import tag_values
+    from geoplan.sources.tags import tag_values
 
     e = r.study.osm.features({"entrance": True}, ways=False, relations=False)
     return set(e["id"][tag_values(e, "barrier").isna()].astype(int))

@@ -46,7 +46,7 @@ import shapely
 
 from ..errors import DataError, GeoplanWarning
 from ..network import WalkNetwork
-from ..sources.osm import tag_values
+from ..sources.tags import tag_values
 
 __all__ = [
     "DEFAULTS",

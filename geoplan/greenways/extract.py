@@ -31,7 +31,8 @@ import shapely
 
 from ..errors import DataError, UsageError
 from ..sources.layers import read_layer
-from ..sources.osm import OSMSource, tag_values
+from ..sources.osm import OSMSource
+from ..sources.tags import tag_values
 from .settings import load_settings
 
 __all__ = ["osm_greenways", "read_greenway_layers", "normalize_levels", "level_from_names"]

