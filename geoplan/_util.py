@@ -40,7 +40,8 @@ def deep_merge(base: Mapping, over: Mapping | None) -> dict:
 
 def clean_json(v: Any) -> Any:
     """A JSON-safe, deterministic copy of ``v``: numpy scalars as Python ones, floats rounded to 6
-    decimals, NaN and infinity as None, paths as text, mapping keys as text."""
+    decimals, NaN and infinity as None, paths as text, mapping keys as text.
+    """
     if isinstance(v, Mapping):
         return {str(k): clean_json(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):

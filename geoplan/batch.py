@@ -797,7 +797,8 @@ def _write_text_atomic(path: Path, text: str) -> None:
 
 def _write_merged(spec: BatchSpec, status: pd.DataFrame, lang: str) -> dict[str, pd.DataFrame]:
     """``merged/*.csv`` (every table) and ``merged/merged.xlsx`` (an index of the tables, the
-    batch status, and the tables up to ``XLSX_MAX_ROWS`` rows)."""
+    batch status, and the tables up to ``XLSX_MAX_ROWS`` rows).
+    """
     done = status[status["status"].isin(["ok", "skipped"]) & status["slug"].map(lambda s: _is_done_slug(spec, s))]
     folders = [(r["area"], spec.out / r["slug"]) for _, r in done.iterrows()]
     merged = merge_tables(folders)

@@ -54,7 +54,7 @@ def gpkg_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def write_tables_csv(tables: Mapping[str, pd.DataFrame], folder: Path) -> None:
-    """Each table as ``folder/<name>.csv``: UTF-8, ``\\n`` line ends, floats with 6 decimals, no index."""
+    r"""Each table as ``folder/<name>.csv``: UTF-8, ``\n`` line ends, floats with 6 decimals, no index."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, df in tables.items():
         df.to_csv(folder / f"{name}.csv", index=False, float_format="%.6f", lineterminator="\n")

@@ -24,6 +24,7 @@ DATUM_LAYERS = ("parks", "units", "residential", "historic", "area", "candidates
 
 
 def parse_datums(items: Sequence[str] | None) -> dict:
+    """``--datum LAYER=DATUM`` options as a mapping (LAYER -> datum); a malformed item is a usage error."""
     out = {}
     for it in items or []:
         if "=" not in it:

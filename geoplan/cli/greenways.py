@@ -69,7 +69,8 @@ def greenway_overrides(args: argparse.Namespace) -> dict:
 
 def cmd_greenways(args: argparse.Namespace) -> int:
     """Run the audit with the greenway analysis only (or the network-only analysis), write the folder,
-    print the headline."""
+    print the headline.
+    """
     over = greenway_overrides(args)
     cfg = config_from_args(args, **({"greenways": over} if over else {}))
     load_settings(cfg.extra.get("greenways", {}))  # fail early on bad settings

@@ -383,7 +383,8 @@ def _osm_entrances(osm: Any, settings: Mapping, crs: Any) -> gpd.GeoDataFrame:
     """Gate and entrance nodes that may open a compound: ``barrier=gate ...`` nodes (kind ``gate``, or
     ``passage`` when on a building's outline: a gate through a building into its courtyard), and
     ``entrance=*`` nodes that are not a building's door (within ``building_entrance_m`` of a
-    building outline: those are left out)."""
+    building outline: those are left out).
+    """
     e = osm.features({"barrier": list(settings["gate_barriers"]), "entrance": True}, ways=False, relations=False)
     if len(e) == 0:
         return gpd.GeoDataFrame({"kind": [], "osm_id": []}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)

@@ -48,7 +48,8 @@ def tier_distances(network: Any, counted: pd.DataFrame, access: gpd.GeoDataFrame
                    tiers: list[str] | None = None, share: float | None = None) -> dict:
     """Per tier: walking distance of every point to the nearest park of the tier (one kernel pass each,
     bounded by the tier's radius; ``inf`` beyond), as :func:`~geoplan.parks.coverage.network_cover` measures it
-    (``share``: the main-piece share park entrances are snapped with, default the network's)."""
+    (``share``: the main-piece share park entrances are snapped with, default the network's).
+    """
     src = tier_sources(network, counted, access, rules, share=share)
     if tiers is not None:
         src = {k: v for k, v in src.items() if k in tiers}
@@ -172,7 +173,8 @@ def compare_lifecircle(plain: pd.DataFrame, comp: pd.DataFrame, levels: list[str
 def snap_facilities_compound(cn: CompoundNetwork, facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Facility entry points snapped by the compound model (a kindergarten inside a 小区 is
     reached through the 小区's gates), with ``snap_edge``, ``snap_along``, ``snap_m`` on the
-    compound network."""
+    compound network.
+    """
     f = facilities.copy()
     if len(f) == 0:
         return f

@@ -473,7 +473,8 @@ def _nodes_in(x: np.ndarray, y: np.ndarray, compounds: Compounds, start: int = 0
 
 def _leading_out(net: WalkNetwork, ec: pd.DataFrame, node_in: pd.DataFrame) -> dict:
     """Per compound: its inside edges in a main connected piece of the network that also has
-    nodes outside the compound (paths that lead out into the wider network)."""
+    nodes outside the compound (paths that lead out into the wider network).
+    """
     if len(ec) == 0:
         return {}
     comp, main = net.pieces()
@@ -493,7 +494,8 @@ def _leading_out(net: WalkNetwork, ec: pd.DataFrame, node_in: pd.DataFrame) -> d
 def _gates_on_network(base: WalkNetwork, compounds: Compounds, ec: pd.DataFrame) -> set:
     """Gates lying on a mapped path that leads out: a path outside the compounds the gate opens,
     or one crossing their outline.  Other gates (on walls, or where an inner path ends at the
-    wall with no mapped path outside) get connectors."""
+    wall with no mapped path outside) get connectors.
+    """
     gates = compounds.gates
     g1 = gates.drop_duplicates("gate_id")
     gi, ei = base.tree.query(g1.geometry.values, predicate="dwithin", distance=ON_NETWORK_M)

@@ -1,4 +1,4 @@
-"""The measures of fairness: Gini, Lorenz curve, weighted quantiles, worst decile, ranking of units.
+r"""The measures of fairness: Gini, Lorenz curve, weighted quantiles, worst decile, ranking of units.
 
 The Gini coefficient is the area between the Lorenz curve and the diagonal,
 doubled: with values sorted ascending, cumulative resident shares

@@ -353,7 +353,8 @@ def _iso_points(spec: Any, study: Any, fac: gpd.GeoDataFrame, rules: LifeCircleR
 def _catchment_table(units: pd.DataFrame, rules: LifeCircleRules, fac: pd.DataFrame, land_km2: pd.Series | None,
                      whole: bool) -> pd.DataFrame:
     """Local catchments per unit (``whole=False``) or for the whole area: share of residents within
-    the catchment against its target, and facilities against one per N km² of residential land."""
+    the catchment against its target, and facilities against one per N km² of residential land.
+    """
     rows = []
     for k in rules.catchments:
         f = fac[fac["category"] == k.category].drop_duplicates("fac_id") if len(fac) else fac

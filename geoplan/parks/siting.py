@@ -30,7 +30,7 @@ def candidate_cover_matrix(
     network: WalkNetwork | None = None,
     access_kw: dict | None = None,
 ) -> sparse.csc_matrix:
-    """Boolean matrix (cells x sites): would the site serve the cell?
+    """Boolean matrix (cells x sites): whether each site would serve each cell.
 
     ``euclidean``: the cell's representative point is within the site's radius
     of its boundary.  ``network``: the walk from the site's access points to the

@@ -1,5 +1,6 @@
 """How the fairness result is shown: worst-served homes and the ranking on the map, the ranking chart
-and the Lorenz curves, the headline."""
+and the Lorenz curves, the headline.
+"""
 
 from __future__ import annotations
 

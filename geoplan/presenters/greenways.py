@@ -1,5 +1,6 @@
 """How the greenway result is shown: map layers (by level, by component, gaps, links, reach, parks,
-corridor breaks) and the headline."""
+corridor breaks) and the headline.
+"""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def headline(res: GreenwayResult, lang: str = "en") -> str:
 
 def map_layers(res: GreenwayResult, lang: str = "en") -> list:
     """Map layers, bottom first: greenways by level (hidden at first) and by component, gaps and
-    proposed links, the walk zone, parks linked or not and sized by importance, corridor breaks."""
+    proposed links, the walk zone, parks linked or not and sized by importance, corridor breaks.
+    """
     if res.network is None:
         return []
     gw = res.network

@@ -25,10 +25,12 @@ MAX_TABLE_ROWS = 25
 
 
 def esc(v: Any) -> str:
+    """``v`` as HTML text (quotes escaped too)."""
     return html.escape(str(v), quote=True)
 
 
 def isnan(v: Any) -> bool:
+    """Whether ``v`` is missing (None or a float NaN); never raises."""
     try:
         return v is None or (isinstance(v, (float, np.floating)) and math.isnan(float(v)))
     except (TypeError, ValueError):
@@ -36,14 +38,17 @@ def isnan(v: Any) -> bool:
 
 
 def fmt_pct(v: Any) -> str:
+    """A percentage with two decimals (a dash when missing)."""
     return "—" if isnan(v) else f"{float(v):.2f}"
 
 
 def fmt_pp(v: Any) -> str:
+    """A change in percentage points, signed, two decimals (a dash when missing)."""
     return "—" if isnan(v) else f"{float(v):+.2f}"
 
 
 def fmt_int(v: Any) -> str:
+    """A count with thousands separators (a dash when missing)."""
     return "—" if isnan(v) else f"{float(v):,.0f}"
 
 
@@ -132,6 +137,7 @@ def auto_table(df: pd.DataFrame, lang: str, *, max_rows: int | None = MAX_TABLE_
 
 
 def status_cell(met: Any, lang: str) -> str:
+    """The badge of a target: met, not met, or not measured."""
     if met is True:
         return f'<span class="badge met">✓ {esc(label("met", lang))}</span>'
     if met is False:
@@ -172,6 +178,7 @@ a{color:inherit;text-decoration:none}details>*{display:block}}
 
 
 def page(title: str, body: str, lang: str, footer: str) -> str:
+    """A whole HTML page in the report's style around ``body``."""
     code = HTML_LANG.get(lang, lang)
     return (f'<!doctype html>\n<html lang="{code}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'

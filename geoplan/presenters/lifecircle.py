@@ -27,7 +27,8 @@ BAND_COLOURS = ("#006d2c", "#31a354", "#74c476", "#bae4b3", "#edf8e9")
 
 def map_layers(res: LifeCircleResult, lang: str = "en") -> list:
     """Map layers of a :class:`~geoplan.lifecircle.LifeCircleResult`: completeness choropleth per unit,
-    isochrone bands, gaps per category (hidden at start), homes by completeness, facilities, planned facilities."""
+    isochrone bands, gaps per category (hidden at start), homes by completeness, facilities, planned facilities.
+    """
     rules = res.rules
     top = rules.levels[-1]
     lv_text = top.text(lang)

@@ -76,6 +76,7 @@ class AuditFolder:
 
     @property
     def name(self) -> str:
+        """The folder's name."""
         return self.path.name
 
 

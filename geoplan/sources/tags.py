@@ -60,7 +60,7 @@ def tag_table(gdf: pd.DataFrame, keys: Iterable[str]) -> dict[str, pd.Series]:
 
 
 def parse_tags(t: Any) -> dict:
-    """pyrosm's ``tags`` value (a JSON text or a dict) as a dict; ``{}`` when missing or not an object."""
+    """Pyrosm's ``tags`` value (a JSON text or a dict) as a dict; ``{}`` when missing or not an object."""
     if isinstance(t, dict):
         return t
     if isinstance(t, str) and t:

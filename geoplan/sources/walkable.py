@@ -130,7 +130,7 @@ def walkable(ways: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pyrosm_walkable(ways: pd.DataFrame) -> np.ndarray:
-    """pyrosm's ``walking`` filter on the same ways (the reading geoplan used before), for comparison.
+    """Pyrosm's ``walking`` filter on the same ways (the reading geoplan used before), for comparison.
 
     Reads the filter from pyrosm itself (:func:`pyrosm.config.osm_filters.walking_filter`), so the
     comparison follows the installed pyrosm.

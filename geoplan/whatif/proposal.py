@@ -527,7 +527,8 @@ def _lifecircle(state: WhatIfState, models: dict, p_fac: gpd.GeoDataFrame | None
 
 def _complete(dist: dict, rules: Any) -> dict:
     """Per level: does each origin reach every required category of the level within its distance
-    (the definition of :func:`geoplan.lifecircle.completeness`, as boolean arrays)."""
+    (the definition of :func:`geoplan.lifecircle.completeness`, as boolean arrays).
+    """
     out = {}
     n = len(next(iter(dist.values()))) if dist else 0
     for lv in rules.levels:
@@ -542,7 +543,8 @@ def _scenario(origins: pd.DataFrame, before: dict, after: dict, levels: list[str
     """Per unit (and ``all``) and level: complete before/after (% of residents), residents and homes gaining.
 
     The columns of :func:`geoplan.lifecircle.scenario_change`; residents weigh each origin (one
-    each when no residents are known)."""
+    each when no residents are known).
+    """
     res = np.nan_to_num(origins["residents"].to_numpy(float))
     w = res if res.sum() > 0 else np.ones(len(res))
     codes, keys = _groups(origins)
