@@ -27,7 +27,7 @@ import math
 
 import pandas as pd
 
-from . import compounds, fairness, greenways, lifecircle
+from . import compounds, fairness, greenways, lifecircle, quality
 from ._util import clean_json
 from ._version import __version__
 from .analysis import Analysis, order_analyses
@@ -44,10 +44,11 @@ from .study import Study, check_layer_datum, load_study
 from .targets import evaluate_targets
 
 __all__ = ["ANALYSES", "AuditResult", "audit_layers", "audit_summary", "audit_tables", "residential_definition", "run_audit",
-           "run_park_audit"]
+           "run_park_audit", "with_data_grade"]
 
 #: The further analyses of an audit, in their default order.
-ANALYSES: tuple[Analysis, ...] = (lifecircle.ANALYSIS, greenways.ANALYSIS, compounds.ANALYSIS, fairness.ANALYSIS)
+ANALYSES: tuple[Analysis, ...] = (lifecircle.ANALYSIS, greenways.ANALYSIS, compounds.ANALYSIS, fairness.ANALYSIS,
+                                  quality.ANALYSIS)
 
 
 @dataclass
@@ -315,7 +316,24 @@ def audit_tables(result: AuditResult) -> dict[str, pd.DataFrame]:
     for name, a in result.analyses.items():
         for k, v in a.tables().items():
             t[_prefixed(name, k)] = v
+    q = result.analyses.get("quality")
+    if q is not None:  # the completeness grade of the data beside every per-unit figure
+        t = {k: (v if k.startswith("quality_") else with_data_grade(v, q.grades())) for k, v in t.items()}
     return t
+
+
+def with_data_grade(table: pd.DataFrame, grades: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the unit's data completeness grade (``data_grade``) after its unit columns.
+
+    Tables without a ``unit_id`` column (or with a grade already) are returned as they are.
+    """
+    if "unit_id" not in table.columns or "data_grade" in table.columns or not len(grades):
+        return table
+    g = dict(zip(grades["unit_id"], grades["data_grade"]))
+    out = table.copy()
+    at = list(out.columns).index("unit_name") + 1 if "unit_name" in out.columns else list(out.columns).index("unit_id") + 1
+    out.insert(at, "data_grade", out["unit_id"].map(g))
+    return out
 
 
 def audit_layers(result: AuditResult) -> dict[str, gpd.GeoDataFrame]:

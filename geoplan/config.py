@@ -36,6 +36,7 @@ class Tier:
     max_area_m2: float = math.inf
     within_historic: bool = False
     label: dict = field(default_factory=dict)
+    minutes: float | None = None  # a rule stated in minutes of walk (radius_m is then minutes x a walking speed)
 
     def text(self, lang: str = "en") -> str:
         """Human label in the given language."""
@@ -195,6 +196,7 @@ def load_rules(name_or_path: str | Path | dict) -> Rules:
                 max_area_m2=hi,
                 within_historic=bool(t.get("within_historic", False)),
                 label=dict(t.get("label", {}) or {}),
+                minutes=_minutes(t, source, i),
             )
         )
     method = data.get("method", "both")
@@ -208,6 +210,20 @@ def load_rules(name_or_path: str | Path | dict) -> Rules:
         basis=str(data.get("basis", "")),
         source=source,
     )
+
+
+def _minutes(t: dict, source: str, i: int) -> float | None:
+    """A tier's ``minutes`` (a rule stated as a walking time), checked; None when not given."""
+    if t.get("minutes") is None:
+        return None
+    try:
+        m = float(t["minutes"])
+    except (TypeError, ValueError):
+        m = float("nan")
+    if not 0 < m <= 120:
+        raise UsageError(f"rules {source}: tier {t.get('id', i + 1)} minutes={t['minutes']!r} must be a number of minutes "
+                         "from 0 to 120.", hint="e.g. minutes: 10 (radius_m stays the distance the rule states).")
+    return m
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,11 @@ class Study:
         Where each layer came from (written to the log and summary).
     residential_areas : GeoDataFrame or None
         The residential land polygons as read (``name``, not dissolved), to name places.
+    landuse : GeoDataFrame or None
+        Every land-use polygon read (any class; ``landuse_class`` = the OSM ``landuse`` value or
+        the user layer's class field), area plus margin: how much land the map gives a use.
+    natural : GeoDataFrame or None
+        Natural areas and water read for the inferred residential land (None when not read).
     """
 
     crs: CRS
@@ -83,6 +88,8 @@ class Study:
     provenance: dict = field(default_factory=dict)
     margin_m: float = 0.0
     residential_areas: gpd.GeoDataFrame | None = None
+    landuse: gpd.GeoDataFrame | None = None
+    natural: gpd.GeoDataFrame | None = None
 
     @property
     def area_wgs84(self) -> Any:
@@ -370,7 +377,9 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
         res = lu[hit] if len(lu) else lu
         other_land = lu[~hit] if len(lu) else None
         prov["residential"] = f"OpenStreetMap {cfg.residential['osm_tags']}"
+        landuse = _landuse_layer(lu, "landuse", crs)
     else:
+        landuse = _landuse_layer(user_landuse, cfg.residential.get("user_class_field"), crs)
         prov["residential"] = cfg.inputs.residential
         if infer and cfg.residential.get("user_class_field"):
             other_land = user_landuse.drop(index=user_res.index)
@@ -380,10 +389,12 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
     res_union = shapely.intersection(shapely.union_all(res.geometry.values), area_p) if len(res) else shapely.Polygon()
     residential = gpd.GeoDataFrame(geometry=gpd.GeoSeries([res_union], crs=crs).explode(ignore_index=True), crs=crs)
     residential = residential[residential.geom_type.isin(["Polygon", "MultiPolygon"]) & (residential.area > 0.01)]
+    natural_out: list = []  # the natural areas the inference reads, kept for the completeness measures
     if infer:
         residential.insert(0, "source", "mapped")
         say("inferring residential land from street blocks")
-        inferred = _inferred_residential(cfg, osm, net, area_p, res_union, other_land, user_natural, parks, crs, prov)
+        inferred = _inferred_residential(cfg, osm, net, area_p, res_union, other_land, user_natural, parks, crs, prov,
+                                         natural_out)
         residential = pd.concat([residential, inferred.drop(columns="area_m2")], ignore_index=True)
         residential = gpd.GeoDataFrame(residential, geometry="geometry", crs=crs)
     if residential.empty:
@@ -453,12 +464,22 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
     return Study(crs=crs, area=area_p, network=net, parks=parks.reset_index(drop=True), residential=residential.reset_index(drop=True),
                  buildings=buildings.reset_index(drop=True), units=units, historic=historic.reset_index(drop=True),
                  entrances=entrances.reset_index(drop=True), osm=osm, provenance=prov, margin_m=margin,
-                 residential_areas=residential_areas)
+                 residential_areas=residential_areas, landuse=landuse,
+                 natural=natural_out[0] if natural_out else (_to_crs(user_natural, crs) if user_natural is not None else None))
+
+
+def _landuse_layer(lu: gpd.GeoDataFrame | None, class_field: str | None, crs: CRS) -> gpd.GeoDataFrame | None:
+    """Every land-use polygon with its class (``landuse_class``), projected; None without a land-use layer."""
+    if lu is None or not len(lu):
+        return None
+    cls = lu[class_field].astype(str).to_numpy() if class_field and class_field in lu.columns else np.full(len(lu), "")
+    out = gpd.GeoDataFrame({"landuse_class": cls}, geometry=lu.geometry.values, crs=lu.crs)
+    return _polygons(_to_crs(out, crs)).reset_index(drop=True)
 
 
 def _inferred_residential(cfg: AuditConfig, osm: OSMSource, net: WalkNetwork, area: Any, mapped: Any,
                           other_land: gpd.GeoDataFrame | None, natural: gpd.GeoDataFrame | None,
-                          parks: gpd.GeoDataFrame, crs: CRS, prov: dict) -> gpd.GeoDataFrame:
+                          parks: gpd.GeoDataFrame, crs: CRS, prov: dict, natural_out: list | None = None) -> gpd.GeoDataFrame:
     """Residential land inferred from the street blocks (:func:`geoplan.sources.blocks.infer_residential_blocks`)."""
     from .sources.blocks import infer_residential_blocks
 
@@ -476,6 +497,8 @@ def _inferred_residential(cfg: AuditConfig, osm: OSMSource, net: WalkNetwork, ar
         src = cfg.inputs.natural
     if natural is not None and len(natural):
         exclude.append(_polygons(_to_crs(natural, crs)))
+        if natural_out is not None:
+            natural_out.append(exclude[-1])
         named.append(f"{len(natural):,} natural areas and water ({src})")
     if len(parks):
         exclude.append(parks)

@@ -18,7 +18,10 @@ import shapely
 
 from ..network import WalkNetwork
 
-__all__ = ["access_points"]
+__all__ = ["ACCESS_RULES", "access_points"]
+
+#: The access-point rules (see :func:`access_points`).
+ACCESS_RULES = ("ladder", "gates", "virtual")
 
 
 def access_points(
@@ -30,6 +33,7 @@ def access_points(
     touch_tolerance_m: float = 5.0,
     virtual_spacing_m: float = 100.0,
     prefer_gates: bool = True,
+    rule: str = "ladder",
 ) -> gpd.GeoDataFrame:
     """Access points of every park.
 
@@ -43,12 +47,19 @@ def access_points(
     gate_tolerance_m, touch_tolerance_m, virtual_spacing_m : float
     prefer_gates : bool
         Where a park has mapped gates, use only its gates (walls elsewhere).
+    rule : str
+        ``ladder`` (default): the order of preference above. ``gates``: mapped gates and
+        entrances only (a park with none is not entered on foot). ``virtual``: the ladder plus
+        virtual points every ``virtual_spacing_m`` along the boundary of every park without
+        mapped gates (open parks, entered anywhere).
 
     Returns
     -------
     GeoDataFrame
         ``park_id``, ``kind`` (gate, crossing, touch, virtual) and point geometry.
     """
+    if rule not in ACCESS_RULES:
+        raise ValueError(f"access point rule {rule!r}: use one of {', '.join(ACCESS_RULES)}")
     crs = parks.crs
     boundary = parks.geometry.boundary.values
     pid = parks["park_id"].to_numpy()
@@ -62,6 +73,10 @@ def access_points(
         gates = pd.DataFrame({"park_id": pid[pi], "kind": "gate", "geometry": entrances.geometry.values[ei]})
         rows.append(gates)
     gated = set(gates["park_id"]) if prefer_gates else set()
+    if rule == "gates":
+        out = gpd.GeoDataFrame(gates, geometry="geometry", crs=crs) if len(gates) else gpd.GeoDataFrame(
+            {"park_id": np.array([], dtype=np.int64), "kind": np.array([], dtype=object)}, geometry=[], crs=crs)
+        return _unique(out)
 
     # 2. crossings of walkable ways and nodes touching the boundary
     etree = network.tree
@@ -81,7 +96,7 @@ def access_points(
 
     found = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["park_id", "kind", "geometry"])
     # 3. virtual points along the boundary of parks with no access at all
-    missing = ~np.isin(pid, found["park_id"].unique())
+    missing = ~np.isin(pid, found["park_id"].unique()) if rule == "ladder" else ~np.isin(pid, list(gated))
     if missing.any():
         v_rows = []
         for k in np.nonzero(missing)[0]:
@@ -91,8 +106,12 @@ def access_points(
             pts = np.atleast_1d(pts)
             v_rows.append(pd.DataFrame({"park_id": pid[k], "kind": "virtual", "geometry": pts}))
         found = pd.concat([found, *v_rows], ignore_index=True)
-    out = gpd.GeoDataFrame(found, geometry="geometry", crs=crs)
-    # one point per location and park
+    return _unique(gpd.GeoDataFrame(found, geometry="geometry", crs=crs))
+
+
+def _unique(out: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One point per location and park."""
+    if not len(out):
+        return out.reset_index(drop=True)
     key = out["park_id"].astype(str) + shapely.to_wkb(shapely.set_precision(out.geometry.values, 0.01), hex=True)
-    out = out.loc[~key.duplicated()].reset_index(drop=True)
-    return out
+    return out.loc[~key.duplicated()].reset_index(drop=True)

@@ -23,8 +23,9 @@ from ..compounds.result import CompoundResult
 from ..fairness.result import FairnessResult
 from ..greenways.result import GreenwayResult
 from ..lifecircle.result import LifeCircleResult
+from ..quality.result import QualityResult
 from ..whatif.proposal import WhatIfResult
-from . import compounds, fairness, greenways, lifecircle, whatif
+from . import compounds, fairness, greenways, lifecircle, quality, whatif
 
 __all__ = ["PRESENTERS", "Presenter", "figures", "headline", "labels", "map_layers", "presenter_for"]
 
@@ -74,6 +75,7 @@ PRESENTERS: dict[type, Presenter] = {
     CompoundResult: Presenter(compounds.map_layers, compounds.headline),
     FairnessResult: Presenter(fairness.map_layers, fairness.headline, fairness.figures),
     WhatIfResult: Presenter(whatif.map_layers, whatif.headline),
+    QualityResult: Presenter(quality.map_layers, quality.headline, quality.figures),
 }
 
 #: The presenter of a result type with none of its own (a script's own analysis): no layers, no headline.
