@@ -294,8 +294,8 @@ def _resolve(value: Any, base: Path) -> Any:
 def resolve_paths(data: dict, base: Path) -> dict:
     """The file paths of an audit configuration, relative to ``base`` (the folder of the YAML file).
 
-    Covers ``inputs:`` (except ``datums``), a rules YAML file, ``population.raster`` and the
-    files of the ``lifecircle:`` and ``greenways:`` sections.
+    Covers ``inputs:`` (except ``datums``), a rules YAML file, ``population.raster``, the
+    files of the ``lifecircle:`` and ``greenways:`` sections and ``quality.park_register``.
     """
     data = copy.deepcopy(data)
     base = Path(base)
@@ -314,6 +314,9 @@ def resolve_paths(data: dict, base: Path) -> dict:
             lc["isochrone_points"] = str(base / lc["isochrone_points"])
         if isinstance(lc.get("vocabulary"), str) and lc["vocabulary"].lower().endswith((".yaml", ".yml")):
             lc["vocabulary"] = _resolve(lc["vocabulary"], base)
+    q = data.get("quality")
+    if isinstance(q, dict) and isinstance(q.get("park_register"), str):
+        q["park_register"] = _resolve(q["park_register"], base)
     gw = data.get("greenways")
     if isinstance(gw, dict) and gw.get("layer"):
         layer = gw["layer"]

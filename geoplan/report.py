@@ -384,6 +384,9 @@ def _unit_table(ctx: _Ctx) -> pd.DataFrame:
     piv["blind_spot_m2"] = piv["blind_spot_m2"].fillna(0.0)
     units = ctx.result.study.units[["unit_id", "unit_name"]]
     piv = units.merge(piv.drop(columns="unit_name"), on="unit_id", how="left")
+    q = ctx.result.analyses.get("quality")
+    if q is not None:  # the completeness grade of the data beside the unit's figures
+        piv = piv.merge(q.grades(), on="unit_id", how="left")
     return piv
 
 
@@ -400,8 +403,10 @@ def _units_html(ctx: _Ctx, pages: bool) -> str:
     piv["link"] = [f'<a href="units/{_unit_file(u)}">{_esc(n)}</a>' if pages else _esc(n)
                    for u, n in zip(piv["unit_id"], piv["unit_name"])]
     bad = (lambda v: "bad" if thr is not None and not _isnan(v) and float(v) < thr - 1e-9 else "")
-    cols = _coverage_cols(ctx, [Col("unit_id", L("unit_id"), _esc), Col("link", L("unit_name"), lambda v: v, num=False),
-                                Col("land_m2", L("land_m2"), _int), Col("residents", L("residents"), _int)])
+    first = [Col("unit_id", L("unit_id"), _esc), Col("link", L("unit_name"), lambda v: v, num=False)]
+    if "data_grade" in piv.columns:
+        first.append(Col("data_grade", L("data_grade"), _esc, num=False))
+    cols = _coverage_cols(ctx, [*first, Col("land_m2", L("land_m2"), _int), Col("residents", L("residents"), _int)])
     for c in cols:
         if c.key.startswith(("land_pct:", "residents_pct:")):
             c.cls = bad
@@ -597,6 +602,8 @@ def _unit_body(ctx: _Ctx, uid: Any, name: str, piv_row: pd.Series, prefix: str) 
                      f"<span>{_esc(L('difference_pp'))}</span></div>")
     cards.append(f"<div class='card'><b>{_int(piv_row.get('land_m2'))}</b><span>{_esc(L('land_m2'))}</span></div>")
     cards.append(f"<div class='card'><b>{_int(piv_row.get('residents'))}</b><span>{_esc(L('residents'))}</span></div>")
+    if isinstance(piv_row.get("data_grade"), str):
+        cards.append(f"<div class='card'><b>{_esc(piv_row['data_grade'])}</b><span>{_esc(L('data_grade'))}</span></div>")
     img = f"{prefix}maps/units/{_slug(uid)}.png"
     parts = [f"<h1>{_esc(name)}</h1>",
              f"<p class='sub'>{_esc(ctx.title)} · {_esc(L('park_coverage'))} · {_esc(ctx.result.config.rules.text(lang))}</p>",

@@ -15,7 +15,7 @@ from ..maps.layers import MapLayer
 from ..quality.result import QualityResult
 from ..maps.static import find_cjk_font
 
-__all__ = ["GRADE_COLORS", "figures", "headline", "map_layers", "tornado_chart"]
+__all__ = ["GRADE_COLORS", "figure_label", "figures", "headline", "map_layers", "option_label", "tornado_bars", "tornado_chart"]
 
 #: Colour of each completeness grade.
 GRADE_COLORS = {"A": "#1a9850", "B": "#91cf60", "C": "#fc8d59", "D": "#d73027"}
@@ -100,26 +100,49 @@ def tornado_bars(options: pd.DataFrame) -> pd.DataFrame:
         .sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def option_label(option: str, lang: str = "en") -> str:
+    """Human name of an option (a snap limit in metres, or a named option)."""
+    try:
+        return text("quality.option_snap", lang, m=float(option))
+    except ValueError:
+        return text(f"quality.option_{option}", lang)
+
+
 def tornado_chart(options: pd.DataFrame, path: str | Path, lang: str = "en", title: str = "") -> Path:
-    """Horizontal bars from each choice's lowest to highest value around the base value (PNG)."""
+    """Horizontal bars from each choice's lowest to highest value around the base value (PNG).
+
+    A choice whose other options could not be computed on the data is drawn without a bar and
+    marked "not applicable".
+    """
     bars = tornado_bars(options)
     base = float(options["base"].iloc[0]) if len(options) else float("nan")
+    computed = options[options["value"].notna() & ~options["is_base"].astype(bool)].groupby("choice").size()
     with matplotlib.rc_context(_font_rc()):
-        fig = Figure(figsize=(7, max(2.2, 0.5 * len(bars) + 1.2)))
+        fig = Figure(figsize=(7.5, max(2.2, 0.5 * len(bars) + 1.2)))
         ax = fig.subplots()
+        lo = min([base, *bars["low"]]) if len(bars) else 0
+        hi = max([base, *bars["high"]]) if len(bars) else 100
+        pad = max(5.0, 0.3 * (hi - lo))
+        x0, x1 = max(0.0, lo - pad), min(100.0, hi + pad)
         y = np.arange(len(bars))[::-1]
         for yi, (_, b) in zip(y, bars.iterrows()):
+            if computed.get(b["choice"], 0) == 0:
+                ax.text(base, yi, " " + text("quality.not_applicable", lang), va="center", ha="left", fontsize=7, color="#666666")
+                continue
             ax.barh(yi, base - b["low"], left=b["low"], color="#d73027", height=0.6)
             ax.barh(yi, b["high"] - base, left=base, color="#1a9850", height=0.6)
-            ax.text(b["low"], yi, f"{b['low_option']} {b['low']:.1f} ", va="center", ha="right", fontsize=7)
-            ax.text(b["high"], yi, f" {b['high']:.1f} {b['high_option']}", va="center", ha="left", fontsize=7)
+            low_txt = f"{option_label(b['low_option'], lang)} {b['low']:.1f}"
+            if b["low"] - x0 < 0.25 * (x1 - x0):  # no room left of the bar: inside it
+                ax.text(b["low"], yi, " " + low_txt, va="center", ha="left", fontsize=7, color="white")
+            else:
+                ax.text(b["low"], yi, low_txt + " ", va="center", ha="right", fontsize=7)
+            ax.text(b["high"], yi, f" {b['high']:.1f} {option_label(b['high_option'], lang)}", va="center", ha="left",
+                    fontsize=7)
         ax.axvline(base, color="#222222", lw=1)
         ax.set_yticks(y)
         ax.set_yticklabels([text(f"quality.choice_{c}", lang) for c in bars["choice"]], fontsize=8)
-        lo = min([base, *bars["low"]]) if len(bars) else 0
-        hi = max([base, *bars["high"]]) if len(bars) else 100
-        pad = max(5.0, 0.25 * (hi - lo))
-        ax.set_xlim(max(0.0, lo - pad), min(100.0, hi + pad))
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(-0.6, len(bars) - 0.4)
         ax.set_xlabel(text("quality.tornado_axis", lang, base=base))
         ax.set_title(title, fontsize=10)
         fig.tight_layout()

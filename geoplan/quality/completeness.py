@@ -26,6 +26,7 @@ per unit from the layers the audit read (nothing is fetched):
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -279,9 +280,10 @@ def grade_units(table: pd.DataFrame, settings: Mapping[str, Any]) -> pd.DataFram
     for m in used:
         thr = settings["measures"][m]["grades"]
         out[f"grade:{m}"] = [grade(v, thr) for v in out[m].to_numpy(float)]
-    pts = np.array([[points[g] if g is not None else np.nan for g in out[f"grade:{m}"]] for m in used]).T \
+    pts = np.array([[points[g] if isinstance(g, str) else np.nan for g in out[f"grade:{m}"]] for m in used]).T \
         if used else np.empty((len(out), 0))
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a unit with no measure available: NaN
         mean = np.nanmean(pts, axis=1) if pts.size else np.full(len(out), np.nan)
     out["points"] = mean
     out["grade"] = [grade(v, settings["overall"]) for v in mean]

@@ -193,8 +193,8 @@ def run_quality(result: Any, settings: dict | None = None) -> QualityResult | No
 
     reg_listing = None
     pr = ms["park_register"]
-    if pr.get("register"):
-        raw = read_layer(pr["register"], what="park register", geom_types=("point", "polygon"), name="park_register")
+    if s.get("park_register"):
+        raw = read_layer(s["park_register"], what="park register", geom_types=("point", "polygon"), name="park_register")
         reg = to_crs(raw, st.crs)
         by_unit, reg_listing = register_match(reg, st.parks, st.units, float(pr.get("match_distance_m", 50)))
         table = table.merge(by_unit, on="unit_id", how="left")
@@ -202,7 +202,7 @@ def run_quality(result: Any, settings: dict | None = None) -> QualityResult | No
             reg_listing = reg_listing.rename(columns={pr["name_field"]: "name"})
     else:
         table["park_register"] = np.nan
-        notes.append("park_register: no park register given (quality: completeness: measures: park_register: register: FILE)")
+        notes.append("park_register: no park register given (quality: {park_register: FILE})")
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
