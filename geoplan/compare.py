@@ -317,7 +317,8 @@ def _unit_indicators_change(a: AuditFolder, b: AuditFolder) -> pd.DataFrame:
             continue
         named = "unit_name" in n.columns and "unit_name" in o.columns
         key = _unit_key(o, n) if named else "unit_id"
-        rows = [c for c in n.columns if c in o.columns and c not in ("unit_id", "unit_name", *pct)
+        # the data completeness grade describes a unit, not a row: never a key (it may change between audits)
+        rows = [c for c in n.columns if c in o.columns and c not in ("unit_id", "unit_name", "data_grade", *pct)
                 and not pd.api.types.is_numeric_dtype(n[c])]
         on = [key, *rows]
         o, n = o.copy(), n.copy()
