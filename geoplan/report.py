@@ -585,6 +585,12 @@ def _serving_parks(ctx: _Ctx, uid: Any) -> pd.DataFrame:
     return d.sort_values(sort, ascending=False).reset_index(drop=True)
 
 
+def _grade_card(ctx: _Ctx, piv_row: pd.Series) -> list[str]:
+    """The data completeness grade of a unit as a card (none when the trust analysis did not run)."""
+    g = piv_row.get("data_grade")
+    return [f"<div class='card'><b>{_esc(g)}</b><span>{_esc(ctx.L('data_grade'))}</span></div>"] if isinstance(g, str) else []
+
+
 def _unit_body(ctx: _Ctx, uid: Any, name: str, piv_row: pd.Series, prefix: str) -> str:
     """The body of one unit page; ``prefix`` leads from the page to the folder root."""
     L, lang = ctx.L, ctx.lang
@@ -602,8 +608,7 @@ def _unit_body(ctx: _Ctx, uid: Any, name: str, piv_row: pd.Series, prefix: str) 
                      f"<span>{_esc(L('difference_pp'))}</span></div>")
     cards.append(f"<div class='card'><b>{_int(piv_row.get('land_m2'))}</b><span>{_esc(L('land_m2'))}</span></div>")
     cards.append(f"<div class='card'><b>{_int(piv_row.get('residents'))}</b><span>{_esc(L('residents'))}</span></div>")
-    if isinstance(piv_row.get("data_grade"), str):
-        cards.append(f"<div class='card'><b>{_esc(piv_row['data_grade'])}</b><span>{_esc(L('data_grade'))}</span></div>")
+    cards += _grade_card(ctx, piv_row)
     img = f"{prefix}maps/units/{_slug(uid)}.png"
     parts = [f"<h1>{_esc(name)}</h1>",
              f"<p class='sub'>{_esc(ctx.title)} · {_esc(L('park_coverage'))} · {_esc(ctx.result.config.rules.text(lang))}</p>",

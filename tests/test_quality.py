@@ -122,6 +122,17 @@ def test_grades_follow_the_preset_thresholds():
     assert g.loc[1, "measures_used"] == "residential_near_ways, footway_share, facilities"
 
 
+def test_bad_quality_settings_are_usage_errors():
+    from geoplan.errors import UsageError
+
+    with pytest.raises(UsageError, match="unknown quality setting"):
+        load_settings({"grades": {}})
+    with pytest.raises(UsageError, match="footway_share.grades.A"):
+        load_settings({"completeness": {"measures": {"footway_share": {"grades": {"A": 30}}}}})
+    with pytest.raises(UsageError, match="access_rule"):
+        load_settings({"sensitivity": {"choices": {"access_rule": ["gates", "doors"]}}})
+
+
 # -- sensitivity, hand-worked -------------------------------------------------------
 
 def _line_network():

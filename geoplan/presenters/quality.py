@@ -1,5 +1,7 @@
-"""How the trust analysis is shown: the map of completeness grades, the headline, and a tornado chart per
-headline figure (how far each choice moves it)."""
+"""How the trust analysis is shown: the map of completeness grades, the headline, a tornado chart per figure.
+
+One tornado chart per headline figure shows how far each choice moves it.
+"""
 
 from __future__ import annotations
 

@@ -43,7 +43,32 @@ def load_settings(overrides: dict | None = None) -> dict:
     unknown = sorted(set(over) - set(base))
     if unknown:
         raise UsageError(f"unknown quality setting(s) {unknown}.", hint=f"Known settings: {sorted(base)}.")
-    return deep_merge(base, over)
+    out = deep_merge(base, over)
+    _check(out)
+    return out
+
+
+def _check(s: dict) -> None:
+    """A bad value of the quality settings is a UsageError naming its key."""
+    from ..parks.access import ACCESS_RULES
+
+    comp = s["completeness"]
+    for m, ms in comp["measures"].items():
+        for letter, v in (ms.get("grades") or {}).items():
+            if not isinstance(v, (int, float)) or not 0 <= float(v) <= 1:
+                raise UsageError(f"quality completeness.measures.{m}.grades.{letter}={v!r} must be a share from 0 to 1.")
+    ch = s["sensitivity"]["choices"]
+    bad = [r for r in ch.get("access_rule", []) if r not in ACCESS_RULES]
+    if bad:
+        raise UsageError(f"quality sensitivity.choices.access_rule: unknown rule(s) {bad}.",
+                         hint=f"Use {', '.join(ACCESS_RULES)}.")
+    for key in ("snap_limit_m",):
+        for v in ch.get(key, []):
+            if not isinstance(v, (int, float)) or v <= 0:
+                raise UsageError(f"quality sensitivity.choices.{key}: {v!r} must be a positive number of metres.")
+    for k, v in (ch.get("walking_speed_kmh") or {}).items():
+        if not isinstance(v, (int, float)) or not 0 < v < 20:
+            raise UsageError(f"quality sensitivity.choices.walking_speed_kmh.{k}={v!r} must be a speed in km/h.")
 
 
 @dataclass

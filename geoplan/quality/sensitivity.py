@@ -131,6 +131,7 @@ class SensitivityRun:
 
     # -- the audit's own options ---------------------------------------------
     def base(self) -> dict:
+        """The audit's own option of every choice."""
         inferred = "residential_source" in self.cells.columns
         return {"park_definition": "audit", "access_rule": str(self.acc_kw.get("rule", "ladder")), "snap_limit_m": "none",
                 "walking_speed": "rule", "residential": "both" if inferred else "mapped"}
@@ -167,6 +168,7 @@ class SensitivityRun:
         return self._cache[key]
 
     def rules(self, speed: str) -> Rules:
+        """The park rules with the radii of a walking speed (``rule``: the audit's own radii)."""
         if speed == "rule":
             return self.cfg.rules
         kmh = float(self.s["walking_speed_kmh"][speed])
@@ -174,6 +176,7 @@ class SensitivityRun:
         return replace(self.cfg.rules, tiers=tiers)
 
     def park_features(self, definition: str) -> gpd.GeoDataFrame:
+        """The park polygons of a park definition (``parks_only``, ``audit``, ``wider``), before selection."""
         parks = self.st.parks
         if definition == "audit":
             return parks
@@ -206,6 +209,7 @@ class SensitivityRun:
         return gpd.GeoDataFrame({"name": names}, geometry=geoms, crs=self.st.crs)
 
     def selected(self, definition: str, speed: str) -> gpd.GeoDataFrame:
+        """The parks of a definition with their tiers (:func:`~geoplan.parks.select_parks`)."""
         def run() -> gpd.GeoDataFrame:
             return select_parks(self.park_features(definition), self.rules(speed), self.st.historic,
                                 merge=bool(self.cfg.parks.get("merge_touching", True)),
@@ -228,6 +232,7 @@ class SensitivityRun:
         return self._cached(("euc", definition, speed), run)
 
     def access(self, definition: str, rule: str) -> tuple[gpd.GeoDataFrame, Snapped]:
+        """The access points of the counted parks under an access rule (with their tier), snapped."""
         def run() -> tuple[gpd.GeoDataFrame, Snapped]:
             parks = self.selected(definition, "rule")
             counted = parks[parks["tier"].notna()]
