@@ -473,7 +473,7 @@ def _landuse_layer(lu: gpd.GeoDataFrame | None, class_field: str | None, crs: CR
     if lu is None or not len(lu):
         return None
     cls = lu[class_field].astype(str).to_numpy() if class_field and class_field in lu.columns else np.full(len(lu), "")
-    out = gpd.GeoDataFrame({"landuse_class": cls}, geometry=lu.geometry.values, crs=lu.crs)
+    out = gpd.GeoDataFrame({"landuse_class": cls}, geometry=shapely.make_valid(lu.geometry.values), crs=lu.crs)
     return _polygons(_to_crs(out, crs)).reset_index(drop=True)
 
 

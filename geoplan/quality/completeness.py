@@ -135,7 +135,7 @@ def landuse_mapped(units: gpd.GeoDataFrame, landuse: gpd.GeoDataFrame | None, no
         ``unit_id``, ``built_up_m2``, ``mapped_m2``, ``landuse_mapped``.
     """
     geoms = np.asarray(units.geometry.values, dtype=object)
-    open_land = [g for g in [*not_built, street] if g is not None and not shapely.is_empty(g)]
+    open_land = [shapely.make_valid(g) for g in [*not_built, street] if g is not None and not shapely.is_empty(g)]
     if open_land:
         ol = shapely.union_all(open_land)
         built = shapely.difference(geoms, ol)
@@ -145,7 +145,7 @@ def landuse_mapped(units: gpd.GeoDataFrame, landuse: gpd.GeoDataFrame | None, no
     if landuse is None or not len(landuse):
         mapped = np.full(len(units), np.nan)
     else:
-        lu = shapely.union_all(np.asarray(landuse.geometry.values, dtype=object))
+        lu = shapely.union_all(shapely.make_valid(np.asarray(landuse.geometry.values, dtype=object)))
         mapped = inside_area(np.asarray(built, dtype=object), lu)
     return pd.DataFrame({"unit_id": units["unit_id"].to_numpy(), "built_up_m2": built_m2, "mapped_m2": mapped,
                          "landuse_mapped": np.divide(mapped, built_m2, out=np.full(len(units), np.nan),

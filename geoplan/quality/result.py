@@ -9,6 +9,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 import yaml
 
 from .._util import deep_merge
@@ -163,9 +164,7 @@ def _not_built(st: Any) -> list:
     out = []
     for layer in (st.parks, st.natural):
         if layer is not None and len(layer):
-            out.append(np.asarray(layer.geometry.values, dtype=object))
-    import shapely
-
+            out.append(shapely.make_valid(np.asarray(layer.geometry.values, dtype=object)))
     return [shapely.union_all(g) for g in out]
 
 
