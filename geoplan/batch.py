@@ -35,7 +35,8 @@ What is written under ``out``:
   with an ``area`` column first, areas in the order of the configuration.  The
   CSV values are the per-area files' text, unchanged.  The workbook's first sheet
   lists the tables; those over ``XLSX_MAX_ROWS`` rows are in CSV only.
-* ``batch_status.csv``: one row per area: ``ok``, ``skipped`` (done before) or
+* ``batch_status.csv``: one row per area: ``ok``, ``skipped`` (done before),
+  ``no residential land`` (the area has none: reported, not failed) or
   ``failed`` with its error, seconds, headline figures and warnings.
 * ``errors/<area>.txt``: the traceback of each failed area.
 
@@ -80,7 +81,7 @@ from ._version import __version__
 from .analysis import Analysis, order_analyses
 from .audit import ANALYSES, run_audit
 from .config import AuditConfig, Inputs, load_config
-from .errors import DataError, GeoplanWarning, UsageError
+from .errors import DataError, GeoplanWarning, NoResidentialLandError, UsageError
 from .folder import write_tables_csv, write_tables_xlsx
 from .outputs import write_audit
 from .settings import WarningLog
@@ -99,6 +100,9 @@ __all__ = [
     "slugify",
     "dask_client",
 ]
+
+#: Status of an area that has no residential land (reported, not failed: nothing to cover there).
+NO_RESIDENTIAL = "no residential land"
 
 #: Columns of ``batch_status.csv``, in order.
 STATUS_COLUMNS = (
@@ -504,7 +508,8 @@ def audit_area(task: AreaTask) -> dict:
     Returns
     -------
     dict
-        ``area``, ``slug``, ``status`` (``ok`` or ``failed``), ``seconds`` (wall clock),
+        ``area``, ``slug``, ``status`` (``ok``, ``failed`` or ``no residential land``: the
+        area has none, so no coverage to measure; ``error`` says why), ``seconds`` (wall clock),
         ``cpu_seconds`` (the worker process's CPU time), ``started``, ``finished``, headline
         figures (see :func:`headline`), ``error``, ``traceback``, ``warnings``,
         ``folder``, ``worker``.
@@ -523,6 +528,8 @@ def audit_area(task: AreaTask) -> dict:
             write_audit(result, folder, overwrite=True, maps=task.maps)
             del result
             status.update(status="ok", **headline(_read_summary(folder)))
+        except NoResidentialLandError as exc:  # a finding about the area, not a failure of the batch
+            status.update(status=NO_RESIDENTIAL, error=str(exc), residents=0)
         except Exception as exc:  # noqa: BLE001 - reported per area, the batch goes on
             status.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
     status["warnings"] = " | ".join(r.message for r in caught.records if r.shown)

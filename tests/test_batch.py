@@ -448,3 +448,19 @@ def test_unreachable_scheduler_is_a_usage_error(tmp_path, helsinki_batch):
     with pytest.raises(UsageError, match="cannot connect"):
         with batch.dask_client(spec.scheduler, timeout_s=2):
             pass
+
+
+def test_area_without_residential_land_is_reported_not_failed(tmp_path):
+    """A jiedao with no residential land (OSM maps none in 天桥 and the batch does not infer it) reports that."""
+    from geoplan.batch import NO_RESIDENTIAL, AreaTask, audit_area
+
+    cfg = load_config(sample="xicheng", residential={"infer": False})
+    units = gpd.read_file(Path(cfg.inputs.units))
+    row = units[units["name"].astype(str).str.contains("天桥")]
+    if row.empty:
+        pytest.skip("no 天桥 jiedao in the sample's unit layer")
+    task = AreaTask(name="天桥", slug="tianqiao", config=cfg, geometry=row.geometry.iloc[0],
+                    folder=str(tmp_path / "tianqiao"), analyses=())
+    st = audit_area(task)
+    assert st["status"] == NO_RESIDENTIAL, st.get("error")
+    assert "no residential land" in st["error"] and "traceback" not in st

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -10,6 +12,29 @@ import shapely
 from .coverage import ParkCoverage
 
 __all__ = ["coverage_status"]
+
+
+def _split(geoms: np.ndarray, zone: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The part of each geometry inside ``zone`` and the part outside it.
+
+    Only geometries on the zone's edge are overlaid (an overlay with a district-wide
+    zone costs as much for a cell deep inside it as for one on its edge): a cell
+    inside the zone is all inside, a cell apart from it all outside.
+    """
+    empty = shapely.Polygon()
+    if zone.is_empty or len(geoms) == 0:
+        return np.full(len(geoms), empty, dtype=object), np.asarray(geoms, dtype=object)
+    shapely.prepare(zone)
+    within = shapely.contains_properly(zone, geoms)
+    apart = ~shapely.intersects(zone, geoms)
+    edge = ~(within | apart)
+    inside = np.full(len(geoms), empty, dtype=object)
+    outside = np.full(len(geoms), empty, dtype=object)
+    inside[within] = geoms[within]
+    outside[apart] = geoms[apart]
+    inside[edge] = shapely.intersection(geoms[edge], zone)
+    outside[edge] = shapely.difference(geoms[edge], zone)
+    return inside, outside
 
 
 def coverage_status(cov: ParkCoverage) -> gpd.GeoDataFrame:
@@ -44,8 +69,7 @@ def coverage_status(cov: ParkCoverage) -> gpd.GeoDataFrame:
         walk = cells["net_covered"].to_numpy(dtype=bool)
         pieces.append((idx[walk], geoms[walk], "walk_covered"))
         rest = ~walk
-        inside = shapely.intersection(geoms[rest], zone) if not zone.is_empty else np.full(rest.sum(), shapely.Polygon())
-        outside = shapely.difference(geoms[rest], zone) if not zone.is_empty else geoms[rest]
+        inside, outside = _split(geoms[rest], zone)
         pieces.append((idx[rest], inside, "line_only"))
         pieces.append((idx[rest], outside, "not_covered"))
     elif "network" in cov.methods:
@@ -53,8 +77,7 @@ def coverage_status(cov: ParkCoverage) -> gpd.GeoDataFrame:
         pieces.append((idx[walk], geoms[walk], "covered"))
         pieces.append((idx[~walk], geoms[~walk], "not_covered"))
     else:
-        inside = shapely.intersection(geoms, zone) if not zone.is_empty else np.full(len(geoms), shapely.Polygon())
-        outside = shapely.difference(geoms, zone) if not zone.is_empty else geoms
+        inside, outside = _split(geoms, zone)
         pieces.append((idx, inside, "covered"))
         pieces.append((idx, outside, "not_covered"))
     frames = []
