@@ -66,7 +66,7 @@ def write_json(data: Any, path: Path, *, clean: bool = True) -> None:
                     encoding="utf-8")
 
 
-def write_folder(folder: Path, *, tables: Mapping[str, pd.DataFrame] | None = None, tables_dir: str = "tables",
+def write_folder(folder: Path, *, tables: Mapping[str, pd.DataFrame] | None = None, tables_dir: str | None = "tables",
                  xlsx: str | None = None, summary: Any = None, summary_file: str = "summary.json",
                  clean_summary: bool = True, layers: Mapping[str, gpd.GeoDataFrame] | None = None,
                  gpkg: str | None = None, lang: str = "en", labels: Mapping[str, tuple[str, str]] | None = None) -> None:
@@ -78,8 +78,8 @@ def write_folder(folder: Path, *, tables: Mapping[str, pd.DataFrame] | None = No
         An existing (temporary) folder, e.g. from :func:`atomic_folder`.
     tables : mapping of DataFrame, optional
         Written as CSV into ``folder/tables_dir`` and, when ``xlsx`` is given, as sheets of one workbook.
-    tables_dir : str
-        Sub-folder of the CSV files (``""``: the folder itself).
+    tables_dir : str or None
+        Sub-folder of the CSV files (``""``: the folder itself; None: no CSV files).
     xlsx : str, optional
         File name of the workbook.
     summary : any, optional
@@ -95,7 +95,8 @@ def write_folder(folder: Path, *, tables: Mapping[str, pd.DataFrame] | None = No
         Rule-dependent column labels for the workbook.
     """
     if tables:
-        write_tables_csv(tables, folder / tables_dir if tables_dir else folder)
+        if tables_dir is not None:
+            write_tables_csv(tables, folder / tables_dir if tables_dir else folder)
         if xlsx:
             write_tables_xlsx(dict(tables), folder / xlsx, lang, labels)
     if summary is not None:

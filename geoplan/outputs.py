@@ -107,6 +107,10 @@ def write_audit(
     """
     say = progress or (lambda m: None)
     lang = lang or result.config.lang
+    # the workbook and the GeoPackage are written in a child process while the CSV tables, the what-if
+    # state, the maps and the report are written here (when this process may have children and has more
+    # than one CPU; GEOPLAN_WORKERS=1 writes everything here)
+    parallel = _can_fork()
     t0 = time.perf_counter()
     with atomic_folder(out, overwrite=overwrite) as tmp, WarningLog(reemit=True) as caught:
         say("writing tables and the GeoPackage")
@@ -114,23 +118,96 @@ def write_audit(
         summary = result.summary()
         summary["lang"] = lang
         labels = presenters.labels(result)
-        write_folder(tmp, tables=tables, xlsx="audit.xlsx", summary=summary, layers=result.layers(),
-                     gpkg="geoplan.gpkg", lang=lang, labels=labels)
-        if result.population.grid is not None:
-            _write_population_tif(result.population.grid, tmp / "population.tif")
-        if state:
-            say("saving the what-if state")
-            try:
-                save_state(result, tmp)
-            except Exception as exc:  # noqa: BLE001 - the audit itself is complete without it
-                warnings.warn(f"what-if state not saved: {exc}", GeoplanWarning, stacklevel=2)
-        if maps:
-            say("drawing maps")
-            write_maps_and_report(result, tmp, lang, tables=tables, summary=summary, progress=progress, quiet=quiet,
-                                  labels=labels)
+        layers = result.layers()
+        side = _Beside(write_folder, tmp, tables=tables, xlsx="audit.xlsx", tables_dir=None, layers=layers,
+                       gpkg="geoplan.gpkg", lang=lang, labels=labels) if parallel else None
+        write_folder(tmp, tables=tables, xlsx=None if side else "audit.xlsx", summary=summary,
+                     layers=None if side else layers, gpkg=None if side else "geoplan.gpkg", lang=lang, labels=labels)
+        try:
+            if result.population.grid is not None:
+                _write_population_tif(result.population.grid, tmp / "population.tif")
+            if state:
+                say("saving the what-if state")
+                try:
+                    save_state(result, tmp)
+                except Exception as exc:  # noqa: BLE001 - the audit itself is complete without it
+                    warnings.warn(f"what-if state not saved: {exc}", GeoplanWarning, stacklevel=2)
+            if maps:
+                say("drawing maps")
+                write_maps_and_report(result, tmp, lang, tables=tables, summary=summary, progress=progress,
+                                      quiet=quiet, labels=labels)
+        except BaseException:
+            if side is not None:
+                side.stop()
+            raise
+        if side is not None:
+            side.join()
         result.timings["writing outputs"] = round(time.perf_counter() - t0, 3)
         (tmp / "geoplan.log").write_text(_log_header(result, caught), encoding="utf-8")
     return Path(out).resolve()
+
+
+def _can_fork() -> bool:
+    """Whether a child process may be forked to write beside this one (Linux, not daemonic, > 1 CPU)."""
+    import multiprocessing as mp
+    import sys
+
+    if not sys.platform.startswith("linux") or "fork" not in mp.get_all_start_methods():
+        return False
+    if mp.current_process().daemon:  # a Dask worker (geoplan batch) cannot have children
+        return False
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cpus > 1 and os.environ.get("GEOPLAN_WORKERS", "") != "1"
+
+
+class _Beside:
+    """``fn(*args, **kwargs)`` in a forked child process while the caller goes on; :meth:`join` waits.
+
+    The child sees the caller's memory as it was at the fork (nothing is pickled).  A
+    failure in the child is raised again by :meth:`join` with the child's error text.
+    """
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any):
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        self._recv, send = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_beside_child, args=(send, fn, args, kwargs), daemon=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads alive (Python >= 3.12)
+            self._proc.start()
+        send.close()
+
+    def stop(self) -> None:
+        """End the child (the caller failed: its folder is being removed)."""
+        self._proc.terminate()
+        self._proc.join()
+
+    def join(self) -> None:
+        """Wait for the child; raise its error if it failed."""
+        msg = ""
+        try:
+            msg = self._recv.recv()
+        except EOFError:
+            pass
+        self._proc.join()
+        if self._proc.exitcode != 0 or msg:
+            raise RuntimeError(msg or f"the writer process ended with code {self._proc.exitcode}")
+
+
+def _beside_child(send: Any, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+    import traceback
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fn(*args, **kwargs)
+        send.send("")
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+        send.send(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        raise SystemExit(1) from None
+    finally:
+        send.close()
 
 
 def _write_population_tif(grid: tuple, path: Path) -> None:

@@ -102,20 +102,19 @@ def residential_cells(
     # residential pieces per grid square
     tree = shapely.STRtree(residential.geometry.values)
     bi, ri = tree.query(boxes, predicate="intersects")
-    pieces = shapely.intersection(boxes[bi], residential.geometry.values[ri])
+    pieces = _intersection(boxes[bi], np.asarray(residential.geometry.values, dtype=object)[ri])
     source = residential["source"].to_numpy(object)[ri] if "source" in residential.columns else None
     # split by unit
     utree = shapely.STRtree(units.geometry.values)
     pi, ui = utree.query(pieces, predicate="intersects")
-    pieces = shapely.intersection(pieces[pi], units.geometry.values[ui])
+    pieces = _intersection(pieces[pi], np.asarray(units.geometry.values, dtype=object)[ui])
     source = source[pi] if source is not None else None
     unit_id = units["unit_id"].to_numpy()[ui]
     unit_name = units["unit_name"].to_numpy()[ui]
     hist = np.zeros(len(pieces), dtype=bool)
     if historic is not None and len(historic):
         h = shapely.union_all(historic.geometry.values)
-        inside = shapely.intersection(pieces, h)
-        outside = shapely.difference(pieces, h)
+        inside, outside = _split(pieces, h)
         pieces = np.concatenate([outside, inside])
         unit_id = np.concatenate([unit_id, unit_id])
         unit_name = np.concatenate([unit_name, unit_name])
@@ -135,6 +134,39 @@ def residential_cells(
         cells["residential_source"] = source[keep]
     cells.insert(0, "cell_id", np.arange(len(cells)))
     return cells
+
+
+def _intersection(parts: np.ndarray, polys: np.ndarray) -> np.ndarray:
+    """``shapely.intersection(parts, polys)`` pair by pair, overlaying only the parts that cross a boundary.
+
+    A grid square or piece that lies inside its polygon is its own intersection: an
+    overlay with a large polygon (a jiedao, a block of land) costs as much for a square
+    deep inside it as for one on its edge.
+    """
+    if len(parts) == 0:
+        return shapely.intersection(parts, polys)
+    shapely.prepare(polys)
+    inside = shapely.contains_properly(polys, parts)
+    out = np.array(parts, dtype=object)
+    cross = ~inside
+    out[cross] = shapely.intersection(parts[cross], polys[cross])
+    return out
+
+
+def _split(parts: np.ndarray, zone: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The part of each geometry inside ``zone`` and the part outside, overlaying only those on its edge."""
+    empty = shapely.Polygon()
+    shapely.prepare(zone)
+    inside = shapely.contains_properly(zone, parts)
+    apart = ~shapely.intersects(zone, parts)
+    edge = ~(inside | apart)
+    a = np.full(len(parts), empty, dtype=object)
+    b = np.full(len(parts), empty, dtype=object)
+    a[inside] = parts[inside]
+    b[apart] = parts[apart]
+    a[edge] = shapely.intersection(parts[edge], zone)
+    b[edge] = shapely.difference(parts[edge], zone)
+    return a, b
 
 
 def _polygonal(g: Any) -> Any:

@@ -148,7 +148,7 @@ def first_run(helsinki_batch, local_client, tmp_path_factory):
     report = run_batch(spec, client=local_client)
     batch_s = time.perf_counter() - t0
     ref_dir = tmp_path_factory.mktemp("serial")
-    ref = serial_reference(spec, ref_dir, skip=("A1",))  # A1 fails (no residential land): see the status
+    ref = serial_reference(spec, ref_dir, skip=("A1",))  # A1 has no residential land: see the status
     return spec, report, ref, ref_dir, batch_s
 
 
@@ -295,10 +295,10 @@ def test_local_cluster_results_identical_to_serial(first_run, local_client):
     st = report.status.set_index("area")
     assert list(report.status.columns) == list(STATUS_COLUMNS)
     assert list(report.status["area"]) == list(SQUARES)  # configuration order, not completion order
-    # the failing area is reported with its error, the others are done
-    assert st.loc["A1", "status"] == "failed"
+    # the area without residential land reports that it has none (not a failure), the others are done
+    assert st.loc["A1", "status"] == "no residential land"
     assert "no residential land" in st.loc["A1", "error"]
-    assert "no residential land" in (spec.out / "errors" / "A1.txt").read_text(encoding="utf-8")
+    assert not (spec.out / "errors" / "A1.txt").exists()
     assert not (spec.out / "A1").exists()
     for sq in ("C2", "A2"):
         assert st.loc[sq, "status"] == "ok", st.loc[sq, "error"]
@@ -327,7 +327,7 @@ def test_local_cluster_results_identical_to_serial(first_run, local_client):
         assert (spec.out / "merged" / f"{name}.csv").read_text(encoding="utf-8") == df.to_csv(index=False, lineterminator="\n")
     assert (spec.out / "merged" / "merged.xlsx").stat().st_size > 0
     status_csv = pd.read_csv(spec.out / "batch_status.csv")
-    assert status_csv["status"].tolist() == ["ok", "ok", "failed"]
+    assert status_csv["status"].tolist() == ["ok", "ok", "no residential land"]
 
 
 @pytest.mark.slow
@@ -338,7 +338,7 @@ def test_rerun_skips_done_areas_and_redo_reruns(first_run, local_client):
     report = run_batch(spec, client=local_client)
     st = report.status.set_index("area")
     assert st.loc["C2", "status"] == st.loc["A2", "status"] == "skipped"
-    assert st.loc["A1", "status"] == "failed"  # a failed area is not done: it is tried again
+    assert st.loc["A1", "status"] == "no residential land"  # an area without a folder is not done: tried again
     assert {sq: (spec.out / sq / "summary.json").stat().st_mtime_ns for sq in ("C2", "A2")} == marker
     assert st.loc["C2", "network_land_pct"] == pytest.approx(first_run[1].status.set_index("area").loc["C2", "network_land_pct"])
     assert (spec.out / "merged" / "park_coverage_overall.csv").read_bytes() == before

@@ -375,3 +375,22 @@ def test_interactive_map_renders_offline(en):
     assert r.leaflet_loaded and not r.js_errors and not r.external_requests
     assert r.interactive_paths > 10
     assert "Park service-radius coverage" in r.title_text
+
+
+def test_html_table_rows_as_iterrows_gives_them():
+    """The table renderer reads rows without iterrows, with the same values (common dtype of the row)."""
+    import pandas as pd
+
+    from geoplan.presenters.html import Col, auto_fmt, html_table
+
+    df = pd.DataFrame({"unit_id": [1, 2, 3], "land_pct": [12.5, float("nan"), float("inf")],
+                       "name": ["a", None, "c<"], "ok": [True, False, True], "residents": [10, 20, 30]})
+    for frame in (df, df[["unit_id", "residents"]], df[["unit_id", "land_pct"]], df.iloc[:0]):
+        cols = [Col(str(c), str(c), fmt=(lambda v, c=str(c): auto_fmt(c, v, "en"))) for c in frame.columns]
+        cols.append(Col("missing", "missing", fmt=lambda v: repr(v)))
+        rows = []
+        for _, r in frame.iterrows():  # the reference: what iterrows gives each formatter
+            rows.append("<tr>" + "".join(f'<td class="num">{c.fmt(r.get(c.key))}</td>' for c in cols) + "</tr>")
+        head = "".join(f"<th>{c.head}</th>" for c in cols)
+        expect = f'<div class="tw"><table class=""><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+        assert html_table(frame, cols) == expect

@@ -100,10 +100,18 @@ def html_table(df: pd.DataFrame, cols: Sequence[Col], *, cls: str = "") -> str:
     """Render ``df`` as an HTML table with the given columns (values already escaped by ``fmt``)."""
     head = "".join(f"<th>{esc(c.head)}</th>" for c in cols)
     rows = []
-    for _, r in df.iterrows():
+    # the rows as DataFrame.iterrows gives them (the frame's common dtype), without building a Series per row
+    pos = {k: i for i, k in enumerate(df.columns)} if df.columns.is_unique else None
+    values = df.values if pos is not None else None
+    for i in range(len(df)):
+        r = df.iloc[i] if pos is None else None
         cells = []
         for c in cols:
-            v = r.get(c.key)
+            if pos is None:
+                v = r.get(c.key)
+            else:
+                j = pos.get(c.key)
+                v = None if j is None else values[i, j]
             klass = [c.cls(v)] if c.cls else []
             if c.num:
                 klass.append("num")
