@@ -30,6 +30,8 @@ one-step approximation, which can be several metres off.
 
 from __future__ import annotations
 
+import functools
+
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Union
@@ -483,6 +485,16 @@ _DATUM_LABELS = {
 }
 
 
+@functools.lru_cache(maxsize=64)
+def _utm_crs(bounds: tuple[float, float, float, float]) -> pyproj.CRS:
+    """The UTM zone geopandas estimates for geometries with these bounds (EPSG:4326), looked up once.
+
+    ``estimate_utm_crs`` queries the PROJ database (tenths of a second); every user
+    layer of an audit is checked against the same reference, so the zone is reused.
+    """
+    return gpd.GeoSeries([shapely.box(*bounds)], crs="EPSG:4326").estimate_utm_crs()
+
+
 def check_datum_shift(
     layer: gpd.GeoDataFrame,
     reference: gpd.GeoDataFrame,
@@ -557,7 +569,7 @@ def check_datum_shift(
     if ref_geoms.size == 0:
         message = f"{name}: the reference layer is empty; datum not checked."
         return DatumCheck(0, nan, nan, nan, None, message, source)
-    utm = gpd.GeoSeries(ref_geoms, crs="EPSG:4326").estimate_utm_crs()
+    utm = _utm_crs(tuple(float(v) for v in shapely.total_bounds(ref_geoms)))
     to_metric = pyproj.Transformer.from_crs("EPSG:4326", utm, always_xy=True)
     ref_metric = shapely.transform(ref_geoms, to_metric.transform, interleaved=False)
     hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(ref_metric)))
