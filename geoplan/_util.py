@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["deep_merge", "clean_json", "finite", "weighted_quantile"]
+__all__ = ["ShowsInJupyter", "deep_merge", "clean_json", "finite", "set_html_view", "weighted_quantile"]
 
 
 def deep_merge(base: Mapping, over: Mapping | None) -> dict:
@@ -106,3 +106,29 @@ def weighted_quantile(values: Any, weights: Any, q: float) -> float:
     # a cumulative weight within rounding noise of the target counts as reaching it
     i = int(np.searchsorted(cw, q * cw[-1] * (1 - 1e-9), side="left"))
     return float(x[min(i, len(x) - 1)])
+
+
+# ---------------------------------------------------------------- how results show themselves in Jupyter
+#: The function that draws a result as HTML (set by the presenter floor, ``geoplan.presenters.notebook``):
+#: results compute and know nothing of how they are shown; they only hand themselves over.
+_HTML_VIEW: list = []
+
+
+def set_html_view(view: Any) -> None:
+    """Set ``view(obj) -> str | None``, the HTML of a result in Jupyter (called once by the presenter floor)."""
+    _HTML_VIEW[:] = [view]
+
+
+class ShowsInJupyter:
+    """Mixin of the result classes: ``_repr_html_`` hands the result to the presenter floor's view.
+
+    Without a view (the presenters not imported) or when it fails, Jupyter shows the plain ``repr``.
+    """
+
+    def _repr_html_(self) -> str | None:
+        if not _HTML_VIEW:
+            return None
+        try:
+            return _HTML_VIEW[0](self)
+        except Exception:  # noqa: BLE001 - a notebook's display must never raise
+            return None

@@ -28,6 +28,7 @@ import math
 import pandas as pd
 
 from . import compounds, fairness, greenways, lifecircle, quality
+from ._util import ShowsInJupyter
 from ._util import clean_json
 from ._version import __version__
 from .analysis import Analysis, order_analyses
@@ -52,7 +53,7 @@ ANALYSES: tuple[Analysis, ...] = (lifecircle.ANALYSIS, greenways.ANALYSIS, compo
 
 
 @dataclass
-class AuditResult:
+class AuditResult(ShowsInJupyter):
     """What one audit measured.
 
     Attributes

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._util import clean_json
+from ._util import ShowsInJupyter, clean_json
 from .errors import DataError, GeoplanWarning, UsageError
 from .sources.audit_folder import AuditFolder, read_audit
 
@@ -63,7 +63,7 @@ _COVERAGE_VALUES = ["land_m2", "covered_m2", "land_pct", "residents", "covered_r
 
 # =====================================================================  comparing
 @dataclass
-class Comparison:
+class Comparison(ShowsInJupyter):
     """What changed between two audits.
 
     Attributes

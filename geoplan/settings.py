@@ -48,17 +48,22 @@ class Reporter:
     ----------
     quiet : bool
         Print nothing.
+    translate : callable, optional
+        ``translate(message) -> str``: the line as printed (e.g. in Chinese, see :func:`geoplan.i18n.step`);
+        the log keeps the message as given.
     """
 
-    def __init__(self, quiet: bool = False):
+    def __init__(self, quiet: bool = False, translate: Callable[[str], str] | None = None):
         self.quiet = quiet
+        self.translate = translate
         self.t0 = time.perf_counter()
 
     def __call__(self, message: str) -> None:
         """Print ``message`` with the seconds since the reporter was made."""
         logger.info(message)
         if not self.quiet:
-            print(f"[{time.perf_counter() - self.t0:6.1f} s] {message}", file=sys.stderr, flush=True)
+            shown = self.translate(message) if self.translate is not None else message
+            print(f"[{time.perf_counter() - self.t0:6.1f} s] {shown}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)

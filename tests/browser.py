@@ -263,3 +263,63 @@ def _external_requests(driver: Any) -> list[str]:
         if not request_url.startswith(LOCAL_SCHEMES):
             urls.append(request_url)
     return urls
+
+
+def page_height(path: str | os.PathLike[str], *, width: int = 1366, height: int = 768, timeout_s: float = 20.0) -> int:
+    """Height in CSS pixels of a local page's whole document, opened offline at ``width`` x ``height``."""
+    with offline_chromium(width, height) as driver:
+        driver.set_page_load_timeout(timeout_s)
+        driver.get(Path(path).resolve().as_uri())
+        return int(driver.execute_script(
+            "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight);"))
+
+
+#: JavaScript that keeps only the element ``arguments[0]`` (and what it needs: head, the footer) in the body.
+_KEEP_ONLY_JS = """
+const keep = document.querySelector(arguments[0]);
+if (!keep) { return false; }
+for (const el of Array.from(document.body.children)) {
+  if (el !== keep && el.tagName !== 'FOOTER') { el.remove(); }
+}
+return true;
+"""
+
+
+def print_pdf(path: str | os.PathLike[str], out: str | os.PathLike[str], *, only: str | None = None,
+              timeout_s: float = 30.0) -> int:
+    """Print a local page to PDF as Chromium does (A4, the page's own ``@page`` and print CSS); return its page count.
+
+    Parameters
+    ----------
+    path : path-like
+        The HTML file.
+    out : path-like
+        Where the PDF is written.
+    only : str, optional
+        A CSS selector: print only this element of the body (e.g. ``#page-one``).
+    """
+    import base64
+
+    with offline_chromium() as driver:
+        driver.set_page_load_timeout(timeout_s)
+        driver.get(Path(path).resolve().as_uri())
+        if only is not None and not driver.execute_script(_KEEP_ONLY_JS, only):
+            raise AssertionError(f"{path}: no element {only!r}")
+        # wait for the images, so that the printed layout is the final one
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not driver.execute_script(
+                "return Array.from(document.images).every(i => i.complete);"):
+            time.sleep(0.1)
+        pdf = driver.execute_cdp_cmd("Page.printToPDF", {"printBackground": True, "preferCSSPageSize": True,
+                                                         "paperWidth": 8.27, "paperHeight": 11.69})
+    data = base64.b64decode(pdf["data"])
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_bytes(data)
+    return pdf_page_count(data)
+
+
+def pdf_page_count(data: bytes) -> int:
+    """Pages of a PDF written by Chromium (its page objects are plain, uncompressed dictionaries)."""
+    import re
+
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))

@@ -57,18 +57,31 @@ def test_notebooks_use_only_the_public_api():
         code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
         assert "geoplan._" not in code and "._" not in code.replace("_repr_", ""), path.name
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{path.name} is saved with outputs"
+        # one helper in the package, not a copy per notebook
+        assert "def show(" not in code, f"{path.name} copies show(): use geoplan.presenters.notebook.show"
+
+
+def test_notebooks_folder_holds_only_notebooks():
+    """Nothing a notebook wrote is left beside the notebooks (they write into output_folder())."""
+    folder = NOTEBOOKS[0].parent
+    assert sorted(p.name for p in folder.iterdir() if p.name != ".ipynb_checkpoints") == [p.name for p in NOTEBOOKS]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs(path, kernel_path, tmp_path):
+def test_notebook_runs(path, kernel_path, tmp_path, monkeypatch):
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, kernel_name=KERNEL, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(tmp_path)}})
+    work = tmp_path / "work"  # the notebook's working folder: it must stay empty
+    work.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))  # output_folder() goes here (the kernel inherits it)
+    (tmp_path / "tmp").mkdir()
+    client = nbclient.NotebookClient(nb, kernel_name=KERNEL, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(work)}})
     t = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - t
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+    assert not list(work.iterdir()), f"{path.name} wrote into its working folder: {sorted(p.name for p in work.iterdir())}"
     # every map cell shows something: an inline map (HTML) or a picture (PNG)
     rich = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
             if o.get("output_type") in ("execute_result", "display_data")]

@@ -236,10 +236,32 @@ def test_every_link_resolves(en, zh):
 
 def test_further_analysis_section(en):
     page = (en / "index.html").read_text(encoding="utf-8")
-    assert "<h2 id='analysis-demo'>" in page
+    assert "<section class='chapter' id='analysis-demo'><h2>" in page
     assert "Demo analysis: 42.5 %" in page
     assert "maps/demo_A4.png" in page and (en / "maps" / "demo_A4.png").is_file()
     assert "tables/demo_by_unit.csv" in page or "demo_pct" in page
+
+
+def test_report_in_three_depths(en):
+    """Page one, a chapter per analysis (each on a new printed page), the appendix in plain words."""
+    page = (en / "index.html").read_text(encoding="utf-8")
+    one = page.split("<section id='page-one'")[1].split("</section>")[0]
+    for anchor in ("targets", "headline", "units", "todo"):
+        assert f"id='{anchor}'" in one
+    assert one.count("<img") == 1  # one map on page one
+    assert page.count("<section class='chapter'") >= 2 and "id='chapter-parks'" in page and "id='appendix'" in page
+    text = _text(en / "index.html")
+    assert "{'" not in text and "':" not in text  # no Python dict
+    for internal in ("min_area_m2", "park_distance_m", "categories_15min", "radius_m", "in_historic"):
+        assert internal not in text, internal
+    assert not re.search(r"\d, \d{3} ?m\b", text)  # "11, 864 m" reads as 11,864 m
+
+
+def test_unit_page_says_its_scope(en, zh, result):
+    name = result.study.units.set_index("unit_id").loc[2, "unit_name"]
+    assert f"Scope of every figure on this page: {name}." in _text(en / "units" / "2.html")
+    assert f"本页所有指标的统计范围：{name}。" in _text(zh / "units" / "2.html")
+    assert "whole unit" in _text(en / "units" / "2.html")
 
 
 def test_chinese_report_and_workbook(zh, en):

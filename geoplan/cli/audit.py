@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..audit import run_audit
+from ..i18n import step
 from ..outputs import check_output_folder, write_audit
 from .common import Reporter, add_input_arguments, config_from_args, default_out, print_summary
 
@@ -26,7 +27,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     out = Path(args.out) if args.out else default_out(cfg)
     check_output_folder(out, overwrite=args.overwrite)  # fail before the work, not after
-    say = Reporter(args.quiet)
+    say = Reporter(args.quiet, translate=lambda m: step(m, cfg.lang))
     result = run_audit(cfg, progress=say)
     path = write_audit(result, out, overwrite=args.overwrite, maps=not args.no_maps, progress=say, quiet=args.quiet,
                        state=not getattr(args, "no_state", False))

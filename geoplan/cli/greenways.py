@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ..i18n import step
 from ..audit import run_audit
 from ..errors import NoResidentialLandError, UsageError
 from ..greenways.settings import load_settings
@@ -77,7 +78,7 @@ def cmd_greenways(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(str(default_out(cfg)).replace("geoplan-audit-", "geoplan-greenways-"))
     if out.exists() and not args.overwrite:
         raise UsageError(f"output folder {out.resolve()} already exists.", hint="Choose another --out or pass --overwrite.")
-    say = Reporter(args.quiet)
+    say = Reporter(args.quiet, translate=lambda m: step(m, cfg.lang))
     if not args.network_only:
         try:
             result = run_audit(cfg, progress=say, analyses=("greenways",))

@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ..i18n import step
 from .. import presenters
 from ..audit import run_audit
 from ..outputs import check_output_folder, write_audit
@@ -94,7 +95,7 @@ def cmd_lifecircle(args: argparse.Namespace) -> int:
         name = cfg.extra.get("sample") or (Path(cfg.inputs.pbf).name.split(".")[0] if cfg.inputs.pbf else "helsinki-sample")
         out = Path.cwd() / f"geoplan-lifecircle-{name}"
     check_output_folder(out, overwrite=args.overwrite)  # fail before the work, not after
-    say = Reporter(args.quiet)
+    say = Reporter(args.quiet, translate=lambda m: step(m, cfg.lang))
     result = run_audit(cfg, progress=say, analyses=("lifecircle",))
     path = write_audit(result, out, overwrite=args.overwrite, maps=not args.no_maps, progress=say)
     if not args.quiet:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._util import ShowsInJupyter
 from .._util import finite
 from ..network import Snapped, distances_by_group
 from ..parks import access_points, park_coverage
@@ -187,7 +188,7 @@ def snap_facilities_compound(cn: CompoundNetwork, facilities: gpd.GeoDataFrame) 
 
 
 @dataclass
-class CompoundResult:
+class CompoundResult(ShowsInJupyter):
     """What the compound model changed.
 
     Attributes

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._util import ShowsInJupyter
 from .._util import finite
 from ..errors import UsageError
 from ..network import Snapped, Sources, distances_by_group, sources_by_group
@@ -49,7 +50,7 @@ DEFAULTS: dict[str, Any] = {
 # the analysis of an audit
 # ---------------------------------------------------------------------------
 @dataclass
-class FairnessResult:
+class FairnessResult(ShowsInJupyter):
     """Fairness of park and life-circle access, overall and per unit, with and without compounds.
 
     Attributes

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._util import ShowsInJupyter
 from ..errors import DataError, GeoplanWarning
 from ..network import WalkNetwork
 from .corridor import CorridorContinuity, corridor_continuity
@@ -33,7 +34,7 @@ from .topology import GreenwayNetwork, connectivity_indices, greenway_network
 __all__ = ["GreenwayResult", "analyse_greenways", "run_greenways_for_audit", "load_greenway_segments"]
 
 @dataclass
-class GreenwayResult:
+class GreenwayResult(ShowsInJupyter):
     """Everything the greenway analysis measured.
 
     Attributes

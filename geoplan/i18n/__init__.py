@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 import yaml
 
-__all__ = ["label", "text", "has_label", "expand_templates", "SCOPES"]
+__all__ = ["label", "text", "has_label", "has_text", "step", "expand_templates", "SCOPES"]
 
 _FILE = Path(__file__).with_name("labels.yaml")
 
@@ -32,7 +32,8 @@ def _data() -> dict:
     with open(_FILE, encoding="utf-8") as fh:
         data = yaml.safe_load(fh) or {}
     cols = {k: {kk: (v["en"], v["zh"]) for kk, v in (sec or {}).items()} for k, sec in (data.get("columns") or {}).items()}
-    return {"columns": cols, "templates": data.get("templates") or {}, "text": data.get("text") or {}}
+    return {"columns": cols, "templates": data.get("templates") or {}, "text": data.get("text") or {},
+            "steps": data.get("steps") or {}}
 
 
 def _pair(key: str, scope: str | None) -> tuple[str, str] | None:
@@ -67,6 +68,11 @@ def label(key: str, lang: str = "en", scope: str | None = None,
 def has_label(key: str, scope: str | None = None, extra: Mapping[str, Any] | None = None) -> bool:
     """Whether ``key`` has a label (in ``extra``, in ``scope`` or anywhere in the file)."""
     return key in (extra or {}) or _pair(key, scope) is not None
+
+
+def has_text(key: str) -> bool:
+    """Whether ``key`` is a sentence of the ``text`` section."""
+    return key in _data()["text"]
 
 
 def text(key: str, lang: str = "en", **values: Any) -> str:
@@ -106,3 +112,32 @@ def expand_templates(scope: str, items: list[dict]) -> dict[str, tuple[str, str]
         vals = {k: v for k, v in it.items() if k != "kind"}
         out[it["kind"].format(**vals)] = (t["en"].format(**vals), t["zh"].format(**vals))
     return out
+
+
+@lru_cache(maxsize=1)
+def _step_patterns() -> list:
+    import re
+
+    out = []
+    for en, zh in _data()["steps"].items():
+        names = re.findall(r"\{(\w+)\}", en)
+        rx = re.escape(en)
+        for n in names:
+            rx = rx.replace(re.escape("{" + n + "}"), f"(?P<{n}>.+?)")
+        out.append((re.compile(rx + r"\Z"), zh))
+    return out
+
+
+def step(message: str, lang: str = "en") -> str:
+    """A progress line (``loading data``, ``reading parks`` ...) in ``lang``; unknown lines stay as they are.
+
+    The ``steps`` section of ``labels.yaml`` maps each English line (with ``{placeholders}``
+    for the parts that vary: a file name, a count) to its Chinese.
+    """
+    if lang != "zh":
+        return message
+    for rx, zh in _step_patterns():
+        m = rx.match(message)
+        if m:
+            return zh.format(**m.groupdict())
+    return message

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._util import ShowsInJupyter
 from .._util import finite
 from ..errors import GeoplanWarning, UsageError
 from ..network import Snapped
@@ -39,7 +40,7 @@ __all__ = ["LifeCircleResult", "run_lifecircle", "run_lifecircle_for_audit"]
 
 
 @dataclass
-class LifeCircleResult:
+class LifeCircleResult(ShowsInJupyter):
     """What the life-circle analysis measured.
 
     Attributes

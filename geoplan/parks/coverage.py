@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._util import ShowsInJupyter
 from ..config import Rules
 from ..network import Snapped, Sources, WalkNetwork, distances_by_group, reached_edge_parts, sources_by_group
 from .fragments import fragment_homes
@@ -30,7 +31,7 @@ SCOPES = ("all", "outside_historic", "inside_historic")
 
 
 @dataclass
-class ParkCoverage:
+class ParkCoverage(ShowsInJupyter):
     """Everything one park-coverage run measured.
 
     Attributes

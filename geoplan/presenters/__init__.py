@@ -25,9 +25,9 @@ from ..greenways.result import GreenwayResult
 from ..lifecircle.result import LifeCircleResult
 from ..quality.result import QualityResult
 from ..whatif.proposal import WhatIfResult
-from . import compounds, fairness, greenways, lifecircle, quality, whatif
+from . import compounds, fairness, greenways, lifecircle, notebook, quality, whatif  # notebook: results' _repr_html_
 
-__all__ = ["PRESENTERS", "Presenter", "figures", "headline", "labels", "map_layers", "presenter_for"]
+__all__ = ["PRESENTERS", "Presenter", "figures", "headline", "labels", "map_layers", "notebook", "presenter_for"]
 
 
 def _no_layers(res: Any, lang: str = "en") -> list:

@@ -178,10 +178,23 @@ img.map{width:100%;height:auto;border:1px solid #ccc;display:block}
 .tw{overflow-x:auto;max-width:100%}ul.files{columns:2}details{margin:.3em 0 .8em}summary{cursor:pointer;color:#1b5e20}
 footer{margin-top:2.5em;color:#777;font-size:.85em;border-top:1px solid #ddd;padding-top:.5em}
 .page{page-break-after:always;break-after:page}
+table.compact{font-size:.85em}table.compact td,table.compact th{padding:2px 6px}
+table.figures th{background:#f1f5f1;color:#222;font-weight:600}
+ul.headline{padding-left:1.2em;margin:.3em 0 .6em}ul.headline li{margin:.1em 0}
+dl.defs dt{font-weight:600;margin-top:.5em}dl.defs dd{margin:.1em 0 .3em 1.2em}
+.page-one h2{margin-top:1em}.todo h3{margin:.6em 0 .2em}.scope{font-weight:600}
+p.mapimg{margin:.4em 0}img.map{max-height:80vh;object-fit:contain}
+.chapter h2{font-size:1.35em}h3.apph{font-size:1.1em;border-bottom:1px solid #cfd8cf}
 @page{size:A4;margin:12mm}
-@media print{body{max-width:none;padding:0;font-size:10.5pt}.tw{overflow:visible}table{font-size:8pt}nav{display:none}h2{break-after:avoid}
-table{break-inside:auto}tr{break-inside:avoid}img.map{max-height:125mm;width:auto;max-width:100%}
-a{color:inherit;text-decoration:none}details>*{display:block}}
+@media print{body{max-width:none;padding:0;font-size:10pt}.tw{overflow:visible}table{font-size:8pt}nav{display:none}
+h2{break-after:avoid}h3{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}
+img.map{max-height:125mm;width:auto;max-width:100%}a{color:inherit;text-decoration:none}details>*{display:block}
+.page-one{font-size:9pt}.page-one h1{font-size:15pt;margin:0}.page-one h2{font-size:11.5pt;margin:.5em 0 .25em}
+.page-one h3{font-size:9.5pt;margin:.4em 0 .15em}.page-one table{font-size:7.5pt;margin:.2em 0 .3em}
+.page-one td,.page-one th{padding:1px 4px}.page-one .cards{gap:.3em;margin:.2em 0}
+.page-one .card{padding:.15em .5em;min-width:8em}.page-one .card b{font-size:1.15em}.page-one .card span{font-size:.8em}
+.page-one img.map{max-height:105mm}.page-one p{margin:.2em 0}
+.chapter{break-before:page}.todo ul{margin:.2em 0}}
 """
 
 

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._util import ShowsInJupyter
 from ..compounds.result import snap_facilities_compound
 from ..compounds.snapping import CONNECTOR, CompoundSnap, compound_network, compound_snap
 from ..errors import DataError, GeoplanWarning, UsageError
@@ -146,7 +147,7 @@ def _resnap(cn_old: Any, cn_new: Any, old: Any, pts: np.ndarray, new_gates: gpd.
 # the what-if
 # ---------------------------------------------------------------------------
 @dataclass
-class WhatIfResult:
+class WhatIfResult(ShowsInJupyter):
     """What a proposal changes.
 
     Attributes
