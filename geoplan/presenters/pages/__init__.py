@@ -34,7 +34,7 @@ def index_html(ctx: PageContext) -> str:
     chs = chapters(ctx)
     app = appendix(ctx)
     toc = [("targets", L("targets")), ("units", L("by_unit")), ("todo", L("what_to_do"))]
-    toc += [(a, t) for a, t, _ in chs] + [("appendix", L("appendix"))]
+    toc += [(a, t) for a, t, _ in chs] + [("appendix", L("appendix_toc"))]
     body = [page_one(ctx, toc)]
     for i, (anchor, title, html) in enumerate(chs, start=1):
         body.append(f"<section class='chapter' id='{anchor}'><h2>{i}. {esc(title)}</h2>{html}</section>")
