@@ -122,6 +122,16 @@ def unit_body(ctx: PageContext, uid: Any, name: str, row: pd.Series, prefix: str
             parts.append(f"<p class='muted'>{esc(T('report.first_rows', n=MAX_UNIT_ROWS, total=len(sp)))}</p>")
     else:
         parts.append(f"<p class='muted'>{esc(L('none_found'))}</p>")
+    parts.append(_unit_blind_spots(ctx, uid))
+    parts.append(_unit_analyses(ctx, uid))
+    return "".join(parts)
+
+
+def _unit_blind_spots(ctx: PageContext, uid: Any) -> str:
+    """The unit's blind spots by the default method, the most residents first."""
+    L, T = ctx.L, ctx.T
+    parts: list[str] = []
+    cov = ctx.result.parks
     b = cov.blind_spots
     b = b[(b["method"] == ctx.default_method) & (b["unit_id"] == uid)] if len(b) else b
     parts.append(f"<h2>{esc(L('blind_spots'))} ({esc(L(ctx.default_method))})</h2>")
@@ -133,6 +143,13 @@ def unit_body(ctx: PageContext, uid: Any, name: str, row: pd.Series, prefix: str
             parts.append(f"<p class='muted'>{esc(T('report.first_rows', n=MAX_UNIT_ROWS, total=len(bb)))}</p>")
     else:
         parts.append(f"<p class='muted'>{esc(L('none_found'))}</p>")
+    return "".join(parts)
+
+
+def _unit_analyses(ctx: PageContext, uid: Any) -> str:
+    """The unit's rows of the further analyses' per-unit tables, their identifiers labelled."""
+    L, lang = ctx.L, ctx.lang
+    parts: list[str] = []
     for aname in ctx.result.analyses:
         shown = []
         wanted = UNIT_TABLES.get(aname)
