@@ -416,3 +416,22 @@ def test_html_table_rows_as_iterrows_gives_them():
         head = "".join(f"<th>{c.head}</th>" for c in cols)
         expect = f'<div class="tw"><table class=""><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
         assert html_table(frame, cols) == expect
+
+
+# ------------------------------------------------------------------- Jupyter
+def test_results_show_themselves_in_jupyter(result):
+    """A result's _repr_html_ (results import no presenter: the presenter floor sets the view)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    h = result._repr_html_()
+    assert "<table" in h and f"{result.parks.coverage('network', 'all', 'land'):.2f} %" in h
+    png = h.split("data:image/png;base64,")[1].split("'")[0]
+    with Image.open(io.BytesIO(base64.b64decode(png))) as im:
+        assert im.size[0] >= 200 and len(set(im.convert("RGB").getdata())) > 3  # a small map, not a blank
+    assert "<table" in result.parks._repr_html_()
+    shown = {n: a._repr_html_() for n, a in result.analyses.items() if hasattr(a, "_repr_html_")}
+    assert shown and all(x and "<li>" in x for x in shown.values()), shown.keys()
+    assert "15-minute community life circle" in shown.get("lifecircle", "15-minute community life circle")
