@@ -80,4 +80,5 @@ def english_words(page: str | Path, names: Iterable[str] = ()) -> list[str]:
     t = re.sub(r"(?<!\w)--[a-z][a-z0-9-]*", " ", t)  # command-line options
     t = re.sub(r"\b(GB|GB/T|TD/T)\s*[0-9.\-]+", " ", t)  # standards by number
     words = re.findall(r"[A-Za-z][A-Za-z_/²]*", t)
-    return sorted({w for w in words if w.lower().rstrip("²") not in ALLOWED})
+    grades = re.compile(r"[A-D]\Z")  # the data grades A-D of presets/quality.yaml
+    return sorted({w for w in words if w.lower().rstrip("²") not in ALLOWED and not grades.match(w)})

@@ -144,7 +144,10 @@ def result_html(obj: Any) -> str | None:
     if isinstance(obj, AuditResult):
         lines = []
         for a in obj.analyses.values():
-            head = presenters.headline(a, lang)
+            try:
+                head = presenters.headline(a, lang)
+            except Exception:  # noqa: BLE001 - one analysis' headline must not hide the others
+                head = None
             if head:
                 lines += [x.strip() for x in str(head).splitlines() if x.strip()]
         return _frame(label("park_coverage", lang), _table(_coverage_rows(obj.parks, lang)),

@@ -43,7 +43,8 @@ def headline(res: QualityResult, lang: str = "en") -> str:
     s = res.sensitivity
     if s is not None:
         for _, r in s.ranges.iterrows():
-            choice = text(f"quality.choice_{r['most_moving']}", lang) if r["most_moving"] else "—"
+            moving = r["most_moving"]  # NaN when no choice moves the figure
+            choice = text(f"quality.choice_{moving}", lang) if isinstance(moving, str) and moving else "—"
             lines.append(text("quality.headline_range", lang, figure=figure_label(r["figure"], lang), base=_pct(r["base"]),
                               low=_pct(r["min"]), high=_pct(r["max"]), choice=choice))
         lines.append(text("quality.headline_time", lang, seconds=s.seconds, passes=s.passes))

@@ -15,7 +15,8 @@ __all__ = ["UNIT_TABLES", "unit_body", "write_unit_pages"]
 
 #: The per-unit tables of each further analysis shown on a unit page (other analyses: every table with a unit_id).
 UNIT_TABLES = {"lifecircle": ("lifecircle_by_unit_category",), "greenways": ("greenways_by_unit", "by_unit"),
-               "fairness": ("fairness_ranking",), "compounds": ("compounds_coverage_by_unit",)}
+               "fairness": ("fairness_ranking",), "compounds": ("compounds_coverage_by_unit",),
+               "quality": ()}  # the unit's data grade is a card of its page; the measures are in quality_completeness.csv
 #: Rows of one unit in a further analysis' table shown on its page.
 MAX_UNIT_ROWS = 20
 #: Columns of those tables shown on a unit page (the rest are in the CSV files).
