@@ -128,3 +128,27 @@ def test_page_one_prints_on_two_a4_pages(xc_zh, tmp_path):
     print(f"\npage one: {n} A4 pages; whole report: {total} A4 pages; index.html {h} px tall at 1366 x 768")
     assert 1 <= n <= 2
     assert total > n  # the chapters follow, each on a new page
+
+
+def test_every_progress_line_of_an_audit_is_in_chinese_with_lang_zh():
+    """Each step line an audit prints (audit, study loading, writing, report) has its Chinese in labels.yaml."""
+    import ast
+
+    from geoplan.i18n import step, text
+
+    root = Path(geoplan.__file__).parent
+    lines = set()
+    for mod in ("audit.py", "study.py", "outputs.py"):
+        for node in ast.walk(ast.parse((root / mod).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("say", "_timed"):
+                arg = node.args[-1] if node.func.id == "say" else node.args[1]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    lines.add(arg.value)
+                elif isinstance(arg, ast.JoinedStr):  # f"reading {pbf}": its constant head
+                    lines.add("".join(v.value if isinstance(v, ast.Constant) else "x.pbf" for v in arg.values))
+    lines |= {a.name for a in geoplan.ANALYSES}
+    assert len(lines) >= 15
+    missing = sorted(m for m in lines if not re.search(r"[\u4e00-\u9fff]", step(m, "zh")))
+    assert not missing
+    for key in ("report.step_print_maps", "report.step_interactive", "report.step_unit_pages", "report.step_index"):
+        assert re.search(r"[\u4e00-\u9fff]", text(key, "zh", n=15))
