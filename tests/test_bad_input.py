@@ -379,6 +379,7 @@ def test_area_with_no_walking_network(capsys, tmp_path):
 
 
 # =================================================================== parks, residential land
+@pytest.mark.slow
 def test_no_parks_gives_zero_coverage_and_a_warning(capsys, tmp_path, bupt):
     """BUPT's export has no parks: a planner gets 0 % and every residential cell a blind spot, not a crash."""
     cfg = load_config(pbf=str(bupt))
@@ -806,6 +807,7 @@ def test_interrupted_overwrite_keeps_the_earlier_result(tmp_path, monkeypatch, h
     assert sorted(p.name for p in tmp_path.iterdir()) == ["audit"]
 
 
+@pytest.mark.slow
 def test_interrupted_cli_run(capsys, tmp_path, monkeypatch, bupt):
     import geoplan.folder
 

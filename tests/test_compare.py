@@ -44,9 +44,12 @@ def _audit(out: Path, **kw) -> Path:
 
 
 @pytest.fixture(scope="module")
-def audits(tmp_path_factory):
+def audits(tmp_path_factory, helsinki_audit):
     base = tmp_path_factory.mktemp("compare")
-    old, r = _audit(base / "audit-2024")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = helsinki_audit  # the session's audit of the bundled sample (tests/conftest.py)
+        old = geoplan.write_audit(r, base / "audit-2024", maps=False)
     parks = r.study.parks
     assert (parks["name"] == REMOVED).sum() == 1
     layer = parks[parks["name"] != REMOVED][["name", "id", "geometry"]].to_crs(4326)
@@ -136,6 +139,7 @@ def test_identical_audits_show_no_change(audits):
         compare.compare_audits(audits["old"], audits["old"])
 
 
+@pytest.mark.slow
 def test_other_rules_methods_in_one_audit_only(audits):
     other, _ = _audit(audits["base"] / "audit-tpl", rules="tpl-10min")
     c = compare.compare_audits(audits["old"], other)
@@ -152,6 +156,7 @@ def test_other_rules_methods_in_one_audit_only(audits):
     assert got == pytest.approx(b.loc[gained, "area_m2"].sum(), rel=1e-9, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_cli_writes_the_comparison_folder(audits, tmp_path, capsys):
     out = tmp_path / "cmp"
     rc = main(["compare", str(audits["old"]), str(audits["new"]), "--out", str(out), "--lang", "zh", "-q"])
@@ -194,6 +199,7 @@ def test_cli_prints_the_headline(audits, tmp_path, capsys):
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 def test_comparison_renders_offline(audits, tmp_path):
     out = geoplan.presenters.compare.write_comparison(compare.compare_audits(audits["old"], audits["new"]), tmp_path / "cmp", lang="en",
                                    quiet=True)

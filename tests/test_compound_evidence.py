@@ -7,15 +7,12 @@ land is walled there unless the map says so) and Haidian CAU export (Beijing).
 
 from __future__ import annotations
 
-import functools
-import json
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import geoplan
 from geoplan.compounds import compounds_from_osm
 from geoplan.errors import UsageError
 from geoplan.sources.osm import OSMSource
@@ -147,31 +144,36 @@ def test_bad_compound_settings(blocks):
 # ---------------------------------------------------------------------------
 # real extracts
 # ---------------------------------------------------------------------------
-@functools.cache
-def _audit(pbf: str | None, settings: str = "{}"):
-    kw = {"pbf": pbf} if pbf else {}
+def _compounds_on(base, **settings):  # noqa: ANN001, ANN202
+    """The compound analysis under other settings on a session audit's study and park coverage: what a
+    compounds-only audit of the same extract computes (the settings change neither the study nor the parks)."""
+    import dataclasses
+
+    import geoplan.compounds
+
+    kw = {"pbf": base.config.inputs.pbf} if base.config.inputs.pbf else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return geoplan.run_audit(geoplan.load_config(**kw, compounds=json.loads(settings)), analyses=("compounds",))
+        cfg = geoplan.load_config(**kw, compounds=settings)
+        return geoplan.compounds.ANALYSIS.run(dataclasses.replace(base, config=cfg, analyses={}))
 
 
-def test_helsinki_residential_land_without_evidence_is_no_compound():
+def test_helsinki_residential_land_without_evidence_is_no_compound(helsinki_park_margin_audit):
     """Helsinki (no walls mapped): no compound effect unless asked; gates as evidence only when asked."""
-    c = _audit(None).analyses["compounds"]
+    c = helsinki_park_margin_audit.analyses["compounds"]
     a, b = c.coverage_pair()
     assert a == pytest.approx(b) and c.summary()["walk_m"]["mean_added_by_walls"] == pytest.approx(0.0)
     assert (c.cells["in_compound"] == 0).all() or c.cells.loc[c.cells["in_compound"] > 0, "residents"].sum() == 0
     assert len(c.compounds.rejected) >= 15 and (c.compounds.rejected["kind"] == "residential").sum() >= 10
     # asked for gates as evidence: the few residential plots with a gate on their outline
-    r = _audit(None, json.dumps({"evidence": ["walls", "gates"]}))
-    c2 = r.analyses["compounds"]
+    c2 = _compounds_on(helsinki_park_margin_audit, evidence=["walls", "gates"])
     p = c2.compounds.polygons
     assert (p["evidence"] != "").all()
     res = p[p["kind"] == "residential"]
     assert set(res["evidence"]) <= {"gates", "walls", "walls+gates"}
     # no building door is a compound gate, and nobody leaves through one
     assert "entrance" not in set(c2.compounds.gates["kind"]) or not set(
-        c2.compounds.gates[c2.compounds.gates["kind"] == "entrance"]["osm_id"]) & set(_door_ids(r))
+        c2.compounds.gates[c2.compounds.gates["kind"] == "entrance"]["osm_id"]) & set(_door_ids(helsinki_park_margin_audit))
     t = c2.compound_table
     inside = t[t["residents"] > 0]
     assert set(inside["evidence"]) <= {"gates", "walls", "walls+gates"}
@@ -186,9 +188,8 @@ def _door_ids(r) -> set:
 
 
 @pytest.mark.shared
-def test_cau_walk_saved_by_snapping_and_added_by_walls_are_separate(shared_data):
-    shared_data("osm", CAU.name)
-    c = _audit(str(CAU), json.dumps({"regional_rule": "beijing"})).analyses["compounds"]
+def test_cau_walk_saved_by_snapping_and_added_by_walls_are_separate(cau_park_audit):
+    c = _compounds_on(cau_park_audit, regional_rule="beijing")
     t = c.compound_table.set_index("name")
     # 双泉嘉苑: its homes' nearest paths are a detached fragment; the main network saves them a long walk,
     # its walls (two gates) add a shorter one
@@ -209,6 +210,6 @@ def test_cau_walk_saved_by_snapping_and_added_by_walls_are_separate(shared_data)
     row = o[(o["scope"] == "all") & (o["tier"] == "all")].iloc[0]
     assert row["residents_pct_nearest"] < row["residents_pct"]  # the main network serves more homes
     # without the regional rule 双泉嘉苑 (no wall, no gate mapped: two paths cross its outline) is no compound
-    c0 = _audit(str(CAU)).analyses["compounds"]
+    c0 = _compounds_on(cau_park_audit)
     assert "双泉嘉苑" in set(c0.compounds.rejected["name"]) and "双泉嘉苑" not in set(c0.compounds.polygons["name"])
     assert "compounds_walk_by_unit" in c.tables() and "compounds_without_evidence" in c0.tables()

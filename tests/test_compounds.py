@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -162,23 +160,9 @@ def test_walled_share():
 # ---------------------------------------------------------------------------
 # the real Haidian campus extracts
 # ---------------------------------------------------------------------------
-@functools.cache
-def haidian_audit(name: str):
-    """One audit of a Haidian extract with the life-circle, compound and fairness analyses, shared by
-    the compound, fairness and what-if tests of a session (it takes most of their time).  Beijing's
-    regional rule is declared: its residential land-use polygons are walled 小区."""
-    import geoplan.fairness
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return geoplan.run_audit(geoplan.load_config(pbf=str(SHARED / "osm" / name), compounds={"regional_rule": "beijing"}),
-                                 analyses=("lifecircle", "compounds", "fairness"))
-
-
 @pytest.fixture(scope="module")
-def cau():
-    if not CAU.exists():
-        pytest.skip(f"real data not present: {CAU} (../shared/data)")
+def cau(haidian_audit):
+    """The session's CAU audit (tests/conftest.py: life circles, compounds, fairness; skips without ../shared)."""
     return haidian_audit(CAU.name)
 
 
@@ -252,9 +236,7 @@ def test_cau_with_and_without_compounds_side_by_side(cau):
 
 
 @pytest.mark.shared
-def test_bupt_compounds_without_parks():
-    if not BUPT.exists():
-        pytest.skip(f"real data not present: {BUPT}")
+def test_bupt_compounds_without_parks(haidian_audit):
     r = haidian_audit(BUPT.name)
     c = r.analyses["compounds"]
     assert len(c.compounds.polygons) >= 3

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -114,25 +113,10 @@ def test_rank_units():
 # ---------------------------------------------------------------------------
 # real data
 # ---------------------------------------------------------------------------
-def _haidian(name: str):
-    """The session's shared Haidian audit (see tests/test_compounds.py), or a fresh one."""
-    try:
-        from test_compounds import haidian_audit
-    except ImportError:  # another import mode: audit here
-        import geoplan.fairness
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return geoplan.run_audit(geoplan.load_config(pbf=str(SHARED / "osm" / name), compounds={"regional_rule": "beijing"}),
-                                     analyses=("lifecircle", "compounds", "fairness"))
-    return haidian_audit(name)
-
-
 @pytest.fixture(scope="module")
-def cau():
-    if not CAU.exists():
-        pytest.skip(f"real data not present: {CAU} (../shared/data)")
-    return _haidian(CAU.name)
+def cau(haidian_audit):
+    """The session's CAU audit (tests/conftest.py: life circles, compounds, fairness; skips without ../shared)."""
+    return haidian_audit(CAU.name)
 
 
 @pytest.mark.shared
@@ -199,10 +183,8 @@ def test_cau_ranking_worst_decile_and_outputs(cau, tmp_path):
 
 
 @pytest.mark.shared
-def test_bupt_no_parks_everyone_equally_far():
-    if not BUPT.exists():
-        pytest.skip(f"real data not present: {BUPT}")
-    f = _haidian(BUPT.name).analyses["fairness"]
+def test_bupt_no_parks_everyone_equally_far(haidian_audit):
+    f = haidian_audit(BUPT.name).analyses["fairness"]
     # no park at all: every resident is at the cap, perfectly equal (and censored), with or without walls
     assert f.models == ["plain", "compounds"]
     for model in f.models:

@@ -503,6 +503,7 @@ def test_clip_completes_multipolygons_like_the_independent_rule(tmp_path, shared
 
 
 @pytest.mark.shared
+@pytest.mark.slow
 def test_clip_folder_audits_with_the_planners_layers(tmp_path, capsys, shared_data, cache):
     """A jiedao clipped offline from the district extract, audited with the district's park and land-use layers."""
     out = tmp_path / "o"

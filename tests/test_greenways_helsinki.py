@@ -22,17 +22,13 @@ from shapely.ops import linemerge, substring, unary_union
 
 from geoplan import presenters
 import geoplan.greenways as gws
-from geoplan.audit import run_audit
-from geoplan.config import load_config
 from geoplan.greenways.gaps import JOINABLE
 
 
 @pytest.fixture(scope="module")
-def audit():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cfg = load_config(greenways={"corridors": ["Pyörämatkailureitti"]})
-        return run_audit(cfg, analyses=("greenways",))
+def audit(helsinki_park_margin_audit):
+    """The session's Helsinki audit with the Pyörämatkailureitti corridor (tests/conftest.py)."""
+    return helsinki_park_margin_audit
 
 
 @pytest.fixture(scope="module")
@@ -318,6 +314,7 @@ def test_written_with_the_audit(audit, tmp_path):
     assert summary["greenways"]["components"] == audit.analyses["greenways"].network.n_components
 
 
+@pytest.mark.slow
 def test_cli_network_only(tmp_path):
     from geoplan.cli import main
 

@@ -24,7 +24,6 @@ import pytest
 import shapely
 
 from geoplan import presenters
-from geoplan.config import load_config
 from geoplan.errors import DataError, GeoplanWarning, UsageError
 from geoplan.lifecircle import (
     e2sfca,
@@ -147,12 +146,9 @@ def check_isochrone(net: WalkNetwork, point: shapely.Point, minutes=(5, 10, 15),
 # fixtures: one audit of the bundled sample, one life-circle run with every option
 # ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def audit():
-    from geoplan.audit import run_audit
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return run_audit(load_config(), analyses=("lifecircle",))
+def audit(helsinki_audit):
+    """The session's Helsinki audit (tests/conftest.py): its life circles are a life-circle-only audit's."""
+    return helsinki_audit
 
 
 @pytest.fixture(scope="module")

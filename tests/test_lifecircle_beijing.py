@@ -48,13 +48,14 @@ def _audit(path: Path):
 
 
 @pytest.fixture(scope="module")
-def cau(shared_data):
-    return _audit(shared_data("osm", "haidian_cau_campus.osm"))
+def cau(haidian_audit):
+    """The session's CAU audit (tests/conftest.py): its life circles are a life-circle-only audit's."""
+    return haidian_audit("haidian_cau_campus.osm")
 
 
 @pytest.fixture(scope="module")
-def bupt(shared_data):
-    return _audit(shared_data("osm", "haidian_bupt_campus.osm"))
+def bupt(haidian_audit):
+    return haidian_audit("haidian_bupt_campus.osm")
 
 
 def _check_networkx(result) -> int:

@@ -26,11 +26,9 @@ SMALL_RULES = {"name": "test-small", "method": "both",
 
 
 @pytest.fixture(scope="module")
-def sample():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cfg = geoplan.load_config()
-        return geoplan.run_audit(cfg, analyses=())
+def sample(helsinki_park_margin_audit):
+    """The session's Helsinki audit with a park-only audit's study area (tests/conftest.py)."""
+    return helsinki_park_margin_audit
 
 
 @pytest.fixture(scope="module")
@@ -264,12 +262,9 @@ def test_access_points_prefer_gates(sample):
         assert k == {"gate"} or "gate" not in k
 
 
-@pytest.mark.skipif(not (SHARED / "osm" / "haidian_cau_campus.osm").exists(), reason="../shared/data not present")
-def test_beijing_cau_campus_both_methods():
+def test_beijing_cau_campus_both_methods(cau_park_audit):
     """Real Beijing data (CAU campus, Haidian): both methods; the walk reaches far less than the line."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = geoplan.run_audit(geoplan.load_config(pbf=str(SHARED / "osm" / "haidian_cau_campus.osm")), analyses=())
+    res = cau_park_audit
     e, n = res.parks.coverage("euclidean"), res.parks.coverage("network")
     assert res.parks.parks["tier"].notna().sum() >= 3
     assert e > 90

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import geopandas as gpd
@@ -126,19 +125,9 @@ def test_fragment_listing_per_cell_and_unit():
     assert len(fp) == 1 and fp["length_km"].iloc[0] == pytest.approx(0.06) and not fp["at_edge"].iloc[0]
 
 
-@functools.cache
-def _cau():
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return geoplan.run_audit(geoplan.load_config(pbf=str(CAU)), analyses=())
-
-
 @pytest.mark.shared
-def test_cau_homes_on_fragments_are_listed(shared_data):
-    shared_data("osm", CAU.name)
-    r = _cau()
+def test_cau_homes_on_fragments_are_listed(cau_park_audit):
+    r = cau_park_audit
     lst = r.parks.on_fragments
     # the two known cases: their homes' nearest paths are detached from the streets
     assert {"双泉嘉苑", "农大小区-北区"} <= set(lst["place"])

@@ -22,25 +22,10 @@ CAU = SHARED / "osm" / "haidian_cau_campus.osm"
 pytestmark = pytest.mark.shared
 
 
-def _haidian(name: str):
-    """The session's shared Haidian audit (see tests/test_compounds.py), or a fresh one."""
-    try:
-        from test_compounds import haidian_audit
-    except ImportError:  # another import mode: audit here
-        import geoplan.fairness
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return geoplan.run_audit(geoplan.load_config(pbf=str(SHARED / "osm" / name), compounds={"regional_rule": "beijing"}),
-                                     analyses=("lifecircle", "compounds", "fairness"))
-    return haidian_audit(name)
-
-
 @pytest.fixture(scope="module")
-def cau():
-    if not CAU.exists():
-        pytest.skip(f"real data not present: {CAU} (../shared/data)")
-    return _haidian(CAU.name)
+def cau(haidian_audit):
+    """The session's CAU audit (tests/conftest.py: life circles, compounds, fairness; skips without ../shared)."""
+    return haidian_audit(CAU.name)
 
 
 @pytest.fixture(scope="module")
