@@ -173,6 +173,23 @@ def _capped(d: np.ndarray, cap: float) -> np.ndarray:
     return np.minimum(np.where(np.isfinite(d), d, cap), cap)
 
 
+def _categories_reached(lc: Any, model: Mapping, cap: float) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Under one model (plain or compounds): every life-circle origin's capped distance to each category,
+    and how many categories it reaches within the widest level's distance.
+    """
+    origins = lc.origins
+    fac = lc.facilities if model["facilities"] is None else model["facilities"]
+    osnap = model["origin_snap"]
+    if osnap is None:
+        osnap = model["network"].snap(origins.geometry.values)
+    cats = lc.rules.category_ids
+    dd = category_distances_capped(model["network"], fac, osnap, cats, cap)
+    n = np.zeros(len(origins), dtype=float)
+    for c in cats:
+        n += dd[c] <= lc.rules.levels[-1].distance_m
+    return dd, n
+
+
 def run_fairness(result: Any, settings: Mapping | None = None) -> FairnessResult:
     """Fairness of access in an audit (with and without the compound model when it ran).
 
@@ -236,14 +253,7 @@ def run_fairness(result: Any, settings: Mapping | None = None) -> FairnessResult
         curves.append(_curves(df, "v", name, "park_distance_m", by, int(s["lorenz_points"])))
         mt.append(_mean_time(df.assign(category="counted_park"), "v", name, by, m_per_min, cap))
         if lc_orig is not None:
-            fac = lc.facilities if m["facilities"] is None else m["facilities"]
-            osnap = m["origin_snap"]
-            if osnap is None:
-                osnap = m["network"].snap(lc_orig.geometry.values)
-            dd = category_distances_capped(m["network"], fac, osnap, cats, cap)
-            n15 = np.zeros(len(lc_orig), dtype=float)
-            for c in cats:
-                n15 += dd[c] <= top.distance_m
+            dd, n15 = _categories_reached(lc, m, cap)
             w = lc_orig["residents"].to_numpy(float)
             odf = pd.DataFrame({"v": n15, "residents": w, "unit_id": lc_orig["unit_id"].to_numpy(),
                                 "unit_name": lc_orig["unit_name"].to_numpy()})
