@@ -87,4 +87,6 @@ def test_notebook_runs(path, kernel_path, tmp_path, monkeypatch):
             if o.get("output_type") in ("execute_result", "display_data")]
     assert any("text/html" in o.get("data", {}) and "leaflet" in o["data"]["text/html"].lower() for o in rich) or \
         any("image/png" in o.get("data", {}) for o in rich), path.name
+    if path.stem in ("01_park_coverage", "02_life_circle"):  # a result shown as itself: headline table and a small map
+        assert any("data:image/png;base64," in o.get("data", {}).get("text/html", "") for o in rich), path.name
     print(f"\n{path.name}: {seconds:.1f} s")
