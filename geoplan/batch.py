@@ -85,7 +85,7 @@ from .errors import DataError, GeoplanWarning, NoResidentialLandError, UsageErro
 from .folder import write_tables_csv, write_tables_xlsx
 from .outputs import write_audit
 from .settings import WarningLog
-from .sources.layers import read_layer
+from .sources.layers import find_name_field, read_layer
 
 __all__ = [
     "Area",
@@ -348,8 +348,11 @@ def _areas(spec: Mapping, base_dir: Path) -> list[Area]:
                          geom_types=("polygon",))
         name_field = spec.get("name_field", "name")
         if name_field and name_field not in gdf.columns:
-            raise DataError(f"batch areas layer {path} has no field {name_field!r}.",
-                            hint=f"Its fields are: {', '.join(c for c in gdf.columns if c != 'geometry')}.")
+            found = find_name_field(gdf, name_field, what=f"batch areas layer {path}")
+            if found.field is None:
+                raise DataError(f"{found.note}", hint="Name the field with areas: {name_field: FIELD}.")
+            warnings.warn(f"{found.note} Give areas: {{name_field: FIELD}} to use another.", GeoplanWarning, stacklevel=2)
+            name_field = found.field
         pop_field = spec.get("population_field")
         if pop_field and pop_field not in gdf.columns:
             raise DataError(f"batch areas layer {path} has no population field {pop_field!r}.",

@@ -46,6 +46,8 @@ from .sources.audit_folder import AuditFolder, read_audit
 __all__ = [
     "AuditFolder",
     "Comparison",
+    "SAME_AREA_PCT",
+    "area_overlap",
     "as_bool",
     "compare_audits",
     "parks_only_in",
@@ -54,6 +56,8 @@ __all__ = [
 
 #: Pieces of change smaller than this (m²) are numerical slivers, not change.
 SLIVER_M2 = 0.01
+#: Two audits cover the same area when their study areas overlap on at least this share (%) of each.
+SAME_AREA_PCT = 90.0
 #: Keys of summary.json that are not indicators.
 _NOT_INDICATORS = ("geoplan_version", "crs", "definition", "inputs", "rules", "targets", "park_coverage",
                    "methods", "scopes", "straight_line_minus_network_pp")
@@ -92,6 +96,9 @@ class Comparison(ShowsInJupyter):
         ``units``, ``still_covered``, ``still_uncovered`` (by method), ``parks_old``, ``parks_new`` for the maps.
     settings : DataFrame
         Settings that differ: ``setting``, ``value_old``, ``value_new``.
+    timings : dict
+    areas : dict
+        The two study areas and their overlap (:func:`area_overlap`).
     """
 
     old: AuditFolder
@@ -106,6 +113,7 @@ class Comparison(ShowsInJupyter):
     context: dict
     settings: pd.DataFrame
     timings: dict = field(default_factory=dict)
+    areas: dict = field(default_factory=dict)
 
     @property
     def methods(self) -> list[str]:
@@ -141,6 +149,7 @@ class Comparison(ShowsInJupyter):
             "targets": clean_json(self.targets.to_dict("records")),
             "change_m2": {},
             "settings_changed": self.settings["setting"].tolist(),
+            "areas": {k: (_num(v) if isinstance(v, (float, np.floating)) else v) for k, v in self.areas.items()},
         }
         for m in sorted(set(self.change_by_unit["method"])) if len(self.change_by_unit) else []:
             d = self.change_by_unit[self.change_by_unit["method"] == m]
@@ -157,8 +166,63 @@ def _num(v: Any) -> float | None:
     return None if math.isnan(f) or math.isinf(f) else round(f, 6)
 
 
+def _study_area(f: AuditFolder, crs: Any) -> Any:
+    """The study area of an audit folder (its ``study_area`` layer, else the union of its units) in ``crs``."""
+    for name in ("study_area", "units"):
+        g = f.layer(name)
+        if g is not None and len(g) and g.crs is not None:
+            return shapely.union_all(shapely.make_valid(g.to_crs(crs).geometry.values))
+    return None
+
+
+def area_overlap(a: AuditFolder, b: AuditFolder) -> dict:
+    """The two study areas and their overlap.
+
+    Returns
+    -------
+    dict
+        ``old_area``, ``new_area`` (how each audit defined its area), ``old_km2``,
+        ``new_km2``, ``overlap_km2``, ``overlap_old_pct``, ``overlap_new_pct``
+        (the overlap as a share of each area); the areas are None when a folder
+        has neither a study area nor units.
+    """
+    ref = b.layer("study_area")
+    crs = ref.crs if ref is not None and ref.crs is not None else None
+    if crs is None:
+        u = b.layer("units")
+        crs = u.crs if u is not None else None
+    out = {"old_area": (a.summary.get("inputs") or {}).get("area"), "new_area": (b.summary.get("inputs") or {}).get("area")}
+    ga, gb = (_study_area(a, crs), _study_area(b, crs)) if crs is not None else (None, None)
+    if ga is None or gb is None or ga.area <= 0 or gb.area <= 0:
+        return {**out, "old_km2": None, "new_km2": None, "overlap_km2": None, "overlap_old_pct": None,
+                "overlap_new_pct": None}
+    inter = float(shapely.intersection(ga, gb).area)
+    return {**out, "old_km2": float(ga.area) / 1e6, "new_km2": float(gb.area) / 1e6, "overlap_km2": inter / 1e6,
+            "overlap_old_pct": 100.0 * inter / float(ga.area), "overlap_new_pct": 100.0 * inter / float(gb.area)}
+
+
+def _check_same_area(a: AuditFolder, b: AuditFolder, areas: dict, different_areas: bool) -> None:
+    if areas["overlap_km2"] is None:
+        warnings.warn(f"cannot check that {a.path.name} and {b.path.name} cover the same area: a folder has no study "
+                      "area layer; the changes are meaningful only if they do.", GeoplanWarning, stacklevel=3)
+        return
+    if min(areas["overlap_old_pct"], areas["overlap_new_pct"]) >= SAME_AREA_PCT:
+        return
+    what = (f"{a.path} covers {areas['old_km2']:.2f} km² ({areas['old_area'] or 'study area'}), {b.path} covers "
+            f"{areas['new_km2']:.2f} km² ({areas['new_area'] or 'study area'}); they overlap on "
+            f"{areas['overlap_km2']:.2f} km² ({areas['overlap_old_pct']:.0f} % of the first, "
+            f"{areas['overlap_new_pct']:.0f} % of the second)")
+    if not different_areas:
+        raise DataError(f"the two audits do not cover the same area: {what}.",
+                        hint="Compare two audits of the same area (same --area or --units), or pass "
+                        "--different-areas to compare them anyway: the changes then mix a change of area with a "
+                        "change on the ground.")
+    warnings.warn(f"the two audits do not cover the same area ({what}): compared as asked (--different-areas); "
+                  "the changes mix a change of area with a change on the ground.", GeoplanWarning, stacklevel=3)
+
+
 def compare_audits(old: str | os.PathLike | AuditFolder, new: str | os.PathLike | AuditFolder, *,
-                   progress: Callable[[str], None] | None = None) -> Comparison:
+                   progress: Callable[[str], None] | None = None, different_areas: bool = False) -> Comparison:
     """Compare two audit folders (earlier first).
 
     Parameters
@@ -167,6 +231,9 @@ def compare_audits(old: str | os.PathLike | AuditFolder, new: str | os.PathLike 
         Folders written by :func:`geoplan.write_audit`.
     progress : callable, optional
         ``progress(step)`` before each step.
+    different_areas : bool
+        Compare even when the two study areas overlap on less than
+        :data:`SAME_AREA_PCT` % of either (a warning says so).
 
     Returns
     -------
@@ -175,7 +242,9 @@ def compare_audits(old: str | os.PathLike | AuditFolder, new: str | os.PathLike 
     Raises
     ------
     DataError
-        A folder is not an audit folder, or its GeoPackage lacks the residential cells.
+        A folder is not an audit folder, or its GeoPackage lacks the residential cells, or the two
+        audits do not cover the same area (the message names both areas and their overlap) and
+        ``different_areas`` is false.
     UsageError
         Both paths are the same folder.
     """
@@ -186,6 +255,8 @@ def compare_audits(old: str | os.PathLike | AuditFolder, new: str | os.PathLike 
     b = new if isinstance(new, AuditFolder) else read_audit(new)
     if a.path == b.path:
         raise UsageError(f"both audits are the same folder {a.path}.", hint="Give the earlier and the later audit.")
+    areas = area_overlap(a, b)
+    _check_same_area(a, b, areas, different_areas)
     timings["reading"] = time.perf_counter() - t
     say("comparing the indicators")
     t = time.perf_counter()
@@ -201,7 +272,7 @@ def compare_audits(old: str | os.PathLike | AuditFolder, new: str | os.PathLike 
     change, change_by_unit, context = _land_change(a, b)
     timings["overlay"] = time.perf_counter() - t
     return Comparison(a, b, targets, overall, by_unit, indicators, unit_ind, change, change_by_unit, context, settings,
-                      timings)
+                      timings, areas)
 
 
 def _targets_change(a: AuditFolder, b: AuditFolder) -> pd.DataFrame:

@@ -54,3 +54,12 @@ class NoResidentialLandError(DataError):
     """
 
     layer = "residential"
+
+
+class NoWalkingNetworkError(DataError):
+    """The extract has no walking network where it was read (inside the study area and its margin).
+
+    :func:`geoplan.study.load_study` catches this type to tell whether the
+    study area lies outside the extract altogether (and then blames the area
+    or unit layer, with the distance); it never reads the message.
+    """

@@ -19,9 +19,9 @@ import shapely
 from pyproj import CRS
 
 from .config import AuditConfig
-from .errors import DataError, GeoplanWarning, NoResidentialLandError
+from .errors import DataError, GeoplanWarning, NoResidentialLandError, NoWalkingNetworkError
 from .network import WalkNetwork, build_network
-from .sources.layers import read_layer, repair_geometries
+from .sources.layers import find_name_field, read_layer, repair_geometries
 from .sources.crs import choose_crs
 from .sources.crs import to_crs as _to_crs
 from .sources.manifest import read_manifest
@@ -150,6 +150,34 @@ def check_layer_datum(layer: gpd.GeoDataFrame, network: WalkNetwork, name: str, 
             stacklevel=3,
         )
     return check
+
+
+def _check_layers_near_extract(osm: OSMSource, layers: list[tuple[str, gpd.GeoDataFrame]], crs: Any, pbf: str,
+                               inputs: Any) -> None:
+    """Raise a DataError naming the unit or area layer that lies outside the extract, and how far.
+
+    Called when no walking network was found in the study area: when the
+    layer that set the area does not even touch the extract's extent, the
+    layer (or the extract) is wrong, not the extract's streets.
+    """
+    box = osm.extent()
+    if box is None:
+        return
+    ext = gpd.GeoSeries([shapely.box(*box)], crs="EPSG:4326").to_crs(crs).iloc[0]
+    for name, layer in layers:
+        if name not in ("area", "units") or layer is None or len(layer) == 0:
+            continue
+        geom = shapely.union_all(shapely.make_valid(layer.to_crs(crs).geometry.values))
+        d = float(shapely.distance(geom, ext))
+        if d > 0:
+            w, so, e, n = (float(v) for v in layer.to_crs("EPSG:4326").total_bounds)
+            raise DataError(
+                f"the {'study area' if name == 'area' else 'unit'} layer {getattr(inputs, name, None) or name} "
+                f"lies {d / 1000:.1f} km from the OpenStreetMap extract {pbf}: the layer spans {w:.3f}–{e:.3f}° E, "
+                f"{so:.3f}–{n:.3f}° N, the extract {box[0]:.3f}–{box[2]:.3f}° E, {box[1]:.3f}–{box[3]:.3f}° N.",
+                hint=f"Give an extract of the layer's place (geoplan fetch), or the {name} layer of the extract's place"
+                     f"{'' if d > 5000 else f' (a shift of under 5 km may be a datum: --datum {name}=gcj02 for AMap data)'}.",
+            )
 
 
 def _residential_class(cfg: AuditConfig, res: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -335,7 +363,12 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
     net_cfg = network_settings(cfg)
     if area is None:
         prov["area"] = "extent of the walking network in the extract"
-    net, area = read_walking_network(cfg, osm, area, progress=say)
+    try:
+        net, area = read_walking_network(cfg, osm, area, progress=say)
+    except NoWalkingNetworkError:
+        if area is not None:  # the study area may lie away from the extract: blame the layer that set it
+            _check_layers_near_extract(osm, user_layers, crs, pbf, cfg.inputs)
+        raise
     if area_p is None:
         crs = net.crs
         area_p = gpd.GeoSeries([area], crs="EPSG:4326").to_crs(crs).iloc[0]
@@ -344,6 +377,7 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
                                "of the largest piece's nodes)")
     area_p = shapely.make_valid(area_p)
     if not area_p.intersects(shapely.multipoints(np.c_[net.x, net.y])):
+        _check_layers_near_extract(osm, user_layers, crs, pbf, cfg.inputs)
         raise DataError(
             f"{pbf}: no walking network inside the study area ({prov.get('area', 'given')}).",
             hint="Check that the extract covers the study area (and that the area layer's datum is right: "
@@ -420,16 +454,14 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
         units = _to_crs(user_units, crs)
         unit_pop = unit_population(user_units, (cfg.population or {}).get("unit_field", "auto"),
                                    f"unit layer {cfg.inputs.units}")
-        name_field = cfg.units.get("name_field", "name")
-        if name_field not in units.columns:
-            warnings.warn(
-                f"unit layer {cfg.inputs.units} has no field {name_field!r}: units are numbered 'unit 1', 'unit 2' ... "
-                f"Give the name field with --units-name-field (its fields: "
-                f"{', '.join(str(c) for c in units.columns if c != 'geometry')}).",
-                GeoplanWarning,
-                stacklevel=2,
-            )
-        names = units[name_field].astype(str) if name_field in units.columns else pd.Series(
+        found = find_name_field(units, cfg.units.get("name_field", "name"), what=f"unit layer {cfg.inputs.units}")
+        if found.field is None:
+            warnings.warn(f"{found.note} Units are numbered 'unit 1', 'unit 2' ...: give the name field with "
+                          "--units-name-field.", GeoplanWarning, stacklevel=2)
+        elif found.guessed:
+            warnings.warn(f"{found.note} Give --units-name-field to use another.", GeoplanWarning, stacklevel=2)
+            prov["units name field"] = found.field
+        names = units[found.field].fillna("").astype(str) if found.field else pd.Series(
             [f"unit {i + 1}" for i in range(len(units))], index=units.index)
         prov["units"] = cfg.inputs.units
     else:

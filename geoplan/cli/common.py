@@ -10,7 +10,7 @@ from typing import Any, Sequence
 from .. import presenters
 from ..config import load_config
 from ..errors import UsageError
-from ..i18n import label, text
+from ..i18n import label, number, text
 from ..settings import Reporter
 from ..sources.datum import normalize_datum
 
@@ -20,7 +20,7 @@ __all__ = ["DATUM_LAYERS", "Reporter", "add_input_arguments", "config_from_args"
 
 #: Inputs whose datum can be declared with --datum LAYER=DATUM.
 DATUM_LAYERS = ("parks", "units", "residential", "historic", "area", "candidates", "facilities", "greenways",
-                "planned", "supply", "natural")
+                "planned", "supply", "natural", "gates")
 
 
 def parse_datums(items: Sequence[str] | None) -> dict:
@@ -133,7 +133,8 @@ def print_summary(result: Any, out: Path | None, lang: str) -> None:
     print(text("residential.headline", lang, definition=residential_definition(result)["text"][lang]))
     print(f"{label('scope', lang):<30} {label('method', lang):<18} {label('land_pct', lang):>22} {label('residents_pct', lang):>24}")
     for _, r in ov.iterrows():
-        print(f"{label(r['scope'], lang):<30} {label(r['method'], lang):<18} {r['land_pct']:>21.2f}% {r['residents_pct']:>23.2f}%")
+        land, res = (number(r[k], ".2f", lang, "%") for k in ("land_pct", "residents_pct"))
+        print(f"{label(r['scope'], lang):<30} {label(r['method'], lang):<18} {land:>22} {res:>24}")
     for a in result.analyses.values():
         head = presenters.headline(a, lang)
         if head:

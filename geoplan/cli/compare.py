@@ -28,6 +28,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument("--lang", choices=["zh", "en"], help="language of tables, maps and page (default: the later audit's)")
     p.add_argument("--no-maps", action="store_true", help="skip the change maps")
+    p.add_argument("--different-areas", action="store_true",
+                   help="compare even when the two audits do not cover the same area (refused otherwise)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_compare)
     return p
@@ -41,7 +43,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     say = Reporter(args.quiet)
 
     say("reading the two audits")
-    comp = compare_audits(old, new, progress=say)
+    comp = compare_audits(old, new, progress=say, different_areas=args.different_areas)
     lang = args.lang or comp.new.lang or "en"
     path = write_comparison(comp, out, lang=lang, overwrite=args.overwrite, maps=not args.no_maps, progress=say,
                             quiet=args.quiet)

@@ -73,6 +73,12 @@ class FairnessResult(ShowsInJupyter):
     origins : GeoDataFrame
         Per origin (cells for parks, life-circle origins for categories): values and
         worst-decile flags, for the map and the GeoPackage.
+    units : GeoDataFrame or None
+    notes : list of str
+    undefined : dict
+        Measures whose figures are undefined, with the reason: ``{"park_distance_m":
+        "no_park"}`` (no park counted: no walk to a park to measure) or ``"no_residents"``
+        (no residents known: nothing to weight); their figures are NaN, never 0.
     """
 
     settings: dict
@@ -84,6 +90,7 @@ class FairnessResult(ShowsInJupyter):
     origins: gpd.GeoDataFrame
     units: gpd.GeoDataFrame | None = None
     notes: list = field(default_factory=list)
+    undefined: dict = field(default_factory=dict)
 
     def gini(self, measure: str = "park_distance_m", model: str = "plain", unit: Any = "all") -> float:
         """One Gini coefficient."""
@@ -111,7 +118,7 @@ class FairnessResult(ShowsInJupyter):
 
         t = self.inequality[self.inequality["unit_id"].astype(str) == "all"]
         out: dict = {"distance_cap_m": self.settings["distance_cap_m"], "worst_share": self.settings["worst_share"],
-                     "models": list(self.models), "notes": list(self.notes)}
+                     "models": list(self.models), "notes": list(self.notes), "undefined": dict(self.undefined)}
         for _, r in t.iterrows():
             out.setdefault(r["model"], {})[r["measure"]] = {
                 "gini": num(r["gini"]), "mean": num(r["mean"]), "median": num(r["median"]), "p90": num(r["p90"]),
@@ -239,19 +246,18 @@ def run_fairness(result: Any, settings: Mapping | None = None) -> FairnessResult
         lc_orig = lc.origins
         top = lc.rules.levels[-1]
         cats = lc.rules.category_ids
+    undefined, why = _undefined_measures(cov, access, cells)
+    notes += why
+    no_park = undefined.get("park_distance_m") == "no_park"
     for name, m in models.items():
-        d = park_distances(m["network"], cov.parks, access, m["cell_snap"], cap)
+        opts = {"cap": cap, "share": share, "by": by, "points": int(s["lorenz_points"]), "m_per_min": m_per_min}
+        t, curve, mt_park, d, mask = _park_figures(m, name, cov, access, cells, opts, no_park)
         origins[f"park_distance_m:{name}"] = d
-        df = pd.DataFrame({"v": d, "residents": cells["residents"].to_numpy(float), "unit_id": cells["unit_id"].to_numpy(),
-                           "unit_name": cells["unit_name"].to_numpy()})
-        t = inequality_table(df, "v", by=by, higher_is_worse=True, share=share, cap=cap)
-        t.insert(0, "model", name)
-        t.insert(1, "measure", "park_distance_m")
-        ineq.append(t)
-        mask, _ = worst_decile(d, df["residents"].to_numpy(), higher_is_worse=True, share=share)
         origins[f"worst_park:{name}"] = mask
-        curves.append(_curves(df, "v", name, "park_distance_m", by, int(s["lorenz_points"])))
-        mt.append(_mean_time(df.assign(category="counted_park"), "v", name, by, m_per_min, cap))
+        ineq.append(t)
+        if curve is not None:
+            curves.append(curve)
+        mt.append(mt_park)
         if lc_orig is not None:
             dd, n15 = _categories_reached(lc, m, cap)
             w = lc_orig["residents"].to_numpy(float)
@@ -278,7 +284,8 @@ def run_fairness(result: Any, settings: Mapping | None = None) -> FairnessResult
                 origins[c] = origins[c].fillna(False).astype(bool)
     inequality = pd.concat(ineq, ignore_index=True)
     mean_time = pd.concat(mt, ignore_index=True)
-    lor = pd.concat(curves, ignore_index=True)
+    lor = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(
+        columns=["model", "measure", "unit", "unit_name", "pop_share", "value_share"])
     ranking = _ranking(result, inequality, list(models), lc, comp)
     units = None
     if len(ranking):
@@ -288,7 +295,44 @@ def run_fairness(result: Any, settings: Mapping | None = None) -> FairnessResult
     if comp is None:
         notes.append("compound model not run: figures use ordinary snapping only")
     notes.append(f"walks longer than {cap:g} m count as {cap:g} m (censored); speed {speed:g} km/h")
-    return FairnessResult(s, list(models), inequality, lor, mean_time, ranking, origins, units, notes)
+    return FairnessResult(s, list(models), inequality, lor, mean_time, ranking, origins, units, notes, undefined)
+
+
+def _undefined_measures(cov: Any, access: gpd.GeoDataFrame, cells: gpd.GeoDataFrame) -> tuple[dict, list[str]]:
+    """Measures whose figures are undefined (no park counted, no residents known), with the notes saying why."""
+    counted = cov.parks[cov.parks["tier"].notna()] if "tier" in cov.parks.columns else cov.parks.iloc[:0]
+    if len(counted) == 0 or len(access) == 0 or not access["park_id"].isin(counted["park_id"]).any():
+        # every walk would be "at the cap": a Gini of 0 (perfect equality) would be a false figure
+        return {"park_distance_m": "no_park"}, ["no park counted by the park rule: the walk to the nearest park, its "
+                                                "Gini and worst decile are undefined"]
+    if not float(np.nan_to_num(cells["residents"].to_numpy(float)).sum()) > 0:
+        return {"park_distance_m": "no_residents"}, ["no residents known: resident-weighted fairness figures are undefined"]
+    return {}, []
+
+
+def _park_figures(m: dict, name: str, cov: Any, access: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, opts: dict,
+                  no_park: bool) -> tuple:
+    """The walk to the nearest counted park in one model.
+
+    ``opts``: ``cap``, ``share``, ``by``, ``points`` (of the Lorenz curves), ``m_per_min``.  Returns the
+    inequality rows, the Lorenz curves (None without a park), the mean walking time, the per-cell
+    distances (NaN without a park) and the worst-decile flags.
+    """
+    cap, share, by = opts["cap"], opts["share"], opts["by"]
+    d = park_distances(m["network"], cov.parks, access, m["cell_snap"], cap)
+    df = pd.DataFrame({"v": d, "residents": cells["residents"].to_numpy(float), "unit_id": cells["unit_id"].to_numpy(),
+                       "unit_name": cells["unit_name"].to_numpy()})
+    t = inequality_table(df, "v", by=by, higher_is_worse=True, share=share, cap=cap)
+    mt_park = _mean_time(df.assign(category="counted_park"), "v", name, by, opts["m_per_min"], cap)
+    if no_park:
+        t[["mean", "median", "p90", "gini", "worst_residents", "worst_pct", "worst_share_of_all_pct",
+           "worst_threshold"]] = np.nan
+        mt_park[["mean_m", "mean_min"]] = np.nan
+    t.insert(0, "model", name)
+    t.insert(1, "measure", "park_distance_m")
+    mask, _ = worst_decile(d, df["residents"].to_numpy(), higher_is_worse=True, share=share)
+    curve = None if no_park else _curves(df, "v", name, "park_distance_m", by, opts["points"])
+    return t, curve, mt_park, (np.full(len(d), np.nan) if no_park else d), mask & (not no_park)
 
 
 def _curves(df: pd.DataFrame, col: str, model: str, measure: str, by: list[str], points: int) -> pd.DataFrame:

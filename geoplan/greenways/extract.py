@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..errors import DataError, UsageError
-from ..sources.layers import read_layer
+from ..errors import DataError, GeoplanWarning, UsageError
+from ..sources.layers import find_name_field, read_layer
 from ..sources.osm import OSMSource
 from ..sources.tags import tag_values
 from .settings import load_settings
@@ -269,10 +269,14 @@ def read_greenway_layers(
                 raise DataError(f"greenway layer {p} has no field {name_field!r}.",
                                 hint=f"Its fields are: {', '.join(c for c in g.columns if c != 'geometry')}.")
             name = g[name_field].fillna("").astype(str)
-        elif "name" in g.columns:
-            name = g["name"].fillna("").astype(str).where(lambda x: x != "", p.stem)
-        else:
-            name = pd.Series([p.stem] * len(g), index=g.index)
+        else:  # the field that holds names (name, 名称, 绿道名称, greenway ...), else the file's name
+            found = find_name_field(g, "name", what=f"greenway layer {p}", distinct=False)
+            if found.guessed:
+                warnings.warn(f"{found.note} Give --name-field to use another.", GeoplanWarning, stacklevel=2)
+            if found.field:
+                name = g[found.field].fillna("").astype(str).where(lambda x: x.str.strip() != "", p.stem)
+            else:
+                name = pd.Series([p.stem] * len(g), index=g.index)
         lv = pd.Series([None] * len(g), index=g.index, dtype=object)
         if level_field:
             if level_field not in g.columns:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -21,8 +22,9 @@ import pandas as pd
 import shapely
 
 from .._util import ShowsInJupyter
-from ..errors import DataError, GeoplanWarning
+from ..errors import DataError, GeoplanWarning, UsageError
 from ..network import WalkNetwork
+from ..study import check_layer_datum
 from .corridor import CorridorContinuity, corridor_continuity
 from .extract import osm_greenways, read_greenway_layers
 from .gaps import JoiningLinks, find_gaps, greenway_access, joining_links, with_links
@@ -31,7 +33,7 @@ from .reach import GreenwayReach, greenway_reach, parks_linked
 from .settings import load_settings
 from .topology import GreenwayNetwork, connectivity_indices, greenway_network
 
-__all__ = ["GreenwayResult", "analyse_greenways", "run_greenways_for_audit", "load_greenway_segments"]
+__all__ = ["GreenwayResult", "analyse_greenways", "greenway_datum", "run_greenways_for_audit", "load_greenway_segments"]
 
 @dataclass
 class GreenwayResult(ShowsInJupyter):
@@ -366,7 +368,10 @@ def analyse_greenways(
         try:
             lines = None
             if spec.get("layer"):
-                lines = read_greenway_layers(spec["layer"], datum=spec.get("datum"), settings=s).to_crs(gw.crs)
+                declared = spec.get("datum") or s.get("datum")  # a corridor layer: the greenways' datum unless its own
+                lines = read_greenway_layers(spec["layer"], datum=declared, settings=s)
+                check_layer_datum(lines, walk, "greenways", declared, f"corridor layer {spec['layer']}")
+                lines = lines.to_crs(gw.crs)
             corridors.append(corridor_continuity(
                 gw.segments, spec.get("pattern"), lines=lines, name=nm, snap_m=float(topo["snap_m"]),
                 node_crossings=topo.get("node_crossings", "auto"), break_search_m=float(cs["break_search_m"]),
@@ -380,9 +385,62 @@ def analyse_greenways(
                           plinks, corridors, by_unit, dict(provenance or {}), notes)
 
 
+def greenway_datum(settings: dict, datums: Mapping[str, Any] | None = None) -> Any:
+    """The declared datum of the greenway layers, from either place it can be declared.
+
+    ``greenways: datum`` (``--greenways-datum``) and ``inputs: datums: greenways``
+    (``--datum greenways=...``, the option every layer shares) mean the same;
+    declaring two different datums is a usage error.
+
+    Parameters
+    ----------
+    settings : dict
+        Greenway settings (:func:`load_settings`).
+    datums : mapping, optional
+        The configuration's declared datums (``cfg.inputs.datums``).
+
+    Returns
+    -------
+    str, CRS or None
+        None when neither declares one.
+
+    Raises
+    ------
+    UsageError
+        The two declarations differ.
+    """
+    from ..sources.datum import normalize_datum
+
+    own, shared = settings.get("datum"), (datums or {}).get("greenways")
+    if own and shared and normalize_datum(own) != normalize_datum(shared):
+        raise UsageError(f"the greenway layers' datum is declared twice, differently: {own!r} (--greenways-datum, "
+                         f"greenways: datum) and {shared!r} (--datum greenways=..., inputs: datums: greenways).",
+                         hint="Declare it once.")
+    return own or shared
+
+
 def load_greenway_segments(settings: dict, crs: Any, osm: Any = None, parks: gpd.GeoDataFrame | None = None,
-                           area_wgs84: Any = None) -> tuple[gpd.GeoDataFrame, str]:
+                           area_wgs84: Any = None, *, datums: Mapping[str, Any] | None = None,
+                           network: WalkNetwork | None = None) -> tuple[gpd.GeoDataFrame, str]:
     """The greenway lines of an analysis: the configured layer(s), else OpenStreetMap.
+
+    Parameters
+    ----------
+    settings : dict
+        Greenway settings; ``layer`` (files) and ``datum``.
+    crs : CRS
+        The analysis' projected CRS.
+    osm : OSMSource, optional
+        Where greenways come from when no layer is given.
+    parks : GeoDataFrame, optional
+    area_wgs84 : geometry, optional
+    datums : mapping, optional
+        The configuration's declared datums: ``datums["greenways"]`` is the
+        layers' datum when ``settings["datum"]`` is not set (:func:`greenway_datum`).
+    network : WalkNetwork, optional
+        The walking network (OpenStreetMap, WGS 84-true): layers not declared
+        GCJ-02 or BD-09 are checked against it for a datum shift
+        (:func:`geoplan.study.check_layer_datum`), as every other user layer is.
 
     Returns
     -------
@@ -390,9 +448,13 @@ def load_greenway_segments(settings: dict, crs: Any, osm: Any = None, parks: gpd
     provenance : str
     """
     if settings.get("layer"):
-        segs = read_greenway_layers(settings["layer"], datum=settings.get("datum"), name_field=settings.get("name_field"),
+        datum = greenway_datum(settings, datums)
+        segs = read_greenway_layers(settings["layer"], datum=datum, name_field=settings.get("name_field"),
                                     level_field=settings.get("level_field"), level=settings.get("level"), settings=settings)
-        prov = ", ".join(str(p) for p in settings["layer"]) + (f" (declared {settings['datum']})" if settings.get("datum") else "")
+        files = ", ".join(str(p) for p in settings["layer"])
+        if network is not None:
+            check_layer_datum(segs, network, "greenways", datum, f"greenway layer {files}")
+        prov = files + (f" (declared {datum})" if datum else "")
         return segs.to_crs(crs), prov
     if osm is None:
         raise DataError("no greenway layer given and no OpenStreetMap extract to take greenways from.",
@@ -410,8 +472,9 @@ def run_greenways_for_audit(result: Any) -> GreenwayResult:
     residents), parks and units are the audit's.
     """
     s = load_settings(result.config.extra.get("greenways", {}))
+    s["datum"] = greenway_datum(s, result.config.inputs.datums)
     st = result.study
-    segs, prov = load_greenway_segments(s, st.crs, st.osm, st.parks)
+    segs, prov = load_greenway_segments(s, st.crs, st.osm, st.parks, datums=result.config.inputs.datums, network=st.network)
     if len(segs) == 0:
         msg = f"no greenways found in {prov}."
         warnings.warn(f"greenways: {msg} Give a greenway layer (greenways: layer: FILE) or widen the OSM filters.",

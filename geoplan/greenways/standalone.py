@@ -21,7 +21,7 @@ from ..errors import DataError
 from ..sources.osm import OSMSource, bundled_sample
 from ..sources.tags import match_tags
 from ..study import park_polygons, read_walking_network
-from .result import GreenwayResult, analyse_greenways, load_greenway_segments
+from .result import GreenwayResult, analyse_greenways, greenway_datum, load_greenway_segments
 from .settings import load_settings
 
 __all__ = ["run_network_only"]
@@ -45,6 +45,7 @@ def run_network_only(cfg: Any, progress: Callable[[str], None] | None = None) ->
     """
     say = progress or (lambda m: None)
     s = load_settings(cfg.extra.get("greenways", {}))
+    s["datum"] = greenway_datum(s, cfg.inputs.datums)
     pbf = cfg.inputs.pbf or str(bundled_sample())
     say(f"reading {pbf}")
     osm = OSMSource(pbf)
@@ -61,7 +62,7 @@ def run_network_only(cfg: Any, progress: Callable[[str], None] | None = None) ->
             parks = gpd.GeoDataFrame({"park_id": np.arange(1, len(pk) + 1),
                                       "name": pk["name"].fillna("").astype(str).to_numpy() if "name" in pk else "",
                                       "area_m2": pk.area.to_numpy()}, geometry=pk.geometry.values, crs=crs)
-    segs, prov = load_greenway_segments(s, crs, osm, parks)
+    segs, prov = load_greenway_segments(s, crs, osm, parks, datums=cfg.inputs.datums, network=walk)
     if len(segs) == 0:
         raise DataError(f"no greenways found in {prov}.", hint="Give a greenway layer with --greenways FILE.")
     area = float(shapely.convex_hull(shapely.multipoints(np.c_[walk.x, walk.y])).area)

@@ -13,13 +13,16 @@ the same identifier may mean different things in two analyses.
 
 from __future__ import annotations
 
+import math
+import re
+import string
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
-__all__ = ["label", "text", "has_label", "has_text", "step", "expand_templates", "SCOPES"]
+__all__ = ["label", "text", "has_label", "has_text", "step", "expand_templates", "number", "undefined", "SCOPES"]
 
 _FILE = Path(__file__).with_name("labels.yaml")
 
@@ -75,8 +78,34 @@ def has_text(key: str) -> bool:
     return key in _data()["text"]
 
 
+_UNDEFINED = "\x00undefined\x00"
+_UNDEFINED_PCT = re.compile(re.escape(_UNDEFINED) + r"\s?%")
+
+
+class _Formatter(string.Formatter):
+    """``str.format`` that shows a number that is not one (NaN, inf, None under a numeric format) as undefined."""
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        if format_spec and format_spec[-1:] in "eEfFgGn%d" and not _finite(value):
+            return _UNDEFINED
+        return super().format_field(value, format_spec)
+
+
+def _finite(value: Any) -> bool:
+    if value is None:
+        return False
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return True  # not a number: formatted as given
+
+
 def text(key: str, lang: str = "en", **values: Any) -> str:
     """A sentence, title or tooltip of the ``text`` section in ``lang``, its ``{placeholders}`` filled.
+
+    A number placeholder (``{pct:.1f}``) given NaN, an infinity or None reads
+    ``undefined`` (无法计算), with the unit sign that follows it dropped: a
+    figure that could not be computed is never shown as ``nan%`` or as 0.
 
     Raises
     ------
@@ -85,7 +114,30 @@ def text(key: str, lang: str = "en", **values: Any) -> str:
     """
     t = _data()["text"][key]
     s = t.get(lang) or t["en"]
-    return s.format(**values) if values else s
+    if not values:
+        return s
+    out = _Formatter().format(s, **values)
+    if _UNDEFINED in out:
+        word = undefined(lang)
+        out = _UNDEFINED_PCT.sub(word, out).replace(_UNDEFINED, word)
+    return out
+
+
+def undefined(lang: str = "en") -> str:
+    """The word shown for a figure that could not be computed."""
+    t = _data()["text"]["undefined"]
+    return t.get(lang) or t["en"]
+
+
+def number(value: Any, spec: str = ".1f", lang: str = "en", suffix: str = "") -> str:
+    """``value`` formatted with ``spec`` and ``suffix``, or the word for undefined (NaN, inf, None).
+
+    Examples
+    --------
+    >>> number(12.345, ".1f", suffix="%"), number(float("nan"), ".1f", suffix="%")
+    ('12.3%', 'undefined')
+    """
+    return format(float(value), spec) + suffix if _finite(value) else undefined(lang)
 
 
 def expand_templates(scope: str, items: list[dict]) -> dict[str, tuple[str, str]]:

@@ -16,6 +16,7 @@ from .._util import ShowsInJupyter
 from .._util import finite
 from ..errors import GeoplanWarning, UsageError
 from ..network import Snapped
+from ..study import check_layer_datum
 from .access import (
     category_distances,
     completeness,
@@ -425,6 +426,9 @@ def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResul
             unknown_categories=str(settings.get("unknown_categories", "error")), vocabulary=vocabulary)
         reg_values.append(vals)
         notes.append(note)
+        check_layer_datum(register, net, "facilities",
+                          settings.get("facilities_datum") or result.config.inputs.datums.get("facilities"),
+                          f"facility register {settings['facilities']}")
     park_source = str(settings.get("park_source", "audit"))
     parks = _park_facilities(result) if park_source == "audit" else None
     osm_cats = rules.category_ids
@@ -474,6 +478,8 @@ def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResul
             source="planned", vocabulary=vocabulary)
         reg_values.append(vals)
         notes.append(note)
+        check_layer_datum(planned, net, "planned", settings.get("planned_datum") or result.config.inputs.datums.get("planned"),
+                          f"planned facilities {settings['planned']}")
         planned = snap_facilities(planned, net)
         planned["fac_id"] = np.arange(1, len(planned) + 1) + (int(fac["fac_id"].max()) if len(fac) else 0)
         planned = assign_units(planned, study.units)
@@ -523,6 +529,7 @@ def _run_e2sfca(settings: dict, rules: LifeCircleRules, net: Any, table: gpd.Geo
     if cap.isna().any() or (cap < 0).any():
         bad = int((cap.isna() | (cap < 0)).sum())
         raise DataError(f"supply facilities layer {path}: {bad} rows have no valid (non-negative) {field_}.")
+    check_layer_datum(g, net, "supply", settings.get("supply_datum"), f"supply facilities {path}")
     sup = gpd.GeoDataFrame(g.drop(columns=g.geometry.name), geometry=g.geometry.values, crs=g.crs).to_crs(crs)
     sup["category"] = settings.get("supply_category", "supply")
     sup["fac_id"] = np.arange(1, len(sup) + 1)

@@ -26,6 +26,9 @@ def headline(res: FairnessResult, lang: str = "en") -> str:
     g = res.gini("park_distance_m", res.models[-1])
     worst = res.ranking[res.ranking["model"] == res.models[-1]]
     name = str(worst.iloc[-1]["unit_name"]) if len(worst) else "—"
+    why = (getattr(res, "undefined", None) or {}).get("park_distance_m")
+    if why:  # no park, or no residents: the Gini is undefined, not 0 (perfect equality)
+        return text("fairness.headline_undefined", lang, reason=text(f"fairness.undefined_{why}", lang), unit=name)
     return text("fairness.headline", lang, gini=g, unit=name)
 
 

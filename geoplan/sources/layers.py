@@ -9,6 +9,7 @@ repaired with ``make_valid`` and reported with a warning.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -18,10 +19,94 @@ import shapely
 
 from ..errors import DataError, GeoplanWarning
 
-__all__ = ["read_layer", "read_points_csv", "repair_geometries"]
+__all__ = ["NAME_FIELDS", "NameField", "find_name_field", "read_layer", "read_points_csv", "repair_geometries"]
 
 LON_NAMES = ("lon", "lng", "longitude", "x", "wgs_lng", "wgs_lon", "经度", "gcj_lng", "bd_lng")
 LAT_NAMES = ("lat", "latitude", "y", "wgs_lat", "纬度", "gcj_lat", "bd_lat")
+
+
+#: Field names that hold names in planners' layers (compared without case): OpenStreetMap, Esri, Chinese
+#: administrative and AMap exports (名称 name, 街道名称 jiedao name, 绿道名称 greenway name, mc = 名称 in pinyin).
+NAME_FIELDS = ("name", "名称", "名字", "name_zh", "name:zh", "name_cn", "name_chn", "街道名称", "街道", "街道名", "乡镇名称",
+               "乡镇街道", "社区名称", "社区", "绿道名称", "绿道", "greenway", "greenway_name", "park_name", "公园名称",
+               "jdmc", "xzqmc", "mc", "name_en", "name:en", "label", "title")
+
+
+@dataclass(frozen=True)
+class NameField:
+    """Which field of a layer holds the feature names.
+
+    Attributes
+    ----------
+    field : str or None
+        The field; None when no field holds names.
+    guessed : bool
+        True when the configured field was missing and this one was recognised instead.
+    note : str
+        What was done, in a sentence for a warning (empty when the configured field was there).
+    """
+
+    field: str | None
+    guessed: bool = False
+    note: str = ""
+
+
+def _holds_names(col: pd.Series, distinct: bool) -> bool:
+    """Text values, not numbers or codes, mostly filled (and mostly distinct when ``distinct``)."""
+    if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
+        return False
+    v = col.dropna().astype(str).str.strip()
+    v = v[v != ""]
+    if len(v) == 0 or len(v) < 0.5 * len(col):
+        return False
+    if pd.to_numeric(v, errors="coerce").notna().mean() > 0.5:  # codes such as 110102 stored as text
+        return False
+    return not distinct or len(col) < 2 or v.nunique() >= 0.8 * len(v)
+
+
+def find_name_field(gdf: pd.DataFrame, configured: str | None, *, what: str, distinct: bool = True) -> NameField:
+    """The field of ``gdf`` holding the feature names: the configured one, else the one that holds names.
+
+    When ``configured`` is missing, a field named like a name field
+    (:data:`NAME_FIELDS`, or any field whose name contains ``name`` or 名称)
+    that holds text is taken, in the order of :data:`NAME_FIELDS`; else the one
+    text field of the layer that holds names (text, not codes, mostly filled
+    and, with ``distinct``, mostly distinct).  Several such fields and none
+    named like a name: no guess (the note lists them).
+
+    Parameters
+    ----------
+    gdf : DataFrame
+        The layer.
+    configured : str or None
+        The field configured (``name`` by default in most places).
+    what : str
+        The layer, for the note (``unit layer units.gpkg``).
+    distinct : bool
+        Names must be mostly distinct (units: yes; greenway segments repeat their greenway's name).
+
+    Returns
+    -------
+    NameField
+    """
+    cols = [c for c in gdf.columns if c != getattr(gdf, "_geometry_column_name", "geometry") and c != "geometry"]
+    if configured and configured in cols:
+        return NameField(configured)
+    lower = {str(c).lower(): c for c in cols}
+    named = [lower[n] for n in NAME_FIELDS if n in lower]
+    named += [c for c in cols if c not in named and ("name" in str(c).lower() or "名称" in str(c))]
+    named = [c for c in named if _holds_names(gdf[c], distinct=False)]
+    missing = f"{what} has no field {configured!r}" if configured else f"{what} names no name field"
+    if named:
+        return NameField(str(named[0]), True, f"{missing}: names taken from its field {named[0]!r}.")
+    text = [c for c in cols if _holds_names(gdf[c], distinct)]
+    if len(text) == 1:
+        return NameField(str(text[0]), True, f"{missing}: names taken from its one text field {text[0]!r}.")
+    fields = ", ".join(str(c) for c in cols) or "none"
+    if text:
+        return NameField(None, False, f"{missing} and {len(text)} text fields could hold names "
+                                      f"({', '.join(map(str, text))}); its fields: {fields}.")
+    return NameField(None, False, f"{missing} and no field of text holding names; its fields: {fields}.")
 
 
 def repair_geometries(gdf: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:

@@ -9,6 +9,7 @@ outlines) into streets.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import warnings
@@ -18,7 +19,7 @@ from typing import Any, Iterable
 import geopandas as gpd
 import pandas as pd
 
-from ..errors import DataError, UsageError
+from ..errors import DataError, NoWalkingNetworkError, UsageError
 
 __all__ = ["OSMSource", "bundled_sample"]
 
@@ -165,12 +166,36 @@ class OSMSource:
                 edges = edges[~edges["highway"].isin(WALKABLE_EXCLUDE)].assign(walk_rule="pyrosm")
         if edges is None or len(edges) == 0:
             where = " inside the study area and its margin" if self.bounding_box is not None else ""
-            raise DataError(
+            raise NoWalkingNetworkError(
                 f"{self.path}: no walking network{where} (no highway=* way usable on foot).",
                 hint="Check that the extract covers the study area (and that the area layer's datum is right: "
                 "--datum area=gcj02 for AMap data) and that it contains streets, not only buildings or land use.",
             )
         return nodes, edges
+
+    def extent(self) -> tuple[float, float, float, float] | None:
+        """Bounds ``(west, south, east, north)`` of the whole extract (not only the part read).
+
+        The file header's bounding box when it has one, else a pass over its
+        nodes (seconds for a district extract: used to explain an error, not
+        on the way of an audit).  None when the file has no node.
+        """
+        import osmium
+
+        reader = osmium.io.Reader(str(self.path), osmium.osm.osm_entity_bits.NOTHING)
+        try:
+            box = reader.header().box()
+        finally:
+            reader.close()
+        if box.valid():
+            return (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
+        w = s = math.inf
+        e = n = -math.inf
+        for node in osmium.FileProcessor(str(self.path), osmium.osm.NODE):
+            loc = node.location
+            if loc.valid():
+                w, e, s, n = min(w, loc.lon), max(e, loc.lon), min(s, loc.lat), max(n, loc.lat)
+        return None if w == math.inf else (w, s, e, n)
 
     def features(self, tag_filter: dict[str, Iterable[str] | bool], *, nodes: bool = True,
                  ways: bool = True, relations: bool = True) -> gpd.GeoDataFrame:

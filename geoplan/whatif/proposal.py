@@ -44,6 +44,7 @@ from ..lifecircle.access import category_distances
 from ..network import Snapped, WalkNetwork
 from ..parks import access_points, select_parks
 from ..sources.layers import read_layer
+from ..study import check_layer_datum
 from .state import ModelState, WhatIfState, cell_points, load_state, tier_passes
 
 __all__ = ["WhatIfResult", "what_if"]
@@ -350,6 +351,10 @@ def what_if(
     p_fac = _read_proposal(facilities, crs, "facilities", ("point", "polygon"), datums.get("facilities"))
     if p_parks is None and p_gates is None and p_fac is None:
         raise UsageError("nothing proposed.", hint="Give proposed parks, gates or facilities.")
+    for name, given, layer in (("parks", parks, p_parks), ("gates", gates, p_gates), ("facilities", facilities, p_fac)):
+        if layer is not None:  # a proposal drawn on an AMap basemap is GCJ-02: warn as for every user layer
+            check_layer_datum(layer, state.models["plain"].network, name, datums.get(name),
+                              f"proposed {name} {given if isinstance(given, (str, Path)) else ''}".strip())
     if p_gates is not None and "compounds" not in state.models:
         raise UsageError("proposed gates need the compound model, which this audit did not run.",
                          hint="Run the audit with the compound analysis installed (compounds: enabled: true).")
