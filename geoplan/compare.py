@@ -41,6 +41,7 @@ import shapely
 
 from ._util import ShowsInJupyter, clean_json
 from .errors import DataError, GeoplanWarning, UsageError
+from .settings import WarningLog
 from .sources.audit_folder import AuditFolder, read_audit
 
 __all__ = [
@@ -99,6 +100,8 @@ class Comparison(ShowsInJupyter):
     timings : dict
     areas : dict
         The two study areas and their overlap (:func:`area_overlap`).
+    warnings : list of WarningRecord
+        The warnings raised while comparing (also raised to the caller).
     """
 
     old: AuditFolder
@@ -114,6 +117,7 @@ class Comparison(ShowsInJupyter):
     settings: pd.DataFrame
     timings: dict = field(default_factory=dict)
     areas: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
 
     @property
     def methods(self) -> list[str]:
@@ -255,24 +259,25 @@ def compare_audits(old: str | os.PathLike | AuditFolder, new: str | os.PathLike 
     b = new if isinstance(new, AuditFolder) else read_audit(new)
     if a.path == b.path:
         raise UsageError(f"both audits are the same folder {a.path}.", hint="Give the earlier and the later audit.")
-    areas = area_overlap(a, b)
-    _check_same_area(a, b, areas, different_areas)
-    timings["reading"] = time.perf_counter() - t
-    say("comparing the indicators")
-    t = time.perf_counter()
-    targets = _targets_change(a, b)
-    overall = _coverage_change(a.tables.get("park_coverage_overall"), b.tables.get("park_coverage_overall"), [])
-    by_unit = _unit_coverage_change(a, b)
-    indicators = _indicators_change(a.summary, b.summary)
-    unit_ind = _unit_indicators_change(a, b)
-    settings = _settings_change(a, b)
-    timings["indicators"] = time.perf_counter() - t
-    say("overlaying the covered land of both audits")
-    t = time.perf_counter()
-    change, change_by_unit, context = _land_change(a, b)
-    timings["overlay"] = time.perf_counter() - t
+    with WarningLog(reemit=True) as caught:  # kept for the comparison's geoplan.log
+        areas = area_overlap(a, b)
+        _check_same_area(a, b, areas, different_areas)
+        timings["reading"] = time.perf_counter() - t
+        say("comparing the indicators")
+        t = time.perf_counter()
+        targets = _targets_change(a, b)
+        overall = _coverage_change(a.tables.get("park_coverage_overall"), b.tables.get("park_coverage_overall"), [])
+        by_unit = _unit_coverage_change(a, b)
+        indicators = _indicators_change(a.summary, b.summary)
+        unit_ind = _unit_indicators_change(a, b)
+        settings = _settings_change(a, b)
+        timings["indicators"] = time.perf_counter() - t
+        say("overlaying the covered land of both audits")
+        t = time.perf_counter()
+        change, change_by_unit, context = _land_change(a, b)
+        timings["overlay"] = time.perf_counter() - t
     return Comparison(a, b, targets, overall, by_unit, indicators, unit_ind, change, change_by_unit, context, settings,
-                      timings, areas)
+                      timings, areas, list(caught.records))
 
 
 def _targets_change(a: AuditFolder, b: AuditFolder) -> pd.DataFrame:

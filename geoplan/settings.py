@@ -33,9 +33,9 @@ logger.addHandler(logging.NullHandler())
 #: At most this many processes draw print maps (each holds a copy of the layers).
 MAX_MAP_WORKERS = 4
 
-#: Warning categories about a library's future, not about the figures of this run: kept in the
-#: log only.
-_LOG_ONLY = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+#: Warning categories about a library's future or the program's own resources, not about the figures of
+#: this run: kept in the log only.
+_LOG_ONLY = (DeprecationWarning, PendingDeprecationWarning, FutureWarning, ResourceWarning)
 
 #: Modules whose warnings are progress chatter of a reader, not about the data (kept in the log only).
 _CHATTER_MODULES = ("pyrosm",)

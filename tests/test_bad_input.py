@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import os
+import math
 import re
 import warnings
 from pathlib import Path
@@ -372,10 +373,20 @@ def test_area_with_no_walking_network(capsys, tmp_path):
     """A study area in the Gulf of Finland, south of the Helsinki extract."""
     sea = tmp_path / "sea.geojson"
     gpd.GeoDataFrame({"name": ["sea"]}, geometry=[shapely.box(24.90, 60.10, 24.93, 60.12)], crs="EPSG:4326").to_file(sea)
-    with pytest.raises(DataError, match="no walking network inside the study area.*covers the study area"):
+    # the area lies outside the extract: the error blames the area layer, with the distance (#14), not the extract
+    import osmium
+    from pyproj import Geod
+
+    w = s = math.inf
+    e = n = -math.inf
+    for node in osmium.FileProcessor(str(HELSINKI), osmium.osm.NODE):  # the extract's extent, independently
+        w, e, s, n = min(w, node.location.lon), max(e, node.location.lon), min(s, node.location.lat), max(n, node.location.lat)
+    km = Geod(ellps="WGS84").inv(24.93, 60.12, w, s)[2] / 1000  # the sea's NE corner to the extract's SW corner
+    with pytest.raises(DataError, match=rf"study area layer {re.escape(str(sea))} lies {km:.1f} km from the "
+                                        rf"OpenStreetMap extract {re.escape(str(HELSINKI))}"):
         quiet(load_study, load_config(area=str(sea)))
     rc, err = cli(capsys, *audit(tmp_path, "--area", sea))
-    assert_error(rc, err, EXIT_DATA, str(HELSINKI), "no walking network inside the study area", "--datum area=gcj02")
+    assert_error(rc, err, EXIT_DATA, str(sea), f"lies {km:.1f} km from the OpenStreetMap extract", "--datum area=gcj02")
 
 
 # =================================================================== parks, residential land

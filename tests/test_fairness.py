@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -184,10 +185,16 @@ def test_cau_ranking_worst_decile_and_outputs(cau, tmp_path):
 
 @pytest.mark.shared
 def test_bupt_no_parks_everyone_equally_far(haidian_audit):
+    from geoplan import presenters
+
     f = haidian_audit(BUPT.name).analyses["fairness"]
-    # no park at all: every resident is at the cap, perfectly equal (and censored), with or without walls
+    # no park at all: the walk to a park is undefined for everyone, so is its Gini (not 0, perfect equality: #14);
+    # every resident is beyond the cap (censored), with or without walls
     assert f.models == ["plain", "compounds"]
     for model in f.models:
-        assert f.gini("park_distance_m", model) == pytest.approx(0.0, abs=1e-12)
+        assert math.isnan(f.gini("park_distance_m", model))
+    assert f.undefined == {"park_distance_m": "no_park"} and f.summary()["undefined"] == {"park_distance_m": "no_park"}
     row = f.inequality[(f.inequality["unit_id"] == "all")].iloc[0]
     assert row["censored_pct"] == pytest.approx(100.0)
+    assert presenters.headline(f, "en").startswith("Fairness: Gini of the walk to the nearest park undefined: no park;")
+    assert "无法计算：无公园" in presenters.headline(f, "zh") and "0.000" not in presenters.headline(f, "en")

@@ -121,10 +121,11 @@ def site_pocket_parks(
     cov = np.asarray(covered, bool).copy()
     total_area, total_res = area.sum(), res.sum()
     chosen = []
+    done = np.zeros(M.shape[1], bool)  # sites already chosen gain nothing more (M itself is left as built)
     for step in range(1, count + 1):
         open_ = ~cov
-        gain_r = M.T @ (res * open_)
-        gain_a = M.T @ (area * open_)
+        gain_r = np.where(done, 0.0, M.T @ (res * open_))
+        gain_a = np.where(done, 0.0, M.T @ (area * open_))
         score = gain_r * 1e6 + gain_a if total_res > 0 else gain_a
         j = int(np.argmax(score))
         if gain_a[j] <= 0:
@@ -139,7 +140,7 @@ def site_pocket_parks(
             "residents_pct_after": 100 * res[cov].sum() / total_res if total_res > 0 else np.nan,
             "geometry": s.geometry,
         })
-        M[:, j] = False
+        done[j] = True
     if not chosen:
         return empty
     return gpd.GeoDataFrame(pd.DataFrame(chosen), geometry="geometry", crs=cells.crs)

@@ -97,6 +97,9 @@ def _log(comp: Comparison) -> str:
              f"{(comp.new.summary.get('rules') or {}).get('name')})",
              "settings that differ: " + (", ".join(comp.settings["setting"]) or "none"),
              "timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in comp.timings.items())]
+    records = list(getattr(comp, "warnings", []) or [])
+    lines.append(f"warnings: {len(records)}" + ("" if records else " (none)"))
+    lines += [f"  {r.log_line()}" for r in records]
     return "\n".join(lines) + "\n"
 
 

@@ -81,6 +81,18 @@ class OSMSource:
                 hint="The file is corrupt or truncated: download it again.",
             ) from exc
 
+    def close(self) -> None:
+        """Remove the temporary PBF an XML extract was converted to (nothing to do for a PBF)."""
+        tmp, self._tmp = getattr(self, "_tmp", None), None
+        if tmp is not None:
+            tmp.cleanup()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown: the folder goes with the process
+            pass
+
     # -- XML support -------------------------------------------------------
     def _as_pbf(self, path: Path) -> Path:
         name = path.name.lower()
