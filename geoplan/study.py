@@ -168,8 +168,13 @@ def _check_layers_near_extract(osm: OSMSource, layers: list[tuple[str, gpd.GeoDa
         if name not in ("area", "units") or layer is None or len(layer) == 0:
             continue
         geom = shapely.union_all(shapely.make_valid(layer.to_crs(crs).geometry.values))
-        d = float(shapely.distance(geom, ext))
-        if d > 0:
+        if shapely.distance(geom, ext) > 0:
+            # on the ellipsoid between the nearest points: the study's projection is only true near the layer
+            from pyproj import Geod
+            from shapely.ops import nearest_points
+
+            a, b = gpd.GeoSeries(list(nearest_points(geom, ext)), crs=crs).to_crs("EPSG:4326")
+            d = float(Geod(ellps="WGS84").inv(a.x, a.y, b.x, b.y)[2])
             w, so, e, n = (float(v) for v in layer.to_crs("EPSG:4326").total_bounds)
             raise DataError(
                 f"the {'study area' if name == 'area' else 'unit'} layer {getattr(inputs, name, None) or name} "

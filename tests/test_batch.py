@@ -42,7 +42,7 @@ from geoplan.batch import (  # noqa: E402
 )
 from geoplan.cli import build_parser, main  # noqa: E402
 from geoplan.config import load_config  # noqa: E402
-from geoplan.errors import DataError, UsageError  # noqa: E402
+from geoplan.errors import DataError, GeoplanWarning, UsageError  # noqa: E402
 from geoplan.outputs import write_audit  # noqa: E402
 from geoplan.sources.osm import OSMSource, bundled_sample  # noqa: E402
 
@@ -233,8 +233,15 @@ def test_load_batch_usage_errors(tmp_path, cfg, match):
 def test_load_batch_missing_layer_and_field(tmp_path, helsinki_batch):
     with pytest.raises(DataError, match="not found"):
         load_batch({"areas": {"units": "nowhere.gpkg"}}, base_dir=tmp_path)
-    with pytest.raises(DataError, match="no field 'NAME'"):
-        load_batch({"areas": {"units": str(helsinki_batch.parent / "squares.gpkg"), "name_field": "NAME"}})
+    # a missing name field: the field that holds names is used, and the warning says which (#14)
+    with pytest.warns(GeoplanWarning, match=r"has no field 'NAME': names taken from its field 'name'"):
+        spec = load_batch({"areas": {"units": str(helsinki_batch.parent / "squares.gpkg"), "name_field": "NAME"}})
+    assert [a.name for a in spec.areas] == list(SQUARES)
+    # ... and none holds names: an error naming the layer and its fields
+    g = gpd.read_file(helsinki_batch.parent / "squares.gpkg").drop(columns="name")
+    g.to_file(tmp_path / "nameless.gpkg")
+    with pytest.raises(DataError, match=r"nameless.gpkg has no field 'NAME' and no field of text holding names"):
+        load_batch({"areas": {"units": str(tmp_path / "nameless.gpkg"), "name_field": "NAME"}})
 
 
 def test_merge_tables_keeps_text_and_skips_empty(tmp_path):

@@ -96,6 +96,13 @@ def test_bupt_campus_without_parks_with_maps(shared_data, tmp_path, capsys):
     assert s["parks"]["counted"] == 0
     assert s["fairness"]["undefined"] == {"park_distance_m": "no_park"}  # not a Gini of 0.000
     assert "undefined: no park" in cap.out and "0.000" not in cap.out
+    # every warning once on the console, and each of them in geoplan.log (#14 item 7)
+    shown = [ln[len("warning: "):] for ln in cap.err.splitlines() if ln.startswith("warning: ")]
+    assert shown and len(shown) == len(set(shown))
+    log = (out / "geoplan.log").read_text(encoding="utf-8")
+    logged = log.split("\nwarnings: ", 1)[1]
+    assert all(w in logged for w in shown if not w.startswith(("tempfile", "scipy"))), (shown, logged)
+    assert "ResourceWarning" not in cap.err and "SparseEfficiencyWarning" not in cap.err  # not about the figures
 
 
 def test_batch_with_maps_area_without_parks(shared_data, tmp_path, capsys):
