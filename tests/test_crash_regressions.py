@@ -53,7 +53,7 @@ def test_xicheng_layers_without_residents_write_the_report(shared_data, two_jied
     out = tmp_path / "audit"
     rc = main(["audit", "--pbf", str(shared_data("osm", "xicheng_streets_2024-03.osm.pbf")), "--units", str(two_jiedao),
                "--population-field", "none", "--parks", str(d / "xicheng_parks_osm_2024-05.geojson"),
-               "--residential", str(d / "xicheng_landuse_osm_2024-05.geojson"), "--residential-field", "landuse",
+               "--residential", str(d / "xicheng_landuse_osm_2024-05.geojson"), "--residential-field", "type",
                "--residential-class", "residential", "--out", str(out), "-q"])
     cap = capsys.readouterr()
     assert rc == 0, cap.err
@@ -91,7 +91,8 @@ def test_bupt_campus_without_parks_with_maps(shared_data, tmp_path, capsys):
     for f in ("index.html", "map.html", "maps/park_coverage_A4.png", "summary.json", "geoplan.gpkg"):
         assert (out / f).exists() and (out / f).stat().st_size > 0, f
     html = (out / "map.html").read_text(encoding="utf-8")
-    assert "(none)" in html or "（无）" in html  # the empty park layer is listed in the legend as none
+    # the empty park layer is in the legend as "none in the area", not as the grey "below every tier" row
+    assert "none in the area" in html
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert s["parks"]["counted"] == 0
     assert s["fairness"]["undefined"] == {"park_distance_m": "no_park"}  # not a Gini of 0.000

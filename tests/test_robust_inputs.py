@@ -109,9 +109,11 @@ def test_cli_datum_greenways_equals_greenways_datum(tmp_path, capsys):
     assert tables and tables == sorted(p.name for p in (tmp_path / "b" / "tables").glob("*.csv"))
     for t in tables:
         assert (tmp_path / "a" / "tables" / t).read_bytes() == (tmp_path / "b" / "tables" / t).read_bytes(), t
-    ga = gpd.read_file(tmp_path / "a" / "geoplan.gpkg", layer="greenways_segments")
-    gc = gpd.read_file(tmp_path / "c" / "geoplan.gpkg", layer="greenways_segments")
+    ga = gpd.read_file(tmp_path / "a" / "geoplan.gpkg", layer="greenways_edges")
+    gc = gpd.read_file(tmp_path / "c" / "geoplan.gpkg", layer="greenways_edges")
     assert not ga.geometry.iloc[0].equals_exact(gc.geometry.iloc[0], 1.0)  # the declaration was honoured
+    log = (tmp_path / "c" / "geoplan.log").read_text(encoding="utf-8")
+    assert log.count("--datum greenways=gcj02") == 1  # the warning is in the folder's log too, once
 
 
 # =================================================================== item 5: name fields, far layers

@@ -18,6 +18,7 @@ import numpy as np
 import shapely
 
 from ..errors import DataError
+from ..settings import WarningLog
 from ..sources.osm import OSMSource, bundled_sample
 from ..sources.tags import match_tags
 from ..study import park_polygons, read_walking_network
@@ -43,6 +44,13 @@ def run_network_only(cfg: Any, progress: Callable[[str], None] | None = None) ->
     streets : GeoDataFrame
         The walking network's edges (for the basemap).
     """
+    with WarningLog(reemit=True) as caught:  # kept for the folder's geoplan.log
+        res, streets = _run_network_only(cfg, progress)
+    res.warnings = list(caught.records)
+    return res, streets
+
+
+def _run_network_only(cfg: Any, progress: Callable[[str], None] | None) -> tuple[GreenwayResult, gpd.GeoDataFrame]:
     say = progress or (lambda m: None)
     s = load_settings(cfg.extra.get("greenways", {}))
     s["datum"] = greenway_datum(s, cfg.inputs.datums)

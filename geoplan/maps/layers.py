@@ -105,6 +105,10 @@ class MapLayer:
         Dash pattern for strokes, in SVG notation, e.g. ``"6 4"``.
     missing_label : str, optional
         Legend label for features with no value / no category; no row if None.
+    empty_label : str, optional
+        The one legend row of a layer with no feature (e.g. "none"), so that a
+        layer the data lack is shown as empty rather than left out or given
+        the rows of its categories; default: the usual rows.
     interactive : bool
         Whether features react to the mouse (tooltips) in the interactive map.
     """
@@ -131,6 +135,7 @@ class MapLayer:
     dash: str | None = None
     missing_label: str | None = None
     interactive: bool = True
+    empty_label: str | None = None
 
     def __post_init__(self) -> None:
         _check_gdf(self.gdf, self.name)
@@ -257,6 +262,8 @@ class MapLayer:
         """
         if self.legend is None:
             return []
+        if self.empty_label is not None and not bool((self.gdf.geometry.notna() & ~self.gdf.geometry.is_empty).any()):
+            return [LegendEntry(self.empty_label, MISSING_COLOR)]
         if self.legend != "auto":
             return [LegendEntry(str(label), _hex(colour, self.name)) for label, colour in self.legend]
         if self.column is None:

@@ -4,6 +4,8 @@ corridor breaks) and the headline.
 
 from __future__ import annotations
 
+import json
+import platform
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -12,12 +14,14 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from .._version import __version__
 from ..errors import GeoplanWarning
 from ..greenways.result import GreenwayResult
 from ..i18n import text
 from ..maps import interactive_map, save_map
 from ..maps.layers import MapLayer
 from ..folder import atomic_folder, write_folder
+from ..settings import WarningLog
 
 __all__ = ["COMPONENT_COLOURS", "LEVEL_COLOURS", "headline", "map_layers", "write_greenways"]
 
@@ -174,7 +178,7 @@ def write_greenways(res: GreenwayResult, out: str | Path, *, lang: str = "en", o
     Path of the folder.
     """
     say = progress or (lambda m: None)
-    with atomic_folder(out, overwrite=overwrite) as tmp:
+    with atomic_folder(out, overwrite=overwrite) as tmp, WarningLog(reemit=True) as caught:
         say("writing tables and the GeoPackage")
         write_folder(tmp, tables={f"greenways_{k}" if not k.startswith("greenways") else k: v
                                   for k, v in res.tables().items()},
@@ -190,4 +194,21 @@ def write_greenways(res: GreenwayResult, out: str | Path, *, lang: str = "en", o
             except Exception as exc:  # noqa: BLE001 - a map failure must not lose the tables
                 warnings.warn(f"greenways: the map could not be drawn ({type(exc).__name__}: {exc}).", GeoplanWarning,
                               stacklevel=2)
+        (tmp / "geoplan.log").write_text(_log(res, list(getattr(res, "warnings", []) or []) + list(caught.records)),
+                                         encoding="utf-8")
     return Path(out).resolve()
+
+
+def _log(res: GreenwayResult, records: list) -> str:
+    """``geoplan.log`` of a network-only greenway folder: inputs, notes and every warning, each once."""
+    seen, warned = set(), []
+    for r in records:
+        if (r.category, r.message) not in seen:
+            seen.add((r.category, r.message))
+            warned.append(r)
+    lines = [f"geoplan {__version__} greenways (network only) on Python {platform.python_version()} ({platform.system()})",
+             "inputs: " + json.dumps(res.provenance, ensure_ascii=False, default=str)]
+    lines += [f"greenways: {n}" for n in res.notes]
+    lines.append(f"warnings: {len(warned)}" + ("" if warned else " (none)"))
+    lines += [f"  {r.log_line()}" for r in warned]
+    return "\n".join(lines) + "\n"

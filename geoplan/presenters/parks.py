@@ -71,11 +71,11 @@ def park_map_layers(cov: ParkCoverage, units: gpd.GeoDataFrame, lang: str = "en"
                                tooltip=[("tier_label", L("tier"))]))
 
     b = cov.blind_spots[cov.blind_spots["method"] == method].copy() if len(cov.blind_spots) else cov.blind_spots
-    if len(b):
+    if len(b) or "area_m2" in b.columns:  # no blind spot: listed in the legend as none
         b["area_m2"] = b["area_m2"].round(0)
         b["residents"] = b["residents"].round(0)
         layers.append(MapLayer(b, f"{L('blind_spots')} ({L(method)})", kind="polygon", color="#b2182b", fill_color="#ef8a62",
-                               fill_opacity=0.6, weight=1.5,
+                               fill_opacity=0.6, weight=1.5, empty_label=text("maps.none_in_area", lang),
                                tooltip=[("rank", L("rank")), ("unit_name", L("unit_name")), ("area_m2", L("area_m2")), ("residents", L("residents"))]))
 
     p = cov.parks.copy()
@@ -88,7 +88,7 @@ def park_map_layers(cov: ParkCoverage, units: gpd.GeoDataFrame, lang: str = "en"
     cats = {**tier_col, "none": "#bdbdbd"}
     labs = {**tier_lab, "none": text("parks.below_every_tier", lang)}
     layers.append(MapLayer(p, L("parks"), kind="polygon", column="tier", categories=cats, category_labels=labs,
-                           fill_opacity=0.8, weight=1, color="#00441b",
+                           fill_opacity=0.8, weight=1, color="#00441b", empty_label=text("maps.none_in_area", lang),
                            tooltip=[("name", L("name")), ("area_m2", L("area_m2")), ("tier", L("tier"))]))
     if method == "network" and len(cov.access) and not for_print:
         layers.append(MapLayer(cov.access, L("access_points"), kind="point", color="#08306b", radius_px=3, show=False,
