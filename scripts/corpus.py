@@ -295,7 +295,12 @@ def main(argv: list[str] | None = None) -> int:
                 flag = "ok" if r.ok else "BROKEN: " + "; ".join(r.problems)
                 print(f"{r.file:<36} {r.analysis:<10} exit {r.exit!s:<4} {r.seconds:6.1f} s  {flag}  {_cell(r.headline if r.exit is not None else r.stdout, 140)}",
                       flush=True)
-    command = "python scripts/corpus.py" + (" " + " ".join(argv) if argv else (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""))
+    # the command that reproduces the table (where the folders and the table go does not change it)
+    shown = [f"--corpus {a.corpus}"] if Path(a.corpus).resolve() != CORPUS.resolve() else []
+    shown += [f"--files {' '.join(a.files)}"] if a.files else []
+    shown += [f"--analyses {' '.join(a.analyses)}"] if list(a.analyses) != list(ANALYSES) else []
+    shown += ["--no-maps"] if a.no_maps else []
+    command = " ".join(["python scripts/corpus.py", *shown])
     md = markdown(runs, command.strip(), time.perf_counter() - t0)
     if a.out == "-":
         print(md)
