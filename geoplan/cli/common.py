@@ -14,7 +14,7 @@ from ..i18n import label, number, text
 from ..settings import Reporter
 from ..sources.datum import normalize_datum
 
-__all__ = ["DATUM_LAYERS", "Reporter", "add_input_arguments", "config_from_args", "default_out", "error_line",
+__all__ = ["DATUM_LAYERS", "Reporter", "add_input_arguments", "add_output_arguments", "config_from_args", "default_out", "error_line",
            "parse_datums", "print_summary"]
 
 
@@ -36,6 +36,29 @@ def parse_datums(items: Sequence[str] | None) -> dict:
         normalize_datum(v)  # raises UsageError naming the accepted datums
         out[k] = v
     return out
+
+
+def add_output_arguments(p: Any, *, out: str, lang: str | None = None, maps: str | None = None) -> None:
+    """The output options every command that writes a folder shares: ``--out``, ``--overwrite``,
+    ``--lang`` and ``--no-maps`` (when given their help) and ``-q``.
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser or argument group
+    out : str
+        Help of ``--out`` (what the default folder is).
+    lang : str, optional
+        Help of ``--lang`` (what it translates); None: no ``--lang``.
+    maps : str, optional
+        Help of ``--no-maps`` (what it skips); None: no ``--no-maps``.
+    """
+    if lang is not None:
+        p.add_argument("--lang", choices=["zh", "en"], help=lang)
+    p.add_argument("--out", help=out)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    if maps is not None:
+        p.add_argument("--no-maps", action="store_true", help=maps)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
 def add_input_arguments(p: argparse.ArgumentParser) -> None:
@@ -71,12 +94,9 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
     o.add_argument("--rules", help="rule preset (cn-garden-city, who-300m, sdg-400m, tpl-10min) or YAML file")
     o.add_argument("--method", choices=["euclidean", "network", "both"], help="coverage method (default: the rules')")
     o.add_argument("--crs", help="projected CRS to work in (default: UTM zone; e.g. EPSG:4547 for Beijing)")
-    o.add_argument("--lang", choices=["zh", "en"], help="language of maps, tables and report")
-    o.add_argument("--out", help="output folder (must not exist unless --overwrite)")
-    o.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    o.add_argument("--no-maps", action="store_true", help="skip maps and report (tables and GeoPackage only)")
+    add_output_arguments(o, out="output folder (must not exist unless --overwrite)", lang="language of maps, tables and report",
+                         maps="skip maps and report (tables and GeoPackage only)")
     o.add_argument("--no-state", action="store_true", help="do not save the what-if state (whatif-state.json, .npz) for geoplan whatif")
-    o.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
 def config_from_args(args: argparse.Namespace, **extra: Any):

@@ -10,7 +10,7 @@ from ..compare import as_bool, compare_audits
 from ..i18n import label
 from ..outputs import check_output_folder
 from ..presenters.compare import headline, write_comparison
-from .common import Reporter
+from .common import Reporter, add_output_arguments
 
 __all__ = ["add_parser", "cmd_compare"]
 
@@ -24,13 +24,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     "newly covered and no longer covered, by method.")
     p.add_argument("old", metavar="OLD_AUDIT", help="the earlier audit's output folder")
     p.add_argument("new", metavar="NEW_AUDIT", help="the later audit's output folder")
-    p.add_argument("--out", help="output folder (default: geoplan-compare-OLD-NEW in the current folder)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    p.add_argument("--lang", choices=["zh", "en"], help="language of tables, maps and page (default: the later audit's)")
-    p.add_argument("--no-maps", action="store_true", help="skip the change maps")
+    add_output_arguments(p, out="output folder (default: geoplan-compare-OLD-NEW in the current folder)",
+                         lang="language of tables, maps and page (default: the later audit's)", maps="skip the change maps")
     p.add_argument("--different-areas", action="store_true",
                    help="compare even when the two audits do not cover the same area (refused otherwise)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_compare)
     return p
 

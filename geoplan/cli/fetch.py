@@ -25,7 +25,7 @@ from ..folder import atomic_folder, check_output_folder
 from ..sources.fetch import DEFAULT_MARGIN_M, osm_settings, write_fetch
 from ..sources.places import Place, place_from_bbox, place_from_file, place_from_name
 from ..study import EXTRA_MARGIN_M
-from .common import Reporter
+from .common import Reporter, add_output_arguments
 
 __all__ = ["add_parser", "cmd_fetch", "default_cache_folder"]
 
@@ -72,9 +72,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, help="seconds the server may take (default 180)")
     s.add_argument("--retries", type=int, default=2, help="tries again after a busy server (HTTP 429/503/504), default 2")
     o = p.add_argument_group("output")
-    o.add_argument("--out", help="output folder (default: geoplan-data-NAME; must not exist unless --overwrite)")
-    o.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    o.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    add_output_arguments(o, out="output folder (default: geoplan-data-NAME; must not exist unless --overwrite)")
     p.set_defaults(func=cmd_fetch)
     return p
 

@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import UsageError
 from ..presenters.whatif import headline, write_whatif
 from ..whatif import load_state, what_if
-from .common import Reporter, parse_datums
+from .common import Reporter, add_output_arguments, parse_datums
 
 __all__ = ["add_parser", "cmd_whatif"]
 
@@ -27,11 +27,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--category-field", default="category", help="category field of --facilities (default: category)")
     p.add_argument("--datum", action="append", metavar="LAYER=DATUM",
                    help="datum of a proposal layer: parks=gcj02, gates=wgs84 ... (repeatable)")
-    p.add_argument("--out", help="output folder (default: <audit>-whatif)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    p.add_argument("--lang", choices=["zh", "en"], help="language of the tables and map (default: the audit's)")
-    p.add_argument("--no-maps", action="store_true", help="skip map.html")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    add_output_arguments(p, out="output folder (default: <audit>-whatif)",
+                         lang="language of the tables and map (default: the audit's)", maps="skip map.html")
     p.set_defaults(func=cmd_whatif)
 
 
