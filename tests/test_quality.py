@@ -253,3 +253,42 @@ def test_xicheng_sensitivity_base_is_the_audit_and_ranges_hold_it(xicheng_qualit
     assert o[("all:euclidean:land", "access_rule", "virtual")] == pytest.approx(cov.coverage("euclidean"), abs=1e-12)
     # cost: far less than the audit itself
     assert s.seconds < 0.5 * sum(v for k, v in r.timings.items() if not k.startswith("quality"))
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+def test_xicheng_parks_against_a_register(xicheng_audit, shared_data):
+    # the 71 OSM park points of ../shared/data (centroids of OSM park polygons of 2026): the ones in
+    # Xicheng must all be found among the mapped parks; distances checked with geopandas' nearest join
+    from geoplan.quality import run_quality
+
+    reg_path = shared_data("parks", "beijing_parks_osm_centroids.csv")
+    s = load_settings({"park_register": str(reg_path), "sensitivity": {"enabled": False}})
+    q = run_quality(xicheng_audit, s)
+    reg = q.register
+    assert set(["北海公园", "后海公园", "陶然亭公园", "北京大观园", "万寿公园", "南礼士路公园", "双秀公园"]) <= set(reg["name"])
+    assert reg["matched"].all()
+    near = gpd.sjoin_nearest(reg[["name", "geometry"]], xicheng_audit.study.parks[["geometry"]], distance_col="d")
+    d = near.groupby("name")["d"].min()
+    assert np.allclose(reg.set_index("name")["mapped_m"].loc[d.index].to_numpy(), d.to_numpy())
+    c = q.completeness.set_index("unit_name")
+    assert c.loc["什刹海街道", "register_parks"] == 3 and c.loc["什刹海街道", "grade:park_register"] == "A"
+    assert np.isnan(c.loc["展览路街道", "park_register"])  # no register park there: not available, not 0
+
+
+@pytest.mark.slow
+def test_xicheng_tornado_charts_and_grade_layer(xicheng_quality, tmp_path):
+    from geoplan import presenters
+    from geoplan.presenters.quality import tornado_bars
+
+    r, q = xicheng_quality
+    figs = presenters.figures(q, tmp_path, "zh")
+    assert len(figs) == len(q.sensitivity.ranges) and all((tmp_path / p).stat().st_size > 10_000 for _, p in figs)
+    # the bars are the per-choice extremes of the options table; the widest is the one the range names
+    key = "all:network:land"
+    bars = tornado_bars(q.sensitivity.options[q.sensitivity.options["figure"] == key])
+    rng = q.sensitivity.ranges.set_index("figure").loc[key]
+    assert bars.iloc[0]["choice"] == rng["most_moving"] and bars.iloc[0]["swing"] == pytest.approx(rng["swing_pp"])
+    layer = presenters.map_layers(q, "en")[0]
+    assert list(layer.gdf["grade"]) == list(q.completeness["grade"]) and len(layer.gdf) == 15
+    assert "A" in presenters.headline(q, "en") and "moved most by" in presenters.headline(q, "en")
