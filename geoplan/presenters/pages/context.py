@@ -74,6 +74,11 @@ class PageContext:
             a = self.result.analyses[name]
             try:
                 self._tables[name] = dict(a.tables())
+                q = self.result.analyses.get("quality")
+                if q is not None and name != "quality":  # the data grade beside every per-unit figure
+                    from ...audit import with_data_grade
+
+                    self._tables[name] = {k: with_data_grade(v, q.grades()) for k, v in self._tables[name].items()}
             except Exception as exc:  # noqa: BLE001 - an analysis' tables must not cost the whole report
                 warnings.warn(f"{name}: its tables failed ({exc}).", GeoplanWarning, stacklevel=2)
                 self._tables[name] = {}
