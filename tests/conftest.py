@@ -230,3 +230,16 @@ def cau_park_audit(shared_data):
     from geoplan import load_config
 
     return _quiet_audit(load_config(pbf=str(shared_data("osm", "haidian_cau_campus.osm"))), analyses=())
+
+
+@pytest.fixture(scope="session")
+def xicheng_report_zh(xicheng_audit, tmp_path_factory):
+    """The default audit's folder written once in Chinese, with its maps and report (what a planner hands in)."""
+    import warnings
+
+    from geoplan import write_audit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return write_audit(xicheng_audit, tmp_path_factory.mktemp("xicheng-report") / "xc-zh", lang="zh", quiet=True,
+                           state=False)

@@ -231,9 +231,9 @@ def test_fetch_knows_xicheng_offline_from_data(shared_data, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_default_report_and_maps_are_written(xicheng_audit, tmp_path):
+def test_default_report_and_maps_are_written(xicheng_report_zh):
     """The main job as a planner runs it: the default audit's folder with its report and maps (no --no-maps)."""
-    out = write_audit(xicheng_audit, tmp_path / "xc-maps", maps=True, state=False)
+    out = xicheng_report_zh  # written once per session (conftest), also read by test_report_depths.py
     index = (out / "index.html").read_text(encoding="utf-8")
     for name in ("德胜街道", "大栅栏街道"):
         assert name in index
