@@ -185,12 +185,14 @@ class _Beside:
 
     def join(self) -> None:
         """Wait for the child; raise its error if it failed."""
-        msg = ""
+        kind, msg = "", ""
         try:
-            msg = self._recv.recv()
+            kind, msg = self._recv.recv()
         except EOFError:
             pass
         self._proc.join()
+        if kind == "KeyboardInterrupt":  # the planner stopped the run: the caller stops as it would itself
+            raise KeyboardInterrupt(msg)
         if self._proc.exitcode != 0 or msg:
             raise RuntimeError(msg or f"the writer process ended with code {self._proc.exitcode}")
 
@@ -202,9 +204,9 @@ def _beside_child(send: Any, fn: Callable[..., Any], args: tuple, kwargs: dict) 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fn(*args, **kwargs)
-        send.send("")
+        send.send(("", ""))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
-        send.send(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        send.send((type(exc).__name__, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
         raise SystemExit(1) from None
     finally:
         send.close()
