@@ -80,7 +80,7 @@ from .folder import atomic_folder
 from ._version import __version__
 from .analysis import Analysis, order_analyses
 from .audit import ANALYSES, run_audit
-from .config import AuditConfig, Inputs, load_config
+from .config import AuditConfig, Inputs, load_config, resolve_paths
 from .errors import DataError, GeoplanWarning, NoResidentialLandError, UsageError
 from .folder import write_tables_csv, write_tables_xlsx
 from .outputs import write_audit
@@ -275,8 +275,12 @@ def _read_yaml_mapping(path: Path, what: str) -> dict:
 
 
 def _absolute_base(data: dict, base_dir: Path) -> dict:
-    """The base audit settings with every relative path made absolute (workers may run elsewhere)."""
-    data = dict(data)
+    """The base audit settings with every relative path made absolute (workers may run elsewhere).
+
+    The analyses' files (``lifecircle.facilities`` ...) too, as :func:`geoplan.config.resolve_paths`
+    resolves them for a single audit: the base is rewritten to a temporary file.
+    """
+    data = resolve_paths(dict(data), base_dir)
     inputs = dict(data.get("inputs") or {})
     for k, v in list(inputs.items()):
         if k != "datums" and isinstance(v, (str, Path)):

@@ -471,3 +471,16 @@ def test_area_without_residential_land_is_reported_not_failed(tmp_path):
     st = audit_area(task)
     assert st["status"] == NO_RESIDENTIAL, st.get("error")
     assert "no residential land" in st["error"] and "traceback" not in st
+
+
+def test_base_configuration_files_of_the_analyses_resolved(tmp_path):
+    """A base audit file's relative analysis files (lifecircle.facilities) stay found (the Xicheng sample)."""
+    from geoplan.samples import data_dir
+
+    base = data_dir() / "xicheng.yaml"
+    spec = {"base": str(base), "areas": {"units": str(data_dir() / "xicheng_jiedao_worldpop.geojson"),
+                                        "name_field": "name"}, "out": str(tmp_path / "out")}
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    b = load_batch(tmp_path / "b.yaml")
+    fac = Path(b.area_config(b.areas[0]).extra["lifecircle"]["facilities"])
+    assert fac.is_absolute() and fac.exists()
