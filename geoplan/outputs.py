@@ -30,6 +30,7 @@ from .folder import (
     write_tables_csv,
     write_tables_xlsx,
 )
+from .presenters.gpkg_styles import write_audit_styles
 from .report import write_maps_and_report
 from .settings import WarningLog
 from .whatif import save_state
@@ -142,6 +143,10 @@ def write_audit(
             raise
         if side is not None:
             side.join()
+        try:  # QGIS opens each layer with the maps' classes and colours (once the GeoPackage is complete)
+            write_audit_styles(result, tmp / "geoplan.gpkg", lang)
+        except Exception as exc:  # noqa: BLE001 - the GeoPackage is complete without its styles
+            warnings.warn(f"geoplan.gpkg: layer styles not written ({exc}).", GeoplanWarning, stacklevel=2)
         result.timings["writing outputs"] = round(time.perf_counter() - t0, 3)
         (tmp / "geoplan.log").write_text(_log_header(result, caught), encoding="utf-8")
     return Path(out).resolve()

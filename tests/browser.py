@@ -53,6 +53,13 @@ return {
   layer_control: q('.leaflet-control-layers').length > 0,
   layer_control_entries: q('.leaflet-control-layers-overlays label').length,
   layer_control_labels: Array.from(q('.leaflet-control-layers-overlays label')).map(e => e.innerText.trim()),
+  layers_on: Array.from(q('.leaflet-control-layers-overlays input:checked')).map(e => e.parentNode.innerText.trim()),
+  layer_groups: Array.from(q('.leaflet-control-layers-group-name')).map(e => e.innerText.trim()),
+  legend_box: legend ? (({left, top, right, bottom}) => ({left, top, right, bottom}))(legend.getBoundingClientRect()) : null,
+  legend_overflow: legend ? legend.scrollHeight - legend.clientHeight : null,
+  viewport: [window.innerWidth, window.innerHeight],
+  labels_shown: Array.from(q('.geoplan-label span')).filter(e => e.style.visibility !== 'hidden').map(e => e.innerText),
+  search_options: Array.from(q('.geoplan-search datalist option')).map(e => e.value),
   title_text: (document.querySelector('.geoplan-title') || {}).innerText || '',
   page_title: document.title,
 };
@@ -93,6 +100,13 @@ class RenderResult:
     layer_control: bool = False
     layer_control_entries: int = 0
     layer_control_labels: list[str] = field(default_factory=list)
+    layers_on: list[str] = field(default_factory=list)
+    layer_groups: list[str] = field(default_factory=list)
+    legend_box: dict[str, float] | None = None
+    legend_overflow: float | None = None
+    viewport: list[int] = field(default_factory=list)
+    labels_shown: list[str] = field(default_factory=list)
+    search_options: list[str] = field(default_factory=list)
     title_text: str = ""
     page_title: str = ""
     tooltip_texts: list[str] = field(default_factory=list)
@@ -143,7 +157,7 @@ def offline_chromium(width: int = 1280, height: int = 900) -> Iterator[Any]:
     Parameters
     ----------
     width, height : int
-        Window size in CSS pixels (the screenshot size).
+        Viewport size in CSS pixels (the screenshot size).
     """
     browser, driver_path = require_chromium()
     from selenium import webdriver
@@ -170,6 +184,9 @@ def offline_chromium(width: int = 1280, height: int = 900) -> Iterator[Any]:
             driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=opts)
         except WebDriverException as exc:
             pytest.skip(f"headless Chromium could not start: {str(exc).splitlines()[0]}")
+        # the page's viewport exactly width x height CSS pixels (the window adds no browser frame to it)
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
         driver.execute_cdp_cmd("Network.enable", {})
         driver.execute_cdp_cmd(
             "Network.emulateNetworkConditions",

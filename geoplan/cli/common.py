@@ -96,6 +96,9 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
     o.add_argument("--crs", help="projected CRS to work in (default: UTM zone; e.g. EPSG:4547 for Beijing)")
     add_output_arguments(o, out="output folder (must not exist unless --overwrite)", lang="language of maps, tables and report",
                          maps="skip maps and report (tables and GeoPackage only)")
+    o.add_argument("--area-name", help="the area's name, in the title of the report and of every map "
+                                       "(default: the configuration's report: area, else the extract's place)")
+    o.add_argument("--title", help="the report's title (default: '<area name> · <report title>')")
     o.add_argument("--no-state", action="store_true", help="do not save the what-if state (whatif-state.json, .npz) for geoplan whatif")
 
 
@@ -122,6 +125,10 @@ def _load(args, res, units, pop, datums, extra):
     kw: dict = dict(pbf=args.pbf, area=args.area, parks=args.parks, historic=args.historic,
                     candidates=args.candidates, rules=args.rules, method=args.method,
                     crs=args.crs, lang=args.lang)
+    named = {k: v for k, v in (("area", getattr(args, "area_name", None)), ("title", getattr(args, "title", None)))
+             if v and str(v).strip()}
+    if named:  # the report section of the configuration (report: {area: ..., title: ...})
+        kw["report"] = {k: str(v).strip() for k, v in named.items()}
     cfg = load_config(args.config, sample=getattr(args, "sample", None) or "auto", **kw, **extra,
                       **({"residential": res} if res else {}),
                       **({"population": pop} if pop else {}))

@@ -20,9 +20,11 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import MacroElement
+from folium.plugins import GroupedLayerControl
 from folium.template import Template
 
 from geoplan.errors import DataError, UsageError
+from geoplan.i18n import text as _text
 from geoplan.maps.layers import MapLayer, as_basemap_layers, check_layers
 
 Basemap = Literal["auto", "tiles", "osm-data", "none"]
@@ -52,8 +54,15 @@ def interactive_map(
     basemap_layers: Mapping[str, gpd.GeoDataFrame | None] | Sequence[MapLayer] | None = None,
     attribution: str = DEFAULT_ATTRIBUTION,
     simplify_tolerance_m: float | None = None,
+    lang: Literal["zh", "en"] = "zh",
+    collapsed: bool = True,
 ) -> folium.Map:
-    """Build a Folium map with a layer control, a legend, tooltips and a title.
+    """Build a Folium map with a layer control, a legend, tooltips, labels, a unit search and a title.
+
+    Layers that name a ``group`` are listed under that heading in a grouped
+    layer control (Leaflet.groupedlayercontrol, embedded offline); layers with
+    a ``label_field`` carry permanent labels while they are on; the features of
+    ``searchable`` layers are listed in a search box that zooms to them.
 
     Parameters
     ----------
@@ -74,6 +83,11 @@ def interactive_map(
     simplify_tolerance_m : float, optional
         Display simplification tolerance in metres; chosen from the extent
         (about 1/4000 of its larger side, 0.5-25 m) when None. 0 disables it.
+    lang : {"zh", "en"}
+        Language of the map's own words (search box, layer button).
+    collapsed : bool
+        Show the layer control as a button that opens on hover or tap (the
+        list does not cover the map), or always open.
 
     Returns
     -------
@@ -102,8 +116,13 @@ def interactive_map(
     elif mode == "osm-data":
         _add_basemap(m, base, metric_crs, tolerance)
     geojsons = [_add_layer(m, layer, i, metric_crs, tolerance) for i, layer in enumerate(layers)]
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    _MapChrome(title, layers, geojsons, attribution if mode != "tiles" else None, light=mode != "tiles").add_to(m)
+    groups = layer_groups(layers, geojsons)
+    if groups:
+        GroupedLayerControl(groups, exclusive_groups=False, collapsed=collapsed, position="topright").add_to(m)
+    else:
+        folium.LayerControl(collapsed=collapsed, position="topright").add_to(m)
+    _MapChrome(title, layers, geojsons, attribution if mode != "tiles" else None, light=mode != "tiles",
+               lang=lang).add_to(m)
     west, south, east, north = bounds
     m.fit_bounds([[round(south, COORD_DECIMALS), round(west, COORD_DECIMALS)],
                   [round(north, COORD_DECIMALS), round(east, COORD_DECIMALS)]], padding=(12, 12))
@@ -111,8 +130,32 @@ def interactive_map(
 
 
 # ------------------------------------------------------------------ the map
+def layer_groups(layers: Sequence[MapLayer], geojsons: Sequence[folium.GeoJson]) -> dict[str, list[folium.GeoJson]]:
+    """The layer control's groups: ``{heading: [GeoJson, ...]}`` in map order (empty when no layer has a group).
+
+    Layers without a group go under the first layer's group heading. Names
+    repeated inside a group get a number, since the control keys layers by name.
+    """
+    if not any(layer.group for layer in layers):
+        return {}
+    first = next(layer.group for layer in layers if layer.group)
+    groups: dict[str, list[folium.GeoJson]] = {}
+    seen: dict[str, set[str]] = {}
+    for layer, geo in zip(layers, geojsons, strict=True):
+        heading = html.escape(layer.group or first)
+        names = seen.setdefault(heading, set())
+        name, k = geo.layer_name, 2
+        while name in names:
+            name, k = f"{geo.layer_name} ({k})", k + 1
+        geo.layer_name = name
+        names.add(name)
+        groups.setdefault(heading, []).append(geo)
+    return groups
+
+
 def _new_map(title: str) -> folium.Map:
-    m = folium.Map(location=[0.0, 0.0], zoom_start=2, tiles=None, control_scale=True)
+    # quarter zoom steps: the area fills the window instead of the next whole zoom level down
+    m = folium.Map(location=[0.0, 0.0], zoom_start=2, tiles=None, control_scale=True, zoom_snap=0.25, zoom_delta=0.5)
     # Only Leaflet (+ jQuery for popups): every asset can be embedded offline.
     m.default_js = list(MAP_JS)
     m.default_css = list(MAP_CSS)
@@ -185,6 +228,8 @@ def _style(layer: MapLayer, stroke: str, colour: str | None) -> dict[str, Any]:
         style["fillOpacity"] = layer.fill_opacity
     if layer.dash:
         style["dashArray"] = layer.dash
+    if layer.hatch and layer.kind == "polygon":  # the print map's hatching: a dashed outline on screen
+        style["dashArray"] = layer.dash or "6 4"
     if layer.weight == 0:
         style["stroke"] = False
     return style
@@ -341,22 +386,35 @@ _CHROME_CSS = """
   z-index: 1000; pointer-events: none; box-sizing: border-box; background: rgba(255,255,255,0.9); padding: 6px 14px;
   border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 600 17px FONTS;
   color: #222; max-width: 60%; text-align: center; overflow-wrap: anywhere;}
-.geoplan-legend {background: rgba(255,255,255,0.92); padding: 8px 10px; border-radius: 4px;
-  box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 12px FONTS; color: #222; line-height: 18px;
-  max-height: 60vh; overflow-y: auto; min-width: 120px; box-sizing: border-box;}
-.geoplan-legend h4 {margin: 0 0 4px; font-size: 13px; font-weight: 600;}
+.geoplan-legend {background: rgba(255,255,255,0.94); padding: 8px 10px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 12px FONTS; color: #222; line-height: 17px;
+  overflow-y: auto; min-width: 120px; max-width: 300px; box-sizing: border-box;}
+.geoplan-legend h4 {margin: 0 0 3px; font-size: 12.5px; font-weight: 600; line-height: 16px;}
 .geoplan-legend .geoplan-legend-section + .geoplan-legend-section {margin-top: 6px;}
 .geoplan-legend .geoplan-legend-row {display: flex; align-items: center; gap: 6px;}
 .geoplan-legend .geoplan-swatch {display: inline-block; flex: none; width: 16px; height: 12px;
   box-sizing: border-box;}
 .geoplan-legend .geoplan-swatch-line {height: 0; border-top-width: 3px; border-top-style: solid;}
 .geoplan-legend .geoplan-swatch-point {width: 11px; height: 11px; border-radius: 50%; margin: 0 2px;}
+.geoplan-legend .geoplan-swatch-hatch {background-image: repeating-linear-gradient(45deg, rgba(0,0,0,0.55) 0 1.5px,
+  transparent 1.5px 4px);}
+.geoplan-label {background: none; border: none;}
+.geoplan-label span {display: inline-block; transform: translate(-50%, -50%); white-space: nowrap;
+  font: 600 12px FONTS; color: #1a1a1a; pointer-events: none;
+  text-shadow: -1px -1px 0 #fff, 1px -1px 0 #fff, -1px 1px 0 #fff, 1px 1px 0 #fff, 0 0 3px #fff;}
+.geoplan-search {background: rgba(255,255,255,0.95); padding: 4px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 13px FONTS;}
+.geoplan-search input {width: 190px; font: 13px FONTS; padding: 3px 5px; border: 1px solid #999; border-radius: 3px;}
+.geoplan-search .geoplan-search-note {color: #b2182b; font-size: 12px; padding: 2px 2px 0;}
 .leaflet-control-layers, .leaflet-tooltip {font-family: FONTS;}
+.leaflet-control-layers-group-name {display: block; margin-top: 4px; border-bottom: 1px solid #ddd;}
 """.replace("FONTS", CJK_FONT_STACK)
 
 
 def legend_html(layers: Sequence[MapLayer]) -> list[str]:
     """Return one HTML legend section per layer (empty string when it has no rows).
+
+    A layer whose only row repeats its name gets no heading (the row says it).
 
     Parameters
     ----------
@@ -374,7 +432,8 @@ def legend_html(layers: Sequence[MapLayer]) -> list[str]:
             f'<div class="geoplan-legend-row">{_swatch(layer, stroke, c)}<span>{html.escape(label)}</span></div>'
             for label, c in rows
         )
-        sections.append(f"<h4>{html.escape(layer.name)}</h4>{body}")
+        own_row = len(rows) == 1 and rows[0].label == layer.name
+        sections.append(body if own_row else f"<h4>{html.escape(layer.name)}</h4>{body}")
     return sections
 
 
@@ -385,16 +444,60 @@ def _swatch(layer: MapLayer, stroke: str, colour: str) -> str:
             style += "border-top-style:dashed;"
         return f'<i class="geoplan-swatch geoplan-swatch-line" style="{style}"></i>'
     border = stroke if (layer.kind == "polygon" and layer.weight > 0 and stroke != "#ffffff") else colour
-    alpha = max(layer.fill_opacity, 0.35)
-    cls = "geoplan-swatch-point" if layer.kind == "point" else ""
+    alpha = layer.fill_opacity if layer.hatch else max(layer.fill_opacity, 0.35)
+    cls = "geoplan-swatch-point" if layer.kind == "point" else ("geoplan-swatch-hatch" if layer.hatch else "")
+    line = "dashed" if layer.hatch or layer.dash else "solid"
     return (
-        f'<i class="geoplan-swatch {cls}" style="background:{colour};opacity:{alpha:.2f};'
-        f'border:1px solid {border};"></i>'
+        f'<i class="geoplan-swatch {cls}" style="background-color:{_rgba(colour, alpha)};'
+        f'border:{1.5 if layer.hatch else 1}px {line} {border};"></i>'
     )
 
 
+def _rgba(colour: str, alpha: float) -> str:
+    r, g, b = (int(colour[k:k + 2], 16) for k in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha:.2f})"
+
+
+def label_data(layers: Sequence[MapLayer]) -> list[list[list[Any]]]:
+    """Per layer, ``[[lat, lon, text], ...]`` of its labels, largest feature first (empty without ``label_field``)."""
+    out = []
+    for layer in layers:
+        pts = layer.label_points()
+        if pts.empty:
+            out.append([])
+            continue
+        pts = pts.to_crs(4326).sort_values("size", ascending=False, kind="stable")
+        out.append([[round(float(p.y), COORD_DECIMALS), round(float(p.x), COORD_DECIMALS), str(t)]
+                    for p, t in zip(pts.geometry, pts["label"], strict=True)])
+    return out
+
+
+def search_data(layers: Sequence[MapLayer]) -> list[list[Any]]:
+    """``[[name, lat, lon, south, west, north, east], ...]``: the features of searchable layers, by label."""
+    out: dict[str, list[Any]] = {}
+    for layer in layers:
+        if not layer.searchable or layer.label_field is None:
+            continue
+        pts = layer.label_points().to_crs(4326)
+        g = layer.gdf[~(layer.gdf.geometry.isna() | layer.gdf.geometry.is_empty)]
+        g = g[g[layer.label_field].notna()].to_crs(4326)
+        bounds = {}
+        for name, geom in zip(g[layer.label_field].astype(str), g.geometry, strict=True):
+            b = geom.bounds
+            old = bounds.get(name, b)
+            bounds[name] = (min(b[0], old[0]), min(b[1], old[1]), max(b[2], old[2]), max(b[3], old[3]))
+        for p, name in zip(pts.geometry, pts["label"], strict=True):
+            if name in out or name not in bounds:
+                continue
+            w, s, e, n = bounds[name]
+            out[name] = [name, round(float(p.y), COORD_DECIMALS), round(float(p.x), COORD_DECIMALS),
+                         round(s, COORD_DECIMALS), round(w, COORD_DECIMALS), round(n, COORD_DECIMALS),
+                         round(e, COORD_DECIMALS)]
+    return sorted(out.values(), key=lambda r: r[0])
+
+
 class _MapChrome(MacroElement):
-    """Title box, legend control (synced with the layer control) and attribution."""
+    """Title box, legend control (synced with the layer control), labels, unit search and attribution."""
 
     _template = Template(
         """
@@ -417,33 +520,128 @@ class _MapChrome(MacroElement):
                 title.style.maxWidth = free + "px";
                 title.style.left = (l + Math.max(0, (free - title.offsetWidth) / 2)) + "px";
             }
-            map.whenReady(function () { setTimeout(placeTitle, 0); });
-            map.on("resize", placeTitle);
             {%- if this.attribution %}
             map.attributionControl.addAttribution({{ this.attribution|tojson }});
             {%- endif %}
             var layers = [{% for name in this.layer_names %}{{ name }}{% if not loop.last %}, {% endif %}{% endfor %}];
-            var sections = {{ this.sections|tojson }};
-            if (!sections.some(function (s) { return s.length > 0; })) { return; }
-            var legend = L.control({position: "bottomright"});
-            var parts = [];
-            legend.onAdd = function () {
-                var div = L.DomUtil.create("div", "geoplan-legend");
-                div.setAttribute("role", "region");
-                div.setAttribute("aria-label", {{ this.title|tojson }});
-                sections.forEach(function (html, i) {
-                    var part = L.DomUtil.create("div", "geoplan-legend-section", div);
-                    part.innerHTML = html;
-                    part.style.display = html ? "" : "none";
-                    parts.push(part);
+            var toggle = document.querySelector(".leaflet-control-layers-toggle");
+            if (toggle) { toggle.title = {{ this.words.layers|tojson }}; }
+
+            // Permanent labels (unit names), shown while their layer is on.
+            var labels = {{ this.labels|tojson }};
+            var labelGroups = labels.map(function (rows) {
+                if (!rows.length) { return null; }
+                return L.layerGroup(rows.map(function (r) {
+                    var span = document.createElement("span");
+                    span.textContent = r[2];
+                    return L.marker([r[0], r[1]], {interactive: false, keyboard: false,
+                        icon: L.divIcon({className: "geoplan-label", html: span.outerHTML, iconSize: null})});
+                }));
+            });
+            function syncLabels() {
+                layers.forEach(function (layer, i) {
+                    var g = labelGroups[i];
+                    if (!g) { return; }
+                    if (map.hasLayer(layer) && !map.hasLayer(g)) { g.addTo(map); }
+                    if (!map.hasLayer(layer) && map.hasLayer(g)) { map.removeLayer(g); }
                 });
-                L.DomEvent.disableClickPropagation(div);
-                L.DomEvent.disableScrollPropagation(div);
-                return div;
-            };
-            legend.addTo(map);
+                declutter();
+            }
+            function declutter() {
+                // Labels are listed largest feature first: one that would overlap a label already shown waits
+                // for a closer zoom.
+                var shown = [];
+                labelGroups.forEach(function (g) {
+                    if (!g || !map.hasLayer(g)) { return; }
+                    g.eachLayer(function (marker) {
+                        var el = marker.getElement();
+                        if (!el) { return; }
+                        var span = el.firstChild;
+                        span.style.visibility = "";
+                        var r = span.getBoundingClientRect();
+                        var clash = shown.some(function (o) {
+                            return r.left < o.right + 2 && r.right > o.left - 2 && r.top < o.bottom && r.bottom > o.top;
+                        });
+                        if (clash) { span.style.visibility = "hidden"; } else { shown.push(r); }
+                    });
+                });
+            }
+            map.on("zoomend moveend", declutter);
+
+            // A search box listing the units by name: choosing one zooms to it.
+            var units = {{ this.search|tojson }};
+            if (units.length) {
+                var search = L.control({position: "topleft"});
+                search.onAdd = function () {
+                    var div = L.DomUtil.create("div", "geoplan-search");
+                    var id = "geoplan-units-" + Math.random().toString(36).slice(2);
+                    var input = L.DomUtil.create("input", "", div);
+                    input.type = "search";
+                    input.setAttribute("list", id);
+                    input.setAttribute("aria-label", {{ this.words.search|tojson }});
+                    input.placeholder = {{ this.words.placeholder|tojson }};
+                    var list = L.DomUtil.create("datalist", "", div);
+                    list.id = id;
+                    units.forEach(function (u) {
+                        var o = document.createElement("option");
+                        o.value = u[0];
+                        list.appendChild(o);
+                    });
+                    var note = L.DomUtil.create("div", "geoplan-search-note", div);
+                    note.style.display = "none";
+                    note.textContent = {{ this.words.none|tojson }};
+                    function find(q) {
+                        q = q.trim().toLowerCase();
+                        if (!q) { return null; }
+                        var exact = units.filter(function (u) { return u[0].toLowerCase() === q; });
+                        if (exact.length) { return exact[0]; }
+                        var part = units.filter(function (u) { return u[0].toLowerCase().indexOf(q) >= 0; });
+                        return part.length ? part[0] : null;
+                    }
+                    function go() {
+                        var u = find(input.value);
+                        note.style.display = u || !input.value.trim() ? "none" : "";
+                        if (!u) { return; }
+                        map.fitBounds([[u[3], u[4]], [u[5], u[6]]], {padding: [30, 30], maxZoom: 17});
+                        var name = document.createElement("b");
+                        name.textContent = u[0];
+                        L.popup({autoPan: false}).setLatLng([u[1], u[2]]).setContent(name).openOn(map);
+                    }
+                    L.DomEvent.on(input, "change", go);
+                    L.DomEvent.on(input, "keydown", function (e) { if (e.key === "Enter") { go(); } });
+                    L.DomEvent.disableClickPropagation(div);
+                    L.DomEvent.disableScrollPropagation(div);
+                    return div;
+                };
+                search.addTo(map);
+            }
+            map.whenReady(function () { setTimeout(placeTitle, 0); });
+            map.on("resize", placeTitle);
+
+            var sections = {{ this.sections|tojson }};
+            var parts = [];
+            var legend = null;
+            if (sections.some(function (s) { return s.length > 0; })) {
+                legend = L.control({position: "bottomright"});
+                legend.onAdd = function () {
+                    var div = L.DomUtil.create("div", "geoplan-legend");
+                    div.setAttribute("role", "region");
+                    div.setAttribute("aria-label", {{ this.words.legend|tojson }});
+                    sections.forEach(function (html, i) {
+                        var part = L.DomUtil.create("div", "geoplan-legend-section", div);
+                        part.innerHTML = html;
+                        part.style.display = html ? "" : "none";
+                        parts.push(part);
+                    });
+                    L.DomEvent.disableClickPropagation(div);
+                    L.DomEvent.disableScrollPropagation(div);
+                    return div;
+                };
+                legend.addTo(map);
+            }
             function fitLegend() {
-                // Keep the legend clear of the layer control on small screens (it scrolls instead).
+                // Keep the legend clear of the top-right controls; it scrolls only when it cannot fit.
+                if (!legend) { return; }
                 var div = legend.getContainer();
                 var box = map.getContainer().getBoundingClientRect();
                 var right = map.getContainer().querySelector(".leaflet-top.leaflet-right");
@@ -454,10 +652,14 @@ class _MapChrome(MacroElement):
             map.on("resize", fitLegend);
             function sync() {
                 layers.forEach(function (layer, i) {
-                    parts[i].style.display = sections[i] && map.hasLayer(layer) ? "" : "none";
+                    if (parts[i]) { parts[i].style.display = sections[i] && map.hasLayer(layer) ? "" : "none"; }
                 });
+                syncLabels();
             }
-            map.on("overlayadd overlayremove", sync);
+            map.on("overlayadd overlayremove layeradd layerremove", function (e) {
+                if (layers.indexOf(e.layer) >= 0 || e.type.indexOf("overlay") === 0) { sync(); }
+            });
+            map.whenReady(sync);
             sync();
         })();
         {% endmacro %}
@@ -471,6 +673,7 @@ class _MapChrome(MacroElement):
         geojsons: Sequence[folium.GeoJson],
         attribution: str | None,
         light: bool = False,
+        lang: str = "zh",
     ) -> None:
         super().__init__()
         self._name = "GeoplanMapChrome"
@@ -479,3 +682,8 @@ class _MapChrome(MacroElement):
         self.attribution = html.escape(attribution) if attribution else None
         self.layer_names = [g.get_name() for g in geojsons]
         self.sections = legend_html(layers)
+        self.labels = label_data(layers)
+        self.search = search_data(layers)
+        self.words = {k: _text(f"maps.{key}", lang) for k, key in (
+            ("search", "search"), ("placeholder", "search_placeholder"), ("none", "search_none"),
+            ("layers", "layers"), ("legend", "legend"))}

@@ -19,6 +19,7 @@ from typing import Any, Literal, NamedTuple
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
@@ -111,6 +112,24 @@ class MapLayer:
         the rows of its categories; default: the usual rows.
     interactive : bool
         Whether features react to the mouse (tooltips) in the interactive map.
+    label_field : str, optional
+        Write this field's value on each feature (unit names): permanent labels
+        on the interactive map, haloed text on the print map.
+    searchable : bool
+        List the features in the interactive map's search box by ``label_field``.
+    group : str, optional
+        Heading of the layer's group in the interactive map's layer control
+        (one group per analysis).
+    hatch : str, optional
+        Matplotlib hatch pattern of polygons on the print map (e.g. ``"////"``),
+        so the class stays apart from fills of the same lightness in greyscale;
+        the interactive map draws a dashed outline instead.
+    class_colors : sequence of str, optional
+        One colour per class of a numeric ``column`` (ColorBrewer classes),
+        instead of colours sampled from ``cmap``.
+    key : str, optional
+        A stable name of what the layer shows (``"blind_spots"``), e.g. to
+        style the GeoPackage layer holding the same features.
     """
 
     gdf: gpd.GeoDataFrame
@@ -136,6 +155,12 @@ class MapLayer:
     missing_label: str | None = None
     interactive: bool = True
     empty_label: str | None = None
+    label_field: str | None = None
+    searchable: bool = False
+    group: str | None = None
+    hatch: str | None = None
+    class_colors: Sequence[str] | None = None
+    key: str | None = None
 
     def __post_init__(self) -> None:
         _check_gdf(self.gdf, self.name)
@@ -143,7 +168,7 @@ class MapLayer:
             self.kind = infer_kind(self.gdf)
         if self.kind not in KINDS:
             raise UsageError(f"Layer {self.name!r}: kind must be one of {', '.join(KINDS)}, not {self.kind!r}.")
-        for colour in (self.color, self.fill_color, *(self.categories or {}).values()):
+        for colour in (self.color, self.fill_color, *(self.categories or {}).values(), *(self.class_colors or ())):
             if colour is not None:
                 _hex(colour, self.name)
         self._check_fields()
@@ -154,6 +179,8 @@ class MapLayer:
         wanted = [f for f, _ in (self.tooltip or [])]
         if self.column is not None:
             wanted.append(self.column)
+        if self.label_field is not None:
+            wanted.append(self.label_field)
         missing = [f for f in wanted if f not in self.gdf.columns]
         if missing:
             raise DataError(
@@ -247,9 +274,43 @@ class MapLayer:
             if edges.size < 2:
                 raise UsageError(f"Layer {self.name!r}: give at least two class edges in bins.")
         k = edges.size - 1
+        if self.class_colors is not None:
+            if len(self.class_colors) < k:
+                raise UsageError(f"Layer {self.name!r}: {k} classes but only {len(self.class_colors)} class_colors.")
+            return edges, [_hex(c, self.name) for c in self.class_colors[:k]]
         cmap = colormaps[self.cmap or DEFAULT_SEQUENTIAL_CMAP]
         colours = [to_hex(cmap(x)) for x in (np.linspace(0.25, 0.95, k) if k > 1 else [0.6])]
         return edges, colours
+
+    # ------------------------------------------------------------------- labels
+    def label_points(self) -> gpd.GeoDataFrame:
+        """Where to write each feature's ``label_field``: one point per feature, inside it.
+
+        Polygons are labelled at the pole of inaccessibility of their largest
+        part (the inside point farthest from the edge, found in metres), lines
+        at their middle, points at themselves.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            Columns ``label`` (text), ``size`` (the feature's area plus length
+            in metres, to place big features' labels first) and ``geometry``
+            (points), in the layer's CRS; features with no label or no
+            geometry are left out.
+        """
+        if self.label_field is None:
+            return gpd.GeoDataFrame({"label": [], "size": []}, geometry=[], crs=self.gdf.crs)
+        g = self.gdf[~(self.gdf.geometry.isna() | self.gdf.geometry.is_empty)]
+        g = g[g[self.label_field].notna() & (g[self.label_field].astype(str).str.strip() != "")]
+        if g.empty:
+            return gpd.GeoDataFrame({"label": [], "size": []}, geometry=[], crs=self.gdf.crs)
+        metric = g.crs if g.crs.is_projected else g.estimate_utm_crs()
+        geoms = g.geometry.to_crs(metric).values
+        points = [_label_point(geom) for geom in geoms]
+        size = shapely.area(geoms) + shapely.length(geoms)
+        out = gpd.GeoDataFrame({"label": g[self.label_field].astype(str).to_numpy(), "size": size},
+                               geometry=gpd.GeoSeries(points, crs=metric).to_crs(g.crs).values, crs=g.crs)
+        return out.reset_index(drop=True)
 
     # ------------------------------------------------------------------- legend
     def legend_entries(self, index: int = 0) -> list[LegendEntry]:
@@ -415,6 +476,25 @@ def _key(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _label_point(geom: Any) -> Any:
+    """A point inside a geometry where its label reads well (pole of inaccessibility of polygons)."""
+    from shapely.ops import polylabel
+
+    parts = shapely.get_parts(geom)
+    kind = shapely.get_type_id(parts[0]) if len(parts) else -1
+    if kind == 3:  # polygons: the largest part's pole of inaccessibility
+        part = parts[int(np.argmax(shapely.area(parts)))]
+        tolerance = max(float(np.sqrt(part.area)) / 50.0, 0.5)
+        try:
+            return polylabel(part, tolerance=tolerance)
+        except Exception:  # noqa: BLE001 - a degenerate ring: any inside point will do
+            return shapely.point_on_surface(part)
+    if kind in (1, 2):  # lines: the middle of the longest part
+        part = parts[int(np.argmax(shapely.length(parts)))]
+        return shapely.line_interpolate_point(part, 0.5, normalized=True)
+    return shapely.point_on_surface(geom)
 
 
 def _classify(values: np.ndarray, edges: np.ndarray, colours: list[str]) -> list[str]:

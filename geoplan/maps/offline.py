@@ -5,7 +5,10 @@ links by the files themselves, read from pip-installed packages:
 
 * Leaflet 1.9.3 (``leaflet.js``, ``leaflet.css`` and the layer-control images)
   from ``xstatic-leaflet``, the same Leaflet version Folium 0.20 links;
-* jQuery 3.7.1 from ``xstatic-jquery`` (Folium's popups use it).
+* jQuery 3.7.1 from ``xstatic-jquery`` (Folium's popups use it);
+* Leaflet.groupedlayercontrol 0.6.1 (the grouped layer control of
+  ``folium.plugins.GroupedLayerControl``), which no pip package ships: kept in
+  ``geoplan/maps/assets`` (MIT licence, see the README there).
 
 Bootstrap, Font Awesome and Leaflet.awesome-markers only style Folium's
 ``folium.Icon`` markers and popups; maps from :func:`interactive_map` do not
@@ -28,6 +31,10 @@ from typing import Any
 from geoplan.errors import DataError, GeoplanWarning
 
 
+#: ``Asset.module`` of the files kept in ``geoplan/maps/assets`` (no pip package ships them).
+VENDORED = "geoplan.maps.assets"
+
+
 @dataclass(frozen=True)
 class Asset:
     """A JavaScript or CSS file Folium links, and the pip package that ships it."""
@@ -47,6 +54,10 @@ ASSETS: tuple[Asset, ...] = (
           "xstatic.pkg.leaflet", "leaflet.css", "xstatic-leaflet", "css"),
     Asset("jquery", r"/jquery-[\d.]+(\.min)?\.js$|/jquery(\.min)?\.js$",
           "xstatic.pkg.jquery", "jquery.min.js", "xstatic-jquery", "js"),
+    Asset("groupedlayercontrol", r"/leaflet-groupedlayercontrol/0\.6\.1/leaflet\.groupedlayercontrol\.min\.js$",
+          VENDORED, "leaflet.groupedlayercontrol.min.js", "geoplan", "js"),
+    Asset("groupedlayercontrol_css", r"/leaflet-groupedlayercontrol/0\.6\.1/leaflet\.groupedlayercontrol\.min\.css$",
+          VENDORED, "leaflet.groupedlayercontrol.min.css", "geoplan", "css"),
 )
 
 #: Assets that only style folium.Icon markers / Bootstrap widgets: dropped offline.
@@ -179,6 +190,8 @@ def asset_text(asset: Asset) -> str:
 
 
 def _asset_dir(asset: Asset) -> Path:
+    if asset.module == VENDORED:
+        return Path(__file__).with_name("assets")
     try:
         module = importlib.import_module(asset.module)
     except ImportError as exc:
@@ -190,6 +203,8 @@ def _asset_dir(asset: Asset) -> Path:
 
 
 def _check_version(asset: Asset, url: str) -> None:
+    if asset.module == VENDORED:
+        return  # the URL pattern names the one version kept
     found = re.search(r"[@-](\d+\.\d+\.\d+)", url)
     if not found:
         return
@@ -209,6 +224,8 @@ def missing_asset_packages() -> list[str]:
     """Return the pip names of asset packages that are not installed (empty when all are)."""
     missing = []
     for asset in ASSETS:
+        if asset.module == VENDORED:
+            continue
         try:
             importlib.import_module(asset.module)
         except ImportError:

@@ -28,7 +28,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Polygon, Rectangle
+from matplotlib.patches import Patch, PathPatch, Polygon, Rectangle
+from matplotlib.path import Path as MplPath
 
 from geoplan.errors import DataError, GeoplanWarning, UsageError
 from geoplan.i18n import text as _text
@@ -77,6 +78,7 @@ def static_map(
     basemap_layers: Mapping[str, gpd.GeoDataFrame | None] | Sequence[MapLayer] | None = None,
     subtitle: str | None = None,
     attribution: str = DEFAULT_ATTRIBUTION,
+    crs: Any = None,
 ) -> Path:
     """Draw the layers on a paper-sized page and write it as PNG or PDF.
 
@@ -104,6 +106,10 @@ def static_map(
         Second title line (scope, date, definition used ...).
     attribution : str
         Data attribution printed under the map.
+    crs : pyproj.CRS or str, optional
+        Projected CRS to draw in, named on the map. Default: the CRS of the
+        first layer when it is projected (the audit's working CRS, e.g.
+        ``--crs EPSG:4547``), else the UTM zone of the data.
 
     Returns
     -------
@@ -126,6 +132,7 @@ def static_map(
         fig = _build_figure(
             layers, title=title, paper=paper, orientation=orientation, dpi=dpi, lang=lang,
             basemap_layers=basemap_layers, subtitle=subtitle, attribution=attribution, exact_pixels=fmt == "png",
+            crs=crs,
         )
         buf = io.BytesIO()
         meta = {"Title": title, "Creator": "geoplan"} if fmt == "pdf" else {"Title": title, "Software": "geoplan"}
@@ -145,6 +152,7 @@ def static_figure(
     subtitle: str | None = None,
     attribution: str = DEFAULT_ATTRIBUTION,
     exact_pixels: bool = True,
+    crs: Any = None,
 ) -> Figure:
     """Build the print map as a matplotlib Figure (see :func:`static_map` for parameters).
 
@@ -163,6 +171,7 @@ def static_figure(
         return _build_figure(
             layers, title=title, paper=paper, orientation=orientation, dpi=dpi, lang=lang,
             basemap_layers=basemap_layers, subtitle=subtitle, attribution=attribution, exact_pixels=exact_pixels,
+            crs=crs,
         )
 
 
@@ -178,6 +187,7 @@ def _build_figure(
     subtitle: str | None,
     attribution: str,
     exact_pixels: bool,
+    crs: Any = None,
 ) -> Figure:
     """Draw the page; fonts come from the caller's rc context."""
     _check_options(paper, orientation, dpi, lang)
@@ -193,18 +203,19 @@ def _build_figure(
     ]
     if not drawn:
         raise DataError("Nothing to map: every layer is empty.", hint="Check the analysis produced features.")
-    crs = _metric_crs(drawn)
+    crs = _drawing_crs(drawn, crs)
     map_ax, legend_ax = _axes(fig, orientation)
     extent = _extent(drawn, crs, map_ax)
     for i, layer in enumerate(base):
         _draw_layer(map_ax, layer, i, crs, extent, zorder=1 + i * 0.01)
     for i, layer in enumerate(layers):
         _draw_layer(map_ax, layer, i, crs, extent, zorder=2 + i * 0.01)
+    _draw_labels(map_ax, layers, crs, extent, scale)
     _set_extent(map_ax, extent)
     _legend(legend_ax, layers, words["legend"], scale, orientation)
     _scale_bar(map_ax, extent, words, scale)
     _north_arrow(map_ax, scale)
-    _page_text(fig, map_ax, title, subtitle, attribution, f"{words['crs']}: {crs.name}", scale)
+    _page_text(fig, map_ax, title, subtitle, attribution, f"{words['crs']}: {crs_name(crs)}", scale)
     return fig
 
 
@@ -253,7 +264,7 @@ def _rc_params() -> dict[str, Any]:
     return {
         "font.family": families,
         "axes.unicode_minus": False,
-        "pdf.fonttype": 42,
+        "pdf.fonttype": 3,  # glyph outlines (subsetting a CJK TrueType for type 42 costs ~5 s a font and PDF)
         "svg.fonttype": "none",
         "path.simplify": True,
     }
@@ -274,6 +285,31 @@ def _axes(fig: Figure, orientation: str) -> tuple[Any, Any]:
         spine.set_linewidth(0.6)
         spine.set_color("#555555")
     return map_ax, legend_ax
+
+
+def crs_name(crs: Any) -> str:
+    """The CRS as printed on the map: its name and, when it has one, its EPSG code."""
+    from pyproj import CRS
+
+    crs = CRS.from_user_input(crs)
+    code = crs.to_epsg(min_confidence=90)
+    return f"{crs.name} (EPSG:{code})" if code else crs.name
+
+
+def _drawing_crs(layers: Sequence[MapLayer], given: Any) -> Any:
+    """The CRS the map is drawn in: ``given``, else the first layer's when projected, else the UTM zone."""
+    from pyproj import CRS
+
+    if given is not None:
+        crs = CRS.from_user_input(given)
+        if not crs.is_projected:
+            raise UsageError(f"Cannot draw a print map in {crs.name}: it is not a projected CRS.",
+                             hint="Give a projected CRS in metres, e.g. EPSG:4547 or a UTM zone.")
+        return crs
+    own = layers[0].gdf.crs
+    if own is not None and own.is_projected:
+        return own
+    return _metric_crs(layers)
 
 
 def _metric_crs(layers: Sequence[MapLayer]) -> Any:
@@ -325,7 +361,12 @@ def _draw_layer(ax: Any, layer: MapLayer, index: int, crs: Any, extent: tuple[fl
     stroke = to_rgba(layer.stroke_color(index), layer.opacity)
     lw = layer.weight * PX_TO_PT
     style = _linestyle(layer.dash)
-    if layer.kind == "line":
+    if layer.kind == "line" and layer.column is None:
+        # one colour: every part in one compound path (a PDF writes one path instead of thousands)
+        ax.add_patch(PathPatch(_compound_line_path(gdf.geometry.values), facecolor="none",
+                               edgecolor=to_rgba(gdf["__colour"].iloc[0], layer.opacity), linewidth=lw,
+                               linestyle=style, zorder=zorder, capstyle="round", joinstyle="round"))
+    elif layer.kind == "line":
         colours = [to_rgba(c, layer.opacity) for c in gdf["__colour"]]
         gdf.plot(ax=ax, color=colours, linewidth=lw, linestyle=style, zorder=zorder)
     elif layer.kind == "point" and layer.radius_m is None:
@@ -339,8 +380,72 @@ def _draw_layer(ax: Any, layer: MapLayer, index: int, crs: Any, extent: tuple[fl
         face = [to_rgba(c, layer.fill_opacity) for c in gdf["__colour"]]
         own = [to_rgba(c, layer.opacity) for c in gdf["__colour"]]
         edge = stroke if layer.kind == "polygon" or layer.color else own
+        if layer.hatch:  # hatch lines take the edge colour; thin ones so the land below shows through
+            with mpl.rc_context({"hatch.linewidth": 0.6 * PX_TO_PT}):
+                gdf.plot(ax=ax, facecolor=face, edgecolor=edge, linewidth=lw, hatch=layer.hatch, zorder=zorder)
+            return
         gdf.plot(ax=ax, facecolor=face, edgecolor=edge if lw > 0 else "none", linewidth=lw,
                  linestyle=style, zorder=zorder)
+
+
+def _draw_labels(ax: Any, layers: Sequence[MapLayer], crs: Any, extent: tuple[float, ...], scale: float) -> None:
+    """Write each labelled layer's ``label_field`` (unit names) with a white halo, above every layer."""
+    from matplotlib import patheffects
+
+    minx, miny, maxx, maxy = extent
+    halo = [patheffects.withStroke(linewidth=2.6, foreground="white")]
+    _set_extent(ax, extent)  # the data-to-page transform the collision test below needs
+    renderer = ax.figure.canvas.get_renderer()
+    placed: list[Any] = []
+    for layer in layers:
+        pts = layer.label_points()
+        if pts.empty:
+            continue
+        pts = pts.to_crs(crs).sort_values("size", ascending=False, kind="stable")
+        for point, label in zip(pts.geometry, pts["label"], strict=True):
+            if not (minx <= point.x <= maxx and miny <= point.y <= maxy):
+                continue
+            t = ax.text(point.x, point.y, label, ha="center", va="center", fontsize=7.5 * scale, fontweight="bold",
+                        color="#1a1a1a", zorder=30, path_effects=halo, linespacing=1.1, clip_on=True)
+            _place_apart(t, placed, renderer)
+
+
+def _place_apart(t: Any, placed: list[Any], renderer: Any) -> None:
+    """Nudge a label off its point, nearest shift first, until it overlaps no label placed before it."""
+    from matplotlib.transforms import offset_copy
+
+    box = t.get_window_extent(renderer)
+    w, h = box.width, box.height
+    base = t.get_transform()
+    shifts = sorted(((fx * w, fy * h) for fx in (0, 0.6, -0.6, 0.9, -0.9) for fy in (0, -0.6, 0.6, -1.1, 1.1)),
+                    key=lambda d: math.hypot(*d))
+    for dx, dy in shifts:
+        t.set_transform(offset_copy(base, fig=t.figure, x=dx * 72 / t.figure.dpi, y=dy * 72 / t.figure.dpi,
+                                    units="points"))
+        box = t.get_window_extent(renderer).padded(1.5)
+        if not any(box.overlaps(other) for other in placed):
+            placed.append(box)
+            return
+    t.set_transform(base)  # nowhere free: keep it on its feature (a smaller feature yields, it came later)
+    placed.append(t.get_window_extent(renderer))
+
+
+def _compound_line_path(geoms: Any) -> MplPath:
+    """All line parts of ``geoms`` as one matplotlib path (a MOVETO at the start of each part)."""
+    parts = shapely.get_parts(shapely.get_parts(geoms))
+    parts = parts[shapely.get_type_id(parts) == 1]
+    verts, codes = [], []
+    for part in parts:
+        xy = shapely.get_coordinates(part)
+        if len(xy) < 2:
+            continue
+        verts.append(xy)
+        c = np.full(len(xy), MplPath.LINETO, dtype=MplPath.code_type)
+        c[0] = MplPath.MOVETO
+        codes.append(c)
+    if not verts:
+        return MplPath(np.zeros((0, 2)))
+    return MplPath(np.concatenate(verts), np.concatenate(codes))
 
 
 def _linestyle(dash: str | None) -> Any:
@@ -361,7 +466,8 @@ def _legend(ax: Any, layers: Sequence[MapLayer], heading: str, scale: float, ori
         entries = layer.legend_entries(i)
         if not entries:
             continue
-        if len(layers) > 1 or len(entries) > 1:
+        own_row = len(entries) == 1 and entries[0].label == layer.name
+        if (len(layers) > 1 or len(entries) > 1) and not own_row:
             rows.append((Patch(facecolor="none", edgecolor="none"), layer.name, True))
         stroke = layer.stroke_color(i)
         rows.extend((_legend_handle(layer, stroke, label, colour), label, False) for label, colour in entries)
@@ -449,6 +555,9 @@ def _legend_handle(layer: MapLayer, stroke: str, label: str, colour: str) -> Any
         return Line2D([], [], linestyle="none", marker="o", markersize=7, markerfacecolor=face,
                       markeredgecolor=stroke if layer.color else colour, label=label)
     edge = stroke if layer.weight > 0 and stroke != "#ffffff" else "#777777"
+    if layer.hatch:
+        return Patch(facecolor=to_rgba(colour, layer.fill_opacity), edgecolor=edge, linewidth=0.8, hatch=layer.hatch,
+                     label=label)
     return Patch(facecolor=to_rgba(colour, max(layer.fill_opacity, 0.35)), edgecolor=edge, linewidth=0.6, label=label)
 
 

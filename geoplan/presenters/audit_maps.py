@@ -6,14 +6,15 @@ draws it.  The print maps are drawn by a pool of worker processes
 (:class:`MapRenderer`) while the caller writes its pages.
 
     map.html                        the interactive map (opens offline, every asset inlined)
-    maps/park_coverage_A4.png       print map, A4 landscape
-    maps/park_coverage_A3.pdf       print map, A3 landscape (vector)
-    maps/<analysis>_A4.png          each further analysis' map
-    maps/units/<unit_id>.png        each unit's map
+    maps/park_coverage_A4.png       print map, A4 landscape, 300 dpi (also _A4.pdf, _A3.png, _A3.pdf:
+                                    every print map as a 300 dpi PNG and a vector PDF on A4 and A3)
+    maps/<analysis>_A4.png          each further analysis' map (and its _A4.pdf, _A3.png, _A3.pdf)
+    maps/units/<unit_id>.png        each unit's map, A4, 300 dpi (and its .pdf)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 import time
@@ -31,6 +32,7 @@ from ..errors import GeoplanWarning
 from ..i18n import label, text
 from ..maps import interactive_map, save_map, static_map
 from ..maps.layers import MapLayer, osm_basemap_layers
+from ..maps.palettes import COVERED, LINE_ONLY, NOT_COVERED
 from ..parks import coverage_status
 from ..settings import default_workers
 from . import map_layers as analysis_map_layers
@@ -38,6 +40,7 @@ from .parks import TIER_COLOURS, park_map_layers
 
 __all__ = [
     "PRINT_DPI",
+    "PRINT_PAPERS",
     "STATUS_COLOURS",
     "UNIT_MAP_DPI",
     "UNIT_MAP_MARGIN_M",
@@ -45,6 +48,7 @@ __all__ = [
     "MapRenderer",
     "audit_map_layers",
     "basemap_layers",
+    "print_jobs",
     "print_map_jobs",
     "render_map_job",
     "slug",
@@ -53,14 +57,16 @@ __all__ = [
     "write_interactive_map",
 ]
 
-#: Resolution of each unit's map (a web page and an A4 print both look right at 150 dpi).
-UNIT_MAP_DPI = 150
-#: Resolution of the A4 PNG print maps (300 dpi, print quality).
+#: Resolution of every PNG print map (300 dpi, print quality).
 PRINT_DPI = 300
+#: Resolution of each unit's PNG map (print quality too: the unit pages are printed).
+UNIT_MAP_DPI = PRINT_DPI
+#: Papers of the print maps of the area (each as a PNG and a PDF); unit maps are A4.
+PRINT_PAPERS = ("A4", "A3")
 #: Metres shown around a unit on its map.
 UNIT_MAP_MARGIN_M = 120.0
 #: Colours of the coverage-status classes (colour-blind safe, print safe).
-STATUS_COLOURS = {"walk_covered": "#1a9850", "covered": "#1a9850", "line_only": "#fdae61", "not_covered": "#d73027"}
+STATUS_COLOURS = {"walk_covered": COVERED, "covered": COVERED, "line_only": LINE_ONLY, "not_covered": NOT_COVERED}
 
 
 def slug(v: Any) -> str:
@@ -93,7 +99,10 @@ def basemap_layers(result: Any, area: Any = None) -> list:
     buildings = buildings[shapely.get_type_id(buildings) == 3] if len(buildings) else buildings
     layers: dict[str, gpd.GeoDataFrame] = {}
     if len(streets):
-        layers["streets"] = gpd.GeoDataFrame(geometry=[shapely.multilinestrings(streets)], crs=crs)
+        # touching street segments joined into long lines: a few thousand paths instead of tens of
+        # thousands (a PDF writes each path on its own)
+        merged = shapely.line_merge(shapely.multilinestrings(streets))
+        layers["streets"] = gpd.GeoDataFrame(geometry=[merged], crs=crs)
     if len(buildings):
         layers["buildings"] = gpd.GeoDataFrame(geometry=[shapely.multipolygons(buildings)], crs=crs)
     return osm_basemap_layers(**layers)
@@ -123,7 +132,11 @@ def _status_layer(status: gpd.GeoDataFrame, lang: str, *, show: bool = True, nam
 
 
 def audit_map_layers(result: Any, lang: str, *, status: gpd.GeoDataFrame | None = None) -> list:
-    """All map layers of an audit: park coverage, the method difference, then each extra analysis.
+    """All map layers of an audit, one group per analysis: park coverage first, then each further analysis.
+
+    Only the park-coverage story is on when the map opens (units by coverage,
+    with their names; residential land covered or not; blind spots; parks);
+    every other layer waits in its group of the layer control.
 
     Parameters
     ----------
@@ -133,26 +146,30 @@ def audit_map_layers(result: Any, lang: str, *, status: gpd.GeoDataFrame | None 
         :func:`coverage_status` of the result, if already computed.
     """
     L = lambda k: label(k, lang)
+    group = L("park_coverage")
     layers = park_map_layers(result.parks, result.study.units, lang)
     if set(result.parks.methods) == {"euclidean", "network"}:
         st = coverage_status(result.parks) if status is None else status
         if len(st):
             # under the parks, above the units: switched off at first (the residential layer shows one method)
-            layers.insert(2, _status_layer(st, lang, show=False))
+            layers.insert(2, dataclasses.replace(_status_layer(st, lang, show=False), group=group))
     if len(result.siting):
         s = result.siting.copy()
         s["new_residents"] = s["new_residents"].round(0)
         s["area_m2"] = s["area_m2"].round(0)
         layers.append(MapLayer(s, L("pocket_parks"), kind="polygon", color="#6a3d9a", fill_color="#cab2d6",
-                               fill_opacity=0.8, weight=2,
+                               fill_opacity=0.8, weight=2, show=False, group=group,
                                tooltip=[("step", L("step")), ("area_m2", L("area_m2")),
                                         ("new_residents", L("new_residents"))]))
     for name, a in result.analyses.items():
         try:
-            layers.extend(analysis_map_layers(a, lang))
+            extra = analysis_map_layers(a, lang)
         except Exception as exc:  # noqa: BLE001 - an analysis' map must not cost the whole report
             warnings.warn(f"{name}: its map layers failed ({exc}); left off the interactive map.",
                           GeoplanWarning, stacklevel=2)
+            continue
+        heading = label(name, lang)
+        layers.extend(dataclasses.replace(x, group=heading, show=False) for x in extra)
     return layers
 
 
@@ -398,12 +415,26 @@ def write_interactive_map(result: Any, folder: Path, lang: str, *, title: str,
     """
     layers = audit_map_layers(result, lang, status=status)
     m = interactive_map(layers, title=f"{title} · {label('park_coverage', lang)}", basemap="osm-data",
-                        basemap_layers=basemap_layers(result))
+                        basemap_layers=basemap_layers(result), lang=lang)
     return save_map(m, Path(folder) / "map.html")
 
 
+def print_jobs(layers: list, base: list, folder: Path, stem: str, kwargs: dict, *, key: str | None = None,
+               papers: Sequence[str] = PRINT_PAPERS) -> list[MapJob]:
+    """The print versions of one map: each paper as a 300 dpi PNG and a vector PDF (``maps/<stem>_<paper>.<ext>``).
+
+    The A4 PNG comes last, so a caller keeping one file per ``key`` keeps the one a page shows.
+    """
+    jobs = []
+    for paper in sorted(papers, key=lambda p: p == "A4"):
+        for fmt in ("pdf", "png"):
+            jobs.append(MapJob(layers, base, folder, f"maps/{stem}_{paper}.{fmt}",
+                               dict(kwargs, paper=paper, dpi=PRINT_DPI), key=key))
+    return jobs
+
+
 def print_map_jobs(result: Any, folder: Path, lang: str, *, area_name: str = "") -> list[MapJob]:
-    """The park-coverage print maps (A3 PDF, A4 PNG) and an A4 PNG per further analysis.
+    """The print maps: park coverage and each further analysis, A4 and A3, each a 300 dpi PNG and a vector PDF.
 
     Parameters
     ----------
@@ -417,12 +448,11 @@ def print_map_jobs(result: Any, folder: Path, lang: str, *, area_name: str = "")
     res = result
     folder = Path(folder)
     base = basemap_layers(res)
+    crs = res.study.crs
     title = f"{label('park_coverage', lang)} · {area_name}".rstrip(" ·")
     sub = res.config.rules.text(lang)
     layers = park_map_layers(res.parks, res.study.units, lang, for_print=True)
-    jobs = [MapJob(layers, base, folder, "maps/park_coverage_A3.pdf", dict(title=title, subtitle=sub, paper="A3", lang=lang)),
-            MapJob(layers, base, folder, "maps/park_coverage_A4.png",
-                   dict(title=title, subtitle=sub, paper="A4", dpi=PRINT_DPI, lang=lang))]
+    jobs = print_jobs(layers, base, folder, "park_coverage", dict(title=title, subtitle=sub, lang=lang, crs=crs))
     for name, a in res.analyses.items():
         try:
             al = [x for x in analysis_map_layers(a, lang) if getattr(x, "show", True)]
@@ -432,9 +462,8 @@ def print_map_jobs(result: Any, folder: Path, lang: str, *, area_name: str = "")
             continue
         if not al or all(len(x.gdf) == 0 for x in al):
             continue
-        jobs.append(MapJob(al, base, folder, f"maps/{slug(name)}_A4.png",
-                           dict(title=f"{label(name, lang)} · {area_name}".rstrip(" ·"), paper="A4", dpi=UNIT_MAP_DPI,
-                                lang=lang), key=name))
+        jobs += print_jobs(al, base, folder, slug(name),
+                           dict(title=f"{label(name, lang)} · {area_name}".rstrip(" ·"), lang=lang, crs=crs), key=name)
     return jobs
 
 
@@ -465,7 +494,7 @@ def unit_map_jobs(result: Any, folder: Path, lang: str, unit_ids: Sequence[Any],
     jobs = []
     for uid in unit_ids:
         layers, base = unit_map_layers(res, uid, lang, status=status)
-        jobs.append(MapJob(layers, base, folder, f"maps/units/{slug(uid)}.png",
-                           dict(title=f"{names.get(uid, uid)} · {label('park_coverage', lang)}",
-                                subtitle=(subtitles or {}).get(uid), paper="A4", dpi=UNIT_MAP_DPI, lang=lang)))
+        kwargs = dict(title=f"{names.get(uid, uid)} · {label('park_coverage', lang)}",
+                      subtitle=(subtitles or {}).get(uid), paper="A4", dpi=UNIT_MAP_DPI, lang=lang, crs=res.study.crs)
+        jobs += [MapJob(layers, base, folder, f"maps/units/{slug(uid)}.{fmt}", kwargs) for fmt in ("pdf", "png")]
     return jobs

@@ -167,7 +167,7 @@ def _change_maps(comp: Comparison, folder: Path, lang: str, quiet: bool | None) 
         all_layers += layers if not all_layers else layers[1:]
     if all_layers:
         m = interactive_map(all_layers, title=f"{label('coverage_change_map', lang)}: {comp.old.name} → {comp.new.name}",
-                            basemap="none")
+                            basemap="none", lang=lang)
         save_map(m, folder / "change_map.html")
         drawn.append("change_map.html")
     return drawn

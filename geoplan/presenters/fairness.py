@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from ..fairness.result import FairnessResult
 from ..i18n import text
 from ..maps.layers import MapLayer
+from ..maps.palettes import SCORE_5
 from ..maps.static import find_cjk_font
 
 __all__ = ["figures", "headline", "lorenz_chart", "map_layers", "ranking_chart"]
@@ -39,8 +40,8 @@ def map_layers(res: FairnessResult, lang: str = "en") -> list:
         u = res.units.copy()
         u["score"] = u["score"].round(1)
         layers.append(MapLayer(u, text("fairness.ranking_layer", lang), kind="polygon", column="score",
-                               cmap="RdYlGn", bins=[0, 20, 40, 60, 80, 100.0001], value_format="{:.0f}",
-                               fill_opacity=0.3, color="#444444",
+                               class_colors=SCORE_5, bins=[0, 20, 40, 60, 80, 100.0001], value_format="{:.0f}",
+                               fill_opacity=0.6, color="#444444", label_field="unit_name", key="fairness_units",
                                tooltip=[("rank", text("fairness.rank", lang)), ("unit_name", text("fairness.unit", lang)),
                                         ("score", text("fairness.score", lang))]))
     o = res.origins

@@ -76,7 +76,7 @@ def map_layers(res: GreenwayResult, lang: str = "en") -> list:
     L.append(MapLayer(lv, text("greenways.greenways_by_level", lang), kind="line", column="level", categories=lv_cats,
                       category_labels={k: lv_labels.get(k, k) for k in lv_cats}, weight=3.5, show=False, tooltip=tip))
     L.append(MapLayer(e, text("greenways.greenways_by_component", lang), kind="line", column="component_group",
-                      categories=cats, category_labels=labs, weight=3.5, tooltip=tip))
+                      categories=cats, category_labels=labs, weight=3.5, tooltip=tip, key="greenways_edges"))
     if len(res.gaps):
         g = res.gaps.copy()
         chosen = set(res.joining.links["gap_id"]) if res.joining is not None else set()
@@ -93,7 +93,7 @@ def map_layers(res: GreenwayResult, lang: str = "en") -> list:
         j["walk_m"] = j["walk_m"].round(0)
         j["straight_m"] = j["straight_m"].round(0)
         L.append(MapLayer(j, text("greenways.proposed_joining_links", lang), kind="line", color="#d7301f", weight=4.5,
-                          dash="8 5", tooltip=[("rank", text("greenways.rank", lang)), ("walk_m", text("greenways.length_m", lang)),
+                          dash="8 5", key="greenways_links", tooltip=[("rank", text("greenways.rank", lang)), ("walk_m", text("greenways.length_m", lang)),
                                                ("straight_m", text("greenways.straight_gap_m", lang)),
                                                ("via", text("greenways.via", lang))]))
     if res.reach is not None:
@@ -108,10 +108,10 @@ def map_layers(res: GreenwayResult, lang: str = "en") -> list:
         p["area_m2"] = p["area_m2"].round(0)
         p["gw_distance_m"] = p["gw_distance_m"].round(0)
         L.append(MapLayer(p, text("greenways.parks_linked_to_a_greenway", lang), kind="polygon", column="status",
-                          categories={"linked": "#238b45", "not_linked": "#cb181d"},
+                          categories={"linked": "#238b45", "not_linked": "#fdae61"},
                           category_labels={"linked": text("greenways.park_linked", lang, m=res.settings['reach']['park_link_m']),
                                            "not_linked": text("greenways.not_linked", lang)},
-                          fill_opacity=0.6, weight=1,
+                          fill_opacity=0.6, weight=1, key="greenways_parks",
                           tooltip=[("name", text("greenways.name", lang)), ("area_m2", text("greenways.area_m", lang)),
                                    ("gw_distance_m", text("greenways.to_greenway_m", lang))]))
         if "dPC" in p.columns and p["dPC"].notna().any():
@@ -189,7 +189,7 @@ def write_greenways(res: GreenwayResult, out: str | Path, *, lang: str = "en", o
             try:
                 base = {"streets": streets} if streets is not None else None
                 m = interactive_map(map_layers(res, lang), title=text("greenways.title", lang),
-                                    basemap="osm-data" if base else "auto", basemap_layers=base)
+                                    basemap="osm-data" if base else "auto", basemap_layers=base, lang=lang)
                 save_map(m, tmp / "map.html")
             except Exception as exc:  # noqa: BLE001 - a map failure must not lose the tables
                 warnings.warn(f"greenways: the map could not be drawn ({type(exc).__name__}: {exc}).", GeoplanWarning,

@@ -1,8 +1,11 @@
 """How the life-circle result is shown: map layers, headline, rule-dependent column labels.
 
-Drawn bottom to top: completeness choropleth per unit, isochrone bands, gap
-layers per category (hidden at start), homes coloured by completeness with a
-tooltip listing what each misses, facilities by category, planned facilities.
+Drawn bottom to top: completeness choropleth per unit (labelled with the unit
+names), isochrone bands, gap layers per category, homes coloured by
+completeness with a tooltip listing what each misses, facilities by category,
+planned facilities.  On at first (and on the print map): the choropleth, the
+homes and the homes gaining or planned facilities; the rest waits in the layer
+control.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from ..i18n import expand_templates, text
 from ..lifecircle.result import LifeCircleResult
 from ..lifecircle.rules import LifeCircleRules
 from ..maps.layers import MapLayer
+from ..maps.palettes import SCORE_5, VIRIDIS_4
 
 __all__ = ["column_labels", "headline", "map_layers"]
 
@@ -43,8 +47,9 @@ def map_layers(res: LifeCircleResult, lang: str = "en") -> list:
         ug["most_missing_label"] = ug["most_missing"].fillna("").map(lambda c: label.get(c, c))
         ug[col] = ug[col].astype(float)
         layers.append(MapLayer(
-            ug, text("lifecircle.choropleth", lang, lv=lv_text), kind="polygon", column=col, cmap="RdYlGn",
-            bins=[0, 20, 40, 60, 80, 100], value_format="{:.0f}%", fill_opacity=0.45,
+            ug, text("lifecircle.choropleth", lang, lv=lv_text), kind="polygon", column=col, class_colors=SCORE_5,
+            bins=[0, 20, 40, 60, 80, 100], value_format="{:.0f}%", fill_opacity=0.6, color="#444444",
+            label_field="unit_name", key="lifecircle_units",
             tooltip=[("unit_name", text("lifecircle.unit", lang)), (col, text("lifecircle.complete", lang) + " %"),
                      ("residents", text("lifecircle.residents", lang)), ("most_missing_label", text("lifecircle.most_missing", lang))]))
 
@@ -60,7 +65,7 @@ def map_layers(res: LifeCircleResult, lang: str = "en") -> list:
             layers.append(MapLayer(
                 ig.sort_values("minutes", ascending=False), text("lifecircle.iso", lang), kind="polygon", column="minutes",
                 categories=cats, category_labels={m: text("lifecircle.iso_band", lang, m=m, d=dist[m]) for m in bands},
-                fill_opacity=0.15, weight=0.8,
+                fill_opacity=0.15, weight=0.8, show=False, key="lifecircle_isochrones",
                 tooltip=[("label", text("lifecircle.name", lang)), ("minutes", "min"), ("residents", text("lifecircle.residents", lang))]))
 
     # gap layers per required category (own level)
@@ -84,8 +89,8 @@ def map_layers(res: LifeCircleResult, lang: str = "en") -> list:
                                "score": np.round(100 * o[f"score:{top.id}"].to_numpy(float), 0),
                                "missing": miss.to_numpy()}, geometry=o.geometry.values, crs=o.crs)
         layers.append(MapLayer(
-            hg, text("lifecircle.homes", lang, lv=lv_text), kind="point", column="score", cmap="RdYlGn",
-            bins=[0, 25, 50, 75, 100], value_format="{:.0f}%", radius_px=3.0,
+            hg, text("lifecircle.homes", lang, lv=lv_text), kind="point", column="score", class_colors=VIRIDIS_4,
+            bins=[0, 25, 50, 75, 100], value_format="{:.0f}%", radius_px=3.0, fill_opacity=0.85, key="lifecircle_origins",
             tooltip=[("unit_name", text("lifecircle.unit", lang)), ("residents", text("lifecircle.residents", lang)),
                      ("score", text("lifecircle.score", lang) + " %"), ("missing", text("lifecircle.missing", lang, lv=lv_text))]))
         if "e2sfca" in o:
@@ -109,7 +114,7 @@ def map_layers(res: LifeCircleResult, lang: str = "en") -> list:
         colours = {c: CATEGORY_COLOURS[rules.category_ids.index(c) % len(CATEGORY_COLOURS)] for c in present}
         layers.append(MapLayer(
             fg, text("lifecircle.facilities", lang), kind="point", column="category", categories=colours,
-            category_labels={c: label[c] for c in present}, radius_px=4.5,
+            category_labels={c: label[c] for c in present}, radius_px=4.5, show=False, key="lifecircle_facilities",
             tooltip=[("name", text("lifecircle.name", lang)), ("category_label", text("lifecircle.category", lang)), ("source", text("lifecircle.source", lang))]))
     if res.planned is not None and len(res.planned):
         pg = res.planned[["category", "name", "geometry"]].copy()

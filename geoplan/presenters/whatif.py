@@ -90,5 +90,5 @@ def write_whatif(res: WhatIfResult, out: str | Path, *, overwrite: bool = False,
                                           kind="polygon", color="#444444", fill_opacity=0.0, weight=1.5,
                                           tooltip=[("unit_name", text("whatif.unit", lang))]))
             if layers:
-                save_map(interactive_map(layers, title=text("whatif.title", lang)), tmp / "map.html")
+                save_map(interactive_map(layers, title=text("whatif.title", lang), lang=lang), tmp / "map.html")
     return Path(out).resolve()
