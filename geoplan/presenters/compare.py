@@ -18,14 +18,16 @@ from ..errors import UsageError
 from ..i18n import label, text
 from ..maps import interactive_map, save_map, static_map
 from ..maps.layers import MapLayer
+from ..maps.palettes import GAINED, LOST
 from ..folder import atomic_folder, write_folder
 from .html import Col, auto_table, esc, fmt_int, fmt_pct, fmt_pp, html_table, page, status_cell
 
 __all__ = ["CHANGE_COLOURS", "headline", "write_comparison"]
 
 #: Colours of the change classes on the maps.
-CHANGE_COLOURS = {"newly_covered": "#1a9850", "newly_uncovered": "#d73027", "still_covered": "#b8e186",
-                  "still_uncovered": "#fdd0a2"}
+#: Blue for better, red for worse, light tints for unchanged: apart in greyscale and for colour-blind readers.
+CHANGE_COLOURS = {"newly_covered": GAINED, "newly_uncovered": LOST, "still_covered": "#92c5de",
+                  "still_uncovered": "#fddbc7"}
 
 
 def headline(comp: Comparison, lang: str = "en") -> str:
@@ -157,8 +159,10 @@ def _change_maps(comp: Comparison, folder: Path, lang: str, quiet: bool | None) 
         rel = f"maps/coverage_change_{m}.png"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            static_map(layers, folder / rel, title=f"{label('coverage_change_map', lang)} · {label(m, lang)}",
-                       subtitle=f"{comp.old.name} → {comp.new.name}", paper="A4", dpi=150, lang=lang)
+            for ext in ("png", "pdf"):  # print quality: a 300 dpi PNG and a vector PDF
+                static_map(layers, folder / rel.replace(".png", f".{ext}"),
+                           title=f"{label('coverage_change_map', lang)} · {label(m, lang)}",
+                           subtitle=f"{comp.old.name} → {comp.new.name}", paper="A4", dpi=300, lang=lang)
         drawn.append(rel)
         for i, x in enumerate(layers):
             if i > 0 and x.name.startswith(label("units", lang)):

@@ -7,6 +7,7 @@ import numpy as np
 from ..compounds.result import CompoundResult
 from ..i18n import text
 from ..maps.layers import MapLayer
+from ..maps.palettes import GAINED, LOST
 
 __all__ = ["headline", "map_layers"]
 
@@ -53,7 +54,7 @@ def map_layers(res: CompoundResult, lang: str = "en") -> list:
         d = ch[["unit_name", "change", "residents", "geometry"]].dissolve(by=["unit_name", "change"], aggfunc={"residents": "sum"}).reset_index()
         d["residents"] = d["residents"].round(0)
         layers.append(MapLayer(d, text("compounds.changed_by_walls", lang), kind="polygon", column="change",
-                               categories={"lost": "#d73027", "gained": "#1a9850"},
+                               categories={"lost": LOST, "gained": GAINED},
                                category_labels={"lost": text("compounds.lost", lang),
                                                 "gained": text("compounds.gained", lang)},
                                fill_opacity=0.7, weight=0.5,

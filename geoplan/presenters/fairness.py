@@ -19,6 +19,9 @@ from ..maps.layers import MapLayer
 from ..maps.palettes import SCORE_5
 from ..maps.static import find_cjk_font
 
+#: Resolution of the charts (print quality, as the maps).
+PRINT_DPI = 300
+
 __all__ = ["figures", "headline", "lorenz_chart", "map_layers", "ranking_chart"]
 
 
@@ -97,7 +100,7 @@ def ranking_chart(ranking: pd.DataFrame, path: str | Path, lang: str = "en") -> 
         ax.set_xlabel(text("fairness.score_axis", lang))
         ax.set_title(text("fairness.ranking_title", lang))
         fig.tight_layout()
-        fig.savefig(path, dpi=150)
+        fig.savefig(path, dpi=PRINT_DPI)
     return Path(path)
 
 
@@ -115,7 +118,7 @@ def lorenz_chart(curves: pd.DataFrame, path: str | Path, lang: str = "en") -> Pa
         ax.legend(fontsize=7)
         ax.set_aspect("equal")
         fig.tight_layout()
-        fig.savefig(path, dpi=150)
+        fig.savefig(path, dpi=PRINT_DPI)
     return Path(path)
 
 

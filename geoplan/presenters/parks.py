@@ -57,7 +57,7 @@ def park_map_layers(cov: ParkCoverage, units: gpd.GeoDataFrame, lang: str = "en"
     else:
         layers.append(MapLayer(u, f"{L('units')}: {L('land_pct')} ({L(method)})", kind="polygon", column="land_pct",
                                bins=list(COVERAGE_BINS), class_colors=COVERAGE_6, value_format="{:.0f}",
-                               fill_opacity=0.5, weight=1.5, color="#444444", label_field="unit_name",
+                               fill_opacity=0.7, weight=1.5, color="#444444", label_field="unit_name",
                                searchable=True, group=group, key="units",
                                tooltip=[("unit_name", L("unit_name")), ("land_pct", L("land_pct")),
                                         ("residents_pct", L("residents_pct"))]))

@@ -9,6 +9,7 @@ import geopandas as gpd
 from ..i18n import text
 from ..maps import interactive_map, save_map
 from ..maps.layers import MapLayer
+from ..maps.palettes import GAINED, LOST
 from ..folder import atomic_folder, write_folder
 from ..whatif.proposal import WhatIfResult
 
@@ -36,7 +37,7 @@ def map_layers(res: WhatIfResult, lang: str = "en") -> list:
         d["residents"] = d["residents"].round(0)
         d["area_m2"] = d["area_m2"].round(0)
         layers.append(MapLayer(d, text("whatif.change", lang), kind="polygon", column="status",
-                               categories={"new": "#1a9850", "lost": "#d73027"},
+                               categories={"new": GAINED, "lost": LOST},
                                category_labels={"new": text("whatif.newly_served", lang),
                                                 "lost": text("whatif.no_longer_served", lang)},
                                fill_opacity=0.7, weight=0.5,
