@@ -256,7 +256,8 @@ def test_print_map_classes_apart_in_greyscale_and_for_colour_blind_readers(xiche
     from geoplan.presenters.parks import park_map_layers
 
     layers = park_map_layers(xicheng_audit.parks, xicheng_audit.study.units, "en", for_print=True)
-    layers += park_map_layers(xicheng_audit.parks, xicheng_audit.study.units, "en")  # the interactive choropleth
+    layers += [x for x in park_map_layers(xicheng_audit.parks, xicheng_audit.study.units, "en")
+               if x.key == "units"]  # the choropleth of the interactive map and of QGIS
     for name in ("lifecircle", "fairness"):
         layers += [x for x in presenters.map_layers(xicheng_audit.analyses[name], "en") if x.show]
     checked = []
@@ -298,17 +299,22 @@ def test_geopackage_layer_styles_read_back(xicheng_report_zh):
     assert [float(x.get("lower")) for x in r.iter("range")] == [0, 50, 70, 80, 90, 95]
     from geoplan.maps.palettes import COVERAGE_6, COVERED, NOT_COVERED
 
-    fills = [s.find("layer/prop[@k='color']").get("v") for s in r.iter("symbol")]
+    fills = [_rgb_of(s.find("layer/prop[@k='color']").get("v")) for s in r.iter("symbol")]
     assert fills == [_qgis_rgb(c) for c in COVERAGE_6]
     assert units.find("labeling/settings/text-style").get("fieldName") == "unit_name"
     cells = ET.fromstring(styles["residential_cells"]["styleQML"].split("\n", 1)[1]).find("renderer-v2")
-    got = {c.get("value"): s.find("layer/prop[@k='color']").get("v")
+    got = {c.get("value"): _rgb_of(s.find("layer/prop[@k='color']").get("v"))
            for c, s in zip(cells.iter("category"), cells.iter("symbol"))}
     assert got == {"covered": _qgis_rgb(COVERED), "not_covered": _qgis_rgb(NOT_COVERED)}
     blind = ET.fromstring(styles["blind_spots"]["styleQML"].split("\n", 1)[1])
     assert "b_diagonal" in {p.get("v") for p in blind.iter("prop") if p.get("k") == "style"}
     # GDAL lists the style table as a plain table
     assert "layer_styles" in layers or "layer_styles" in {n for n, _ in pyogrio.list_layers(gpkg)}
+
+
+def _rgb_of(qgis_colour: str) -> str:
+    """``r,g,b`` of a QGIS ``r,g,b,a`` colour (the alpha is the layer's fill opacity)."""
+    return ",".join(qgis_colour.split(",")[:3])
 
 
 def _qgis_rgb(hex_colour: str) -> str:

@@ -201,7 +201,8 @@ def test_one_page_and_one_map_per_unit(en, result):
         png = en / "maps" / "units" / f"{uid}.png"
         assert page.is_file() and png.is_file()
         with Image.open(png) as im:
-            assert im.size == (1754, 1240)  # A4 landscape at 150 dpi
+            assert im.size == (3508, 2480)  # A4 landscape at 300 dpi (#16: print quality)
+        assert (en / "maps" / "units" / f"{uid}.pdf").is_file()
         name = result.study.units.set_index("unit_id").loc[uid, "unit_name"]
         assert f"<h1>{name}</h1>" in page.read_text(encoding="utf-8")
     book = (en / "units" / "book.html").read_text(encoding="utf-8")
