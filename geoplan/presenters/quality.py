@@ -149,5 +149,5 @@ def tornado_chart(options: pd.DataFrame, path: str | Path, lang: str = "en", tit
         ax.set_xlabel(text("quality.tornado_axis", lang, base=base))
         ax.set_title(title, fontsize=10)
         fig.tight_layout()
-        fig.savefig(path, dpi=150)
+        fig.savefig(path, dpi=300)  # print quality, as every PNG in maps/ (#16)
     return Path(path)
