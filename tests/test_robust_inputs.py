@@ -286,3 +286,19 @@ def test_library_warnings_reach_the_user_once_in_plain_words():
     assert [r.category for r in log.records] == ["RuntimeWarning", "DeprecationWarning", "GeoplanWarning"]
     assert [r.shown for r in log.records] == [True, False, True]
     assert len(log.log_lines()) == 3
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_lifecircle_without_residents_says_homes_not_residents(tmp_path, capsys):
+    """Shanghai University's 2021 export has no residential buildings: no residents are known, so the life-circle
+    headline counts homes (each once) and says so, instead of a share "of residents"."""
+    pbf = SHARED / "corpus" / "cn_shanghai_baoshan_shu_2021.osm"
+    if not pbf.exists():
+        pytest.skip(f"real data not found: {pbf}")
+    assert main(["lifecircle", "--pbf", str(pbf), "--out", str(tmp_path / "lc"), "--no-maps"]) == 0
+    out = capsys.readouterr().out
+    assert "% of homes have a complete 15-minute circle" in out and "no residents known" in out
+    assert "of residents" not in out
+    s = json.loads((tmp_path / "lc" / "summary.json").read_text(encoding="utf-8"))
+    assert s["population"]["method"] == "none"

@@ -10,12 +10,10 @@ control.
 
 from __future__ import annotations
 
-import math
-
 import geopandas as gpd
 import numpy as np
 
-from ..i18n import expand_templates, text
+from ..i18n import expand_templates, number, text
 from ..lifecircle.result import LifeCircleResult
 from ..lifecircle.rules import LifeCircleRules
 from ..maps.layers import MapLayer
@@ -131,10 +129,13 @@ def headline(res: LifeCircleResult, lang: str = "en") -> str:
     top = rules.levels[-1]
     pct = res.complete_pct()
     sep = text("list_separator", lang)
-    missing = sep.join(text("lifecircle.headline_missing_item", lang, category=rules.category(c).text(lang), pct=p)
+    # no residents known: every home (or residential cell) counts once, and the sentence says so
+    homes = "weight" in res.overall.columns and str(res.overall["weight"].iloc[0]) == "origins"
+    item = "lifecircle.headline_missing_item_homes" if homes else "lifecircle.headline_missing_item"
+    missing = sep.join(text(item, lang, category=rules.category(c).text(lang), pct=p)
                        for c, p in res.most_missing(3)) or text("lifecircle.none", lang)
-    s = text("lifecircle.headline", lang, pct="n/a" if math.isnan(pct) else f"{pct:.1f}", level=top.text(lang),
-             distance_m=top.distance_m, missing=missing)
+    s = text("lifecircle.headline_homes" if homes else "lifecircle.headline", lang,
+             pct=number(pct, ".1f", lang), level=top.text(lang), distance_m=top.distance_m, missing=missing)
     absent = res.absent_categories()
     if absent:
         s += text("lifecircle.headline_absent", lang, categories=sep.join(rules.category(c).text(lang) for c in absent),
