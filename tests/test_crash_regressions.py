@@ -72,10 +72,10 @@ def test_xicheng_layers_without_residents_write_the_report(shared_data, two_jied
     assert "西长安街街道" in html and "新街口街道" in html
     assert not re.search(r">\s*nan\s*%?\s*<", html)  # an unknown figure is never printed as nan
     # the same pivot the report builds, on the written table: both methods keep a residents column
-    from geoplan.report import _method_pivot
+    from geoplan.presenters.pages.figures import method_pivot  # report._method_pivot of the crash, since moved
 
     bu = pd.read_csv(out / "tables" / "park_coverage_by_unit.csv")
-    piv = _method_pivot(bu[bu["scope"] == "all"], ["euclidean", "network"], ["unit_id", "unit_name"])
+    piv = method_pivot(bu[bu["scope"] == "all"], ["euclidean", "network"], ["unit_id", "unit_name"])
     assert {"residents_pct:euclidean", "residents_pct:network"} <= set(piv.columns)
     assert piv["residents_pct:euclidean"].isna().all()
 

@@ -135,7 +135,7 @@ def _complete(out: Path, removed: set) -> None:
     assert not re.search(r">\s*(nan|NaN|inf)\s*%?\s*<", page)
 
 
-@settings(max_examples=4, deadline=None, derandomize=True, database=None,
+@settings(max_examples=2, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(removed=st.sets(st.sampled_from(sorted(STRIP) + list(OTHER))), units=st.sampled_from(UNITS),
        historic=st.booleans(), population=st.booleans())
