@@ -292,3 +292,18 @@ def test_xicheng_tornado_charts_and_grade_layer(xicheng_quality, tmp_path):
     layer = presenters.map_layers(q, "en")[0]
     assert list(layer.gdf["grade"]) == list(q.completeness["grade"]) and len(layer.gdf) == 15
     assert "A" in presenters.headline(q, "en") and "moved most by" in presenters.headline(q, "en")
+
+
+def test_sensitivity_without_residents_is_undefined_not_a_warning():
+    # no residents known (no population source): the residents figures are undefined under every
+    # choice; the range says so (NaN) without a numpy warning, the land figures are still computed
+    import warnings
+
+    res = _toy_result()
+    res.parks.cells["residents"] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = run_sensitivity(res, load_settings()["sensitivity"])
+    r = s.ranges.set_index("figure")
+    assert np.isnan(r.loc["all:network:residents", "min"]) and np.isnan(r.loc["all:network:residents", "max"])
+    assert r.loc["all:network:land", "min"] == pytest.approx(100 / 3)

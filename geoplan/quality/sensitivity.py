@@ -351,8 +351,10 @@ def run_sensitivity(result: Any, settings: dict) -> Sensitivity:
         jl = run.figures(low)[key]
         jh = run.figures(high)[key]
         vals = np.r_[o["value"].to_numpy(float), jl, jh]
+        vals = vals[np.isfinite(vals)]  # a figure with no residents known is undefined under every choice
         most = max(swing, key=lambda c: swing[c]) if swing else None
-        ranges.append({"figure": key, "base": b, "min": float(np.nanmin(vals)), "max": float(np.nanmax(vals)),
+        ranges.append({"figure": key, "base": b, "min": float(vals.min()) if len(vals) else np.nan,
+                       "max": float(vals.max()) if len(vals) else np.nan,
                        "joint_low": jl, "joint_high": jh, "most_moving": most if most and swing[most] > 1e-9 else None,
                        "swing_pp": swing.get(most, 0.0) if most else 0.0,
                        "low_option": "; ".join(f"{c}={low[c]}" for c in CHOICES if low[c] != base[c]),
