@@ -43,6 +43,10 @@ from .sources.crs import to_crs
 from .sources.tags import match_tags, polygons
 from .study import Study, check_layer_datum, load_study
 from .targets import evaluate_targets
+from .i18n import text
+from .parks.fragments import fragment_homes_by_unit
+from .parks.fragments import fragment_pieces
+from .parks.fragments import fragment_summary
 
 __all__ = ["ANALYSES", "AuditResult", "audit_layers", "audit_summary", "audit_tables", "residential_definition", "run_audit",
            "run_park_audit", "with_data_grade"]
@@ -213,8 +217,6 @@ def run_audit(cfg: AuditConfig, area: Any = None, *, progress: Callable[[str], N
 
 def residential_definition(result: AuditResult) -> dict:
     """Which residential land the headline figures are measured on (mapped, or mapped + inferred)."""
-    from .i18n import text
-
     cells = result.parks.cells
     land = float(cells["area_m2"].sum())
     if "residential_source" not in cells.columns:
@@ -269,7 +271,6 @@ def audit_summary(result: AuditResult) -> dict:
         "targets": evaluate_targets(result),
     }
     if cov.on_fragments is not None:
-        from .parks.fragments import fragment_pieces, fragment_summary
 
         out["homes_on_fragments"] = {**fragment_summary(cov.on_fragments, cov.cells),
                                      "fragments": int(len(fragment_pieces(result.study.network))),
@@ -303,7 +304,6 @@ def audit_tables(result: AuditResult) -> dict[str, pd.DataFrame]:
         "pocket_park_sites": _int_columns(pd.DataFrame(result.siting.drop(columns="geometry")), ("step",)),
     }
     if cov.on_fragments is not None:
-        from .parks.fragments import fragment_homes_by_unit
 
         t["homes_on_fragments"] = pd.DataFrame(cov.on_fragments.drop(columns="geometry"))
         t["homes_on_fragments_by_unit"] = fragment_homes_by_unit(cov.on_fragments, cov.cells)

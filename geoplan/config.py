@@ -18,6 +18,7 @@ import yaml
 
 from ._util import deep_merge
 from .errors import DataError, UsageError
+from .samples import sample_config
 
 PRESET_DIR = Path(__file__).parent / "presets"
 MAX_RADIUS_M = 5000.0
@@ -361,7 +362,6 @@ def load_config(path: str | Path | None = None, *, sample: str | None = None, **
         given = (user or {}).get("inputs") or {}
         sample = None if (given.get("pbf") or overrides.get("pbf")) else "xicheng"
     if sample:
-        from .samples import sample_config
 
         file, smp = sample_config(sample)
         if file is not None:

@@ -29,6 +29,7 @@ import shapely
 
 from .errors import DataError, GeoplanWarning
 from .sources.tags import tag_values
+from .errors import UsageError
 
 __all__ = ["Population", "residential_cells", "population_from_raster", "population_from_buildings",
            "population_from_units", "assign_population", "residential_land_by_unit"]
@@ -462,7 +463,6 @@ def assign_population(study: Any, cells: gpd.GeoDataFrame, pop_cfg: dict, raster
     note_skip = ""
     if raster and has_units:
         if explicit:
-            from .errors import UsageError
 
             raise UsageError("two population sources: a population raster and the unit layer's population field "
                              f"{pop_cfg.get('unit_field')!r}.", hint="Give one of them.")

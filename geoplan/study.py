@@ -29,6 +29,13 @@ from .sources.osm import OSMSource, bundled_sample
 from .sources.tags import tag_values
 from .sources.tags import match_tags as _match_tags
 from .sources.tags import polygons as _polygons
+from .errors import UsageError
+from .network import MAIN_PIECE_SHARE
+from .sources.blocks import infer_residential_blocks
+from .sources.datum import check_datum_shift
+from .sources.datum import normalize_datum
+from .sources.population import unit_population
+from .sources.walkable import WALKING_RULES
 
 __all__ = ["Study", "load_study", "choose_crs", "check_layer_datum", "network_settings", "park_polygons", "read_walking_network",
            "EXTRA_MARGIN_M"]
@@ -137,8 +144,6 @@ def check_layer_datum(layer: gpd.GeoDataFrame, network: WalkNetwork, name: str, 
     GeoplanWarning
         When the layer looks shifted, with the declaration that fixes it.
     """
-    from .sources.datum import check_datum_shift, normalize_datum
-
     if layer is None or len(layer) == 0 or network.n_nodes == 0 or normalize_datum(declared) in ("gcj02", "bd09"):
         return None
     check = check_datum_shift(layer, network.edges[["geometry"]], source=source or name)
@@ -222,10 +227,6 @@ def network_settings(cfg: AuditConfig) -> dict:
     UsageError
         An unknown key, unknown walking rules or a share outside 0..1.
     """
-    from .errors import UsageError
-    from .network import MAIN_PIECE_SHARE
-    from .sources.walkable import WALKING_RULES
-
     out = {"walking_rules": "osm", "main_piece_share": MAIN_PIECE_SHARE}
     given = cfg.extra.get("network") or {}
     if not isinstance(given, dict):
@@ -454,7 +455,6 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
     say("reading units")
     unit_pop = None
     if user_units is not None:
-        from .sources.population import unit_population
 
         units = _to_crs(user_units, crs)
         unit_pop = unit_population(user_units, (cfg.population or {}).get("unit_field", "auto"),
@@ -518,8 +518,6 @@ def _inferred_residential(cfg: AuditConfig, osm: OSMSource, net: WalkNetwork, ar
                           other_land: gpd.GeoDataFrame | None, natural: gpd.GeoDataFrame | None,
                           parks: gpd.GeoDataFrame, crs: CRS, prov: dict, natural_out: list | None = None) -> gpd.GeoDataFrame:
     """Residential land inferred from the street blocks (:func:`geoplan.sources.blocks.infer_residential_blocks`)."""
-    from .sources.blocks import infer_residential_blocks
-
     s = dict(cfg.residential.get("inferred") or {})
     exclude, named = [], []
     if other_land is not None and len(other_land):

@@ -13,6 +13,7 @@ from ..errors import UsageError
 from ..i18n import label, number, text
 from ..settings import Reporter
 from ..sources.datum import normalize_datum
+from ..audit import residential_definition
 
 __all__ = ["DATUM_LAYERS", "Reporter", "add_input_arguments", "add_output_arguments", "config_from_args", "default_out", "error_line",
            "parse_datums", "print_summary"]
@@ -152,8 +153,6 @@ def default_out(cfg: Any) -> Path:
 
 def print_summary(result: Any, out: Path | None, lang: str) -> None:
     """A short table of the headline coverage figures on stdout."""
-    from ..audit import residential_definition
-
     ov = result.parks.overall
     ov = ov[ov["tier"] == "all"]
     print(f"\n{label('park_coverage', lang)} — {result.config.rules.text(lang)}")

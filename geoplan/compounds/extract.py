@@ -47,6 +47,10 @@ import shapely
 from ..errors import DataError, GeoplanWarning
 from ..network import WalkNetwork
 from ..sources.tags import tag_values
+from ..config import PRESET_DIR
+from ..config import read_yaml
+from ..errors import UsageError
+from ..sources.layers import read_layer
 
 __all__ = [
     "DEFAULTS",
@@ -113,8 +117,6 @@ def regional_rules() -> dict[str, dict]:
     dict
         Name -> ``{"title": ..., "basis": ..., "walled": {tag: [values]}}``.
     """
-    from ..config import PRESET_DIR, read_yaml
-
     data = read_yaml(PRESET_DIR / "walled-compounds.yaml") or {}
     return {str(k): v for k, v in data.items() if isinstance(v, dict)}
 
@@ -127,8 +129,6 @@ def regional_rule_tags(rule: Any) -> dict:
     UsageError
         An unknown rule name or a filter that is not a mapping of tag -> values.
     """
-    from ..errors import UsageError
-
     if rule is None or rule is False or rule == "":
         return {}
     if isinstance(rule, str):
@@ -149,7 +149,6 @@ def compound_settings(extra: Mapping | None = None) -> dict:
     out = copy.deepcopy(DEFAULTS)
     for k, v in (extra or {}).items():
         if k not in DEFAULTS:
-            from ..errors import UsageError
 
             raise UsageError(f"unknown compounds setting {k!r}.", hint=f"Known settings: {', '.join(DEFAULTS)}.")
         out[k] = copy.deepcopy(v)
@@ -157,7 +156,6 @@ def compound_settings(extra: Mapping | None = None) -> dict:
     ev = [ev] if isinstance(ev, str) else list(ev or [])
     bad = [e for e in ev if e not in ("walls", "gates")]
     if bad:
-        from ..errors import UsageError
 
         raise UsageError(f"unknown compound evidence {bad}.", hint="Use walls and/or gates (a regional rule is regional_rule).")
     out["evidence"] = ev
@@ -581,7 +579,6 @@ def compounds_from_osm(osm: Any, crs: Any, network: WalkNetwork | None, settings
 def _user_gates(settings: Mapping, crs: Any) -> gpd.GeoDataFrame | None:
     if not settings.get("gates"):
         return None
-    from ..sources.layers import read_layer
 
     g = read_layer(settings["gates"], what="compound gates", geom_types=("point",), name="compound_gates")
     g = g.to_crs(crs)
@@ -657,7 +654,6 @@ def load_compounds(result: Any, settings: Mapping | None = None) -> Compounds:
     s = compound_settings(settings if settings is not None else result.config.extra.get("compounds"))
     st = result.study
     if s.get("polygons"):
-        from ..sources.layers import read_layer
 
         poly = read_layer(s["polygons"], what="compounds", geom_types=("polygon",), name="compounds").to_crs(st.crs)
         gates = _user_gates(s, st.crs)

@@ -27,6 +27,11 @@ from ..parks.coverage import ParkCoverage, tier_sources
 from .extract import Compounds, compound_settings, load_compounds
 from .snapping import CompoundNetwork, CompoundSnap, compound_network, compound_snap
 from .walks import walk_split, walks_by_compound, walks_by_unit
+from ..fairness import park_distances
+from ..lifecircle import life_circle
+from ..lifecircle import snap_facilities
+from ..lifecircle import summarise_units
+from ..parks.coverage import summarise
 
 __all__ = [
     "BASE_CELL_COLUMNS",
@@ -62,8 +67,6 @@ def network_coverage_table(cells: gpd.GeoDataFrame, counted: pd.DataFrame, acces
                            network: Any, snapped: Snapped, has_historic: bool,
                            share: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Network coverage tables (overall, by unit) without the zones and blind spots of a full run."""
-    from ..parks.coverage import summarise
-
     d = tier_distances(network, counted, access, rules, snapped, share=share)
     c = pd.DataFrame(cells.drop(columns="geometry"))
     for k, v in d.items():
@@ -484,7 +487,6 @@ def run_compounds(result: Any, settings: Mapping | None = None) -> CompoundResul
     by_unit = compare_coverage(plain.by_unit, comp.by_unit, ["unit_id", "unit_name"], links[1], nearest[1])
     overall = compare_coverage(plain.overall, comp.overall, [], links[0], nearest[0])
 
-    from ..fairness import park_distances
 
     cap = ADDED_WALK_CAP_M
     plain_snap = st.network.snap(pts)
@@ -525,8 +527,6 @@ def run_compounds(result: Any, settings: Mapping | None = None) -> CompoundResul
 
 def _lifecircle(res: CompoundResult, lc: Any, network: Any) -> None:
     """Life circles of the same origins and facilities with the compound model."""
-    from ..lifecircle import life_circle, summarise_units
-
     o = lc.origins
     keep = [c for c in ("origin_id", "residents", "unit_id", "unit_name") if c in o.columns]
     origins = gpd.GeoDataFrame(o[keep].copy(), geometry=o.geometry.values, crs=o.crs)
@@ -539,7 +539,6 @@ def _lifecircle(res: CompoundResult, lc: Any, network: Any) -> None:
     by_unit, _ = summarise_units(table, lc.rules, facilities=fac)
     overall, _ = summarise_units(table, lc.rules, by=[], facilities=fac)
     # gate links only: ordinary snapping on the compound network
-    from ..lifecircle import snap_facilities
 
     fac_l = snap_facilities(lc.facilities.drop(columns=["snap_edge", "snap_along", "snap_m"], errors="ignore"), res.cnet.network)
     t_l = life_circle(res.cnet.network, origins, fac_l, lc.rules, search_limit_m=lc.settings.get("search_limit_m"))

@@ -29,6 +29,7 @@ from ..errors import DataError
 from ..network import Sources, WalkNetwork, multi_source, point_distances
 from .extract import corridor_mask
 from .topology import greenway_network
+from ..network import Snapped
 
 __all__ = ["CorridorContinuity", "corridor_continuity"]
 
@@ -187,7 +188,6 @@ def corridor_continuity(
             near = [str(names[e]) if isinstance(names[e], str) and off <= 100 else "" for e, off in zip(sm.edge, sm.offset)]
             br["near_street"] = near
             wm = np.full(len(br), np.nan)
-            from ..network import Snapped
 
             for r in range(len(br)):
                 if sa.offset[r] > access_snap_m or sb.offset[r] > access_snap_m:

@@ -24,6 +24,7 @@ import shapely
 
 from ..network import Snapped, Sources, WalkNetwork, multi_source, point_distances, reached_edge_parts
 from .topology import GreenwayNetwork
+from .gaps import greenway_access
 
 __all__ = ["GreenwayReach", "greenway_reach", "parks_linked"]
 
@@ -106,8 +107,6 @@ def greenway_reach(gw: GreenwayNetwork, walk: WalkNetwork, cells: gpd.GeoDataFra
     -------
     GreenwayReach
     """
-    from .gaps import greenway_access
-
     acc = access if access is not None else greenway_access(gw, walk, spacing_m=spacing_m, access_snap_m=access_snap_m)
     c = pd.DataFrame({
         "cell_id": cells["cell_id"].to_numpy() if "cell_id" in cells.columns else np.arange(len(cells)),

@@ -32,6 +32,7 @@ from .patches import PatchConnectivity, park_links, patch_connectivity
 from .reach import GreenwayReach, greenway_reach, parks_linked
 from .settings import load_settings
 from .topology import GreenwayNetwork, connectivity_indices, greenway_network
+from ..sources.datum import normalize_datum
 
 __all__ = ["GreenwayResult", "analyse_greenways", "greenway_datum", "run_greenways_for_audit", "load_greenway_segments"]
 
@@ -409,8 +410,6 @@ def greenway_datum(settings: dict, datums: Mapping[str, Any] | None = None) -> A
     UsageError
         The two declarations differ.
     """
-    from ..sources.datum import normalize_datum
-
     own, shared = settings.get("datum"), (datums or {}).get("greenways")
     if own and shared and normalize_datum(own) != normalize_datum(shared):
         raise UsageError(f"the greenway layers' datum is declared twice, differently: {own!r} (--greenways-datum, "

@@ -19,6 +19,7 @@ from .._util import weighted_quantile
 from ..network import Snapped, WalkNetwork, distances_by_group, sources_by_group
 from .facilities import snap_facilities
 from .rules import LifeCircleRules, load_lifecircle_rules
+from ..errors import DataError
 
 __all__ = [
     "category_distances",
@@ -171,7 +172,6 @@ def life_circle(
         fac = fac.assign(fac_id=np.arange(1, len(fac) + 1))
     unknown = sorted(set(fac["category"]) - set(rules.category_ids)) if len(fac) else []
     if unknown:
-        from ..errors import DataError
 
         raise DataError(f"facilities of unknown categories {unknown}.", hint=f"Known: {', '.join(rules.category_ids)}.")
     if "snap_edge" not in fac.columns:

@@ -29,6 +29,15 @@ from ..errors import DataError, GeoplanWarning, UsageError
 from ..network import Snapped, WalkNetwork
 from ..sources.tags import tag_table, tag_values
 from .rules import LifeCircleRules
+from ..sources.layers import read_layer
+from .vocabularies import IGNORED
+from .vocabularies import MAPPED
+from .vocabularies import Reading
+from .vocabularies import UNMAPPED
+from .vocabularies import classify_register
+from .vocabularies import detect_vocabulary
+from .vocabularies import list_vocabularies
+from .vocabularies import load_vocabulary
 
 __all__ = [
     "FACILITY_COLUMNS",
@@ -236,8 +245,6 @@ def _plain_share(values: pd.Series, rules: LifeCircleRules, category_map: Mappin
 
 def _plain_values_table(values: pd.Series, cats: pd.Series, category_map: Mapping | None, field_: str) -> pd.DataFrame:
     """The values table of a register read as ids, labels and aliases (same columns as a vocabulary's)."""
-    from .vocabularies import IGNORED, MAPPED, UNMAPPED
-
     user = {str(k).strip().lower() for k, v in (category_map or {}).items() if v is None}
     key = values.astype(str).str.strip()
     rows = []
@@ -277,9 +284,6 @@ def read_register_values(
     note : str
         One sentence: rows read, mapped, not facilities and unmapped, and the vocabulary.
     """
-    from ..sources.layers import read_layer
-    from .vocabularies import UNMAPPED, Reading, classify_register, detect_vocabulary, list_vocabularies, load_vocabulary
-
     path = Path(path)
     what = "planned facilities" if source == "planned" else "facilities"
     where = f"{what} layer {path}"

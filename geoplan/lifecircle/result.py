@@ -36,6 +36,8 @@ from .isochrones import isochrones
 from .origins import assign_units, origins_from_audit
 from .rules import LifeCircleRules, load_lifecircle_rules
 from .supply import e2sfca
+from ..errors import DataError
+from ..sources.layers import read_layer
 
 __all__ = ["LifeCircleResult", "run_lifecircle", "run_lifecircle_for_audit"]
 
@@ -338,7 +340,6 @@ def _iso_points(spec: Any, study: Any, fac: gpd.GeoDataFrame, rules: LifeCircleR
         f = fac[fac["category"] == spec].drop_duplicates("fac_id")
         pts = gpd.GeoDataFrame({"label": f["name"].fillna(spec).astype(str).to_numpy()}, geometry=f.geometry.values, crs=crs)
     else:
-        from ..sources.layers import read_layer
 
         g = read_layer(spec, datum=settings.get("isochrone_points_datum"), what="isochrone points")
         g = g.to_crs(crs)
@@ -516,8 +517,6 @@ def run_lifecircle(result: Any, settings: dict | None = None) -> LifeCircleResul
 
 def _run_e2sfca(settings: dict, rules: LifeCircleRules, net: Any, table: gpd.GeoDataFrame, osnap: Snapped, crs: Any,
                 units: gpd.GeoDataFrame, meta: dict) -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame]:
-    from ..errors import DataError
-    from ..sources.layers import read_layer
 
     path = settings["supply"]
     field_ = settings.get("capacity_field")

@@ -27,6 +27,10 @@ import pandas as pd
 from .._util import set_html_view
 from ..i18n import label
 from .html import esc, fmt_pct
+from .. import presenters
+from ..audit import AuditResult
+from ..maps.offline import inline_assets
+from ..parks.coverage import ParkCoverage
 
 __all__ = ["Inline", "output_folder", "result_html", "show", "small_map_png"]
 
@@ -54,8 +58,6 @@ def show(m: Any, height: int = 560) -> Inline:
     height : int
         Height of the map in the notebook (pixels).
     """
-    from ..maps.offline import inline_assets
-
     page = inline_assets(m.get_root().render())
     return Inline(f'<iframe srcdoc="{html.escape(page)}" style="width:100%;height:{int(height)}px;border:0"></iframe>')
 
@@ -136,10 +138,6 @@ def _coverage_map(cov: Any, units: Any) -> str | None:
 
 def result_html(obj: Any) -> str | None:
     """The HTML of a result in Jupyter: its headline figures as a table and a small map (None: plain repr)."""
-    from .. import presenters
-    from ..audit import AuditResult
-    from ..parks.coverage import ParkCoverage
-
     lang = getattr(getattr(obj, "config", None), "lang", "en")
     if isinstance(obj, AuditResult):
         lines = []

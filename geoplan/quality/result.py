@@ -28,6 +28,7 @@ from .completeness import (
     residential_far_from_ways,
 )
 from .sensitivity import Sensitivity, run_sensitivity
+from ..parks.access import ACCESS_RULES
 
 __all__ = ["PRESET", "QualityResult", "load_settings", "quality_for_audit", "run_quality"]
 
@@ -51,8 +52,6 @@ def load_settings(overrides: dict | None = None) -> dict:
 
 def _check(s: dict) -> None:
     """A bad value of the quality settings is a UsageError naming its key."""
-    from ..parks.access import ACCESS_RULES
-
     comp = s["completeness"]
     for m, ms in comp["measures"].items():
         for letter, v in (ms.get("grades") or {}).items():

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from ..errors import DataError
+from .._version import __version__
 
 __all__ = ["ExtractStats", "clip_extract", "merge_to_pbf", "file_bounds", "COMPLETE_ADMIN_LEVELS"]
 
@@ -101,7 +102,6 @@ def _check_input(path: Path) -> None:
 def _header(bbox: BBox | None, generator: str, extra: dict | None = None):
     import osmium
 
-    from .._version import __version__
 
     h = osmium.io.Header()
     h.set("generator", f"{generator} (geoplan {__version__})")

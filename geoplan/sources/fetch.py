@@ -38,6 +38,10 @@ from ..errors import DataError, GeoplanWarning, UsageError
 from .extract import ExtractStats, clip_extract, file_bounds, merge_to_pbf
 from .manifest import LICENCE, MANIFEST_NAME, sha256
 from .places import Place
+from .._version import __version__
+from .overpass import FetchError
+from .overpass import download
+from .overpass import split_bbox
 
 __all__ = ["FetchResult", "write_fetch", "extract_bbox", "osm_settings", "DEFAULT_MARGIN_M",
            "EXTRACT_NAME", "BOUNDARY_NAME"]
@@ -179,7 +183,6 @@ def _from_overpass(bbox: BBox, dest: Path, retries: int, say: Callable[[str], No
 
     import osmnx as ox
 
-    from .overpass import split_bbox
 
     tiles = split_bbox(bbox, float(ox.settings.max_query_area_size))
     if len(tiles) > 1:
@@ -199,8 +202,6 @@ def _from_overpass(bbox: BBox, dest: Path, retries: int, say: Callable[[str], No
 
 def _download_tile(tile: BBox, retries: int, scratch: str, say: Callable[[str], None], depth: int = 0) -> list:
     """The answers for one box; a box the server stops for time or memory is asked again as four smaller ones."""
-    from .overpass import FetchError, download
-
     try:
         a = download(tile, retries=retries, scratch=scratch, progress=say)
     except FetchError as exc:
@@ -228,7 +229,6 @@ def _warn_partial(src: Path, place: Place) -> None:
 
 def _manifest(place: Place, margin_m: float, bbox: BBox, source: dict, stats: ExtractStats,
               data_date: str | None, origin: str, folder: Path) -> dict:
-    from .._version import __version__
 
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     files = {}

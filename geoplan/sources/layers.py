@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from ..errors import DataError, GeoplanWarning
+from .datum import to_wgs84
 
 __all__ = ["NAME_FIELDS", "NameField", "find_name_field", "read_layer", "read_points_csv", "repair_geometries"]
 
@@ -198,7 +199,6 @@ def read_layer(
             f"inputs: datums: {key}: wgs84) or save the file with a CRS.",
         )
     if datum is not None:
-        from .datum import to_wgs84
 
         gdf = to_wgs84(gdf, datum, source=src)
     elif not gdf.crs.equals("EPSG:4326"):

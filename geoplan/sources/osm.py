@@ -20,6 +20,8 @@ import geopandas as gpd
 import pandas as pd
 
 from ..errors import DataError, NoWalkingNetworkError, UsageError
+from .walkable import WALKING_RULES
+from .walkable import walkable
 
 __all__ = ["OSMSource", "bundled_sample"]
 
@@ -164,8 +166,6 @@ class OSMSource:
         edges : GeoDataFrame with ``u``, ``v`` (OSM node ids), ``id``, ``highway``, ``name``
             and ``walk_rule`` (the rule that opened the way; ``pyrosm`` with the pyrosm filter)
         """
-        from .walkable import WALKING_RULES, walkable
-
         if rules not in WALKING_RULES:
             raise UsageError(f"unknown walking rules {rules!r}.", hint=f"Use one of {', '.join(WALKING_RULES)}.")
         res = self._get("get_network", network_type="all" if rules == "osm" else "walking", nodes=True)

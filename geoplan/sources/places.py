@@ -21,6 +21,8 @@ import pandas as pd
 import shapely
 
 from ..errors import DataError, UsageError
+from .layers import read_layer
+from .overpass import network_reason
 
 __all__ = ["Place", "place_from_bbox", "place_from_file", "place_from_name", "bundled_layers", "parse_bbox"]
 
@@ -178,8 +180,6 @@ def place_from_file(path: str | os.PathLike, *, select: Sequence[str] = (), name
     layer : str, optional
         Layer inside a multi-layer file.
     """
-    from .layers import read_layer
-
     gdf = read_layer(path, layer=layer, datum=datum, what="boundary", geom_types=("polygon",), name="boundary")
     gdf = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon"])]
     if gdf.empty:
@@ -277,7 +277,6 @@ def _geocode(name: str) -> Place:
     import requests
     from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 
-    from .overpass import network_reason
 
     st = ox.settings
     try:

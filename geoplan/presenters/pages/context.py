@@ -14,6 +14,7 @@ import geopandas as gpd
 from ..._version import __version__
 from ...errors import GeoplanWarning
 from ...i18n import label, text
+from ...audit import with_data_grade
 
 __all__ = ["PageContext", "area_name", "make_context", "report_title", "slug", "unit_file"]
 
@@ -76,7 +77,6 @@ class PageContext:
                 self._tables[name] = dict(a.tables())
                 q = self.result.analyses.get("quality")
                 if q is not None and name != "quality":  # the data grade beside every per-unit figure
-                    from ...audit import with_data_grade
 
                     self._tables[name] = {k: with_data_grade(v, q.grades()) for k, v in self._tables[name].items()}
             except Exception as exc:  # noqa: BLE001 - an analysis' tables must not cost the whole report
