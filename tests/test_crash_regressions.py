@@ -119,3 +119,34 @@ def test_batch_with_maps_area_without_parks(shared_data, tmp_path, capsys):
     (area,) = [p for p in (tmp_path / "out").iterdir() if p.is_dir() and (p / "summary.json").exists()]
     assert (area / "map.html").exists() and (area / "index.html").exists()
     assert not (tmp_path / "out" / "errors").exists() or not any((tmp_path / "out" / "errors").iterdir())
+
+
+def test_no_blind_spot_at_all_draws_the_maps():
+    """Every home covered by both methods (the corpus' Neukölln extract, 2024): the blind-spot layer is empty.
+
+    It had no ``rank`` column then, and drawing the maps ended every command on that extract with
+    ``error: Layer 'Blind spots (walking network)' has no column 'rank'`` (exit 3, no folder), blaming the data.
+    Here: one park, two homes beside it, so nothing is left uncovered.
+    """
+    import shapely
+
+    import geoplan
+    from geoplan.parks import park_coverage, select_parks
+    from geoplan.presenters.parks import park_map_layers
+    from geoplan.residents import residential_cells
+
+    crs = "EPSG:32650"
+    park = gpd.GeoDataFrame({"name": ["P"]}, geometry=[shapely.box(0, 0, 100, 100)], crs=crs)
+    homes = gpd.GeoDataFrame(geometry=[shapely.box(100, 0, 200, 50), shapely.box(100, 50, 200, 100)], crs=crs)
+    units = gpd.GeoDataFrame({"unit_id": [1], "unit_name": ["U"]}, geometry=[shapely.box(-500, -500, 600, 600)], crs=crs)
+    cells = residential_cells(homes, units, None, 25)
+    cells["residents"] = cells["area_m2"] / 100
+    rules = geoplan.load_rules("cn-garden-city")
+    cov = park_coverage(cells, select_parks(park, rules), rules, methods=("euclidean",))
+    assert cov.coverage("euclidean") == pytest.approx(100.0)
+    assert cov.blind_spots.empty
+    # the columns of a non-empty result: the maps and the report read them
+    assert list(cov.blind_spots.columns) == ["method", "rank", "unit_id", "unit_name", "area_m2", "residents", "geometry"]
+    layers = park_map_layers(cov, units, "en")
+    (blind,) = [ly for ly in layers if ly.key == "blind_spots"]
+    assert blind.gdf.empty and blind.empty_label  # drawn as "none in the area"

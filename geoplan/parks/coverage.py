@@ -258,8 +258,11 @@ def _blind_spots(cells: gpd.GeoDataFrame, method: str, zone: Any) -> gpd.GeoData
                            "residents": cells["residents"].to_numpy() * frac},
                           geometry=part, crs=cells.crs)
     df = df[~df.geometry.is_empty & (df.geometry.area > 0.01)]
-    if df.empty:
-        return gpd.GeoDataFrame({"method": [], "unit_id": [], "unit_name": [], "area_m2": [], "residents": []},
+    if df.empty:  # the columns of a non-empty result (the maps and the report read 'rank'), no rows
+        return gpd.GeoDataFrame({"method": pd.Series([], dtype=object), "rank": pd.Series([], dtype=np.int64),
+                                 "unit_id": cells["unit_id"].iloc[:0].to_numpy(),
+                                 "unit_name": cells["unit_name"].iloc[:0].to_numpy(),
+                                 "area_m2": pd.Series([], dtype=float), "residents": pd.Series([], dtype=float)},
                                 geometry=[], crs=cells.crs)
     pieces = []
     for (uid, uname), grp in df.groupby(["unit_id", "unit_name"], sort=True):
