@@ -442,7 +442,8 @@ def load_study(cfg: AuditConfig, area: Any = None, *, progress: Any = None, reac
             f"no residential land inside the study area ({prov['residential']}"
             f"{'; none inferred from street blocks either' if infer else ''}).",
             hint="Give a land-use layer with --residential FILE --residential-field FIELD --residential-class VALUE "
-            "(and check that it covers the study area), or infer it from street blocks with --infer-residential.",
+            "(and check that it covers the study area)"
+            + ("." if infer else ", or infer it from street blocks with --infer-residential."),
         )
 
     say("reading buildings")

@@ -476,8 +476,9 @@ def test_no_residential_land_in_a_streets_only_extract(capsys, tmp_path, shared_
     pbf = shared_data("osm", "xicheng_streets_2024-03.osm.pbf")
     area = tmp_path / "block.geojson"
     gpd.GeoDataFrame(geometry=[shapely.box(116.370, 39.930, 116.378, 39.936)], crs="EPSG:4326").to_file(area)
-    rc, err = cli(capsys, *audit(tmp_path, "--pbf", pbf, "--area", area, "--rules", "who-300m"))
-    assert_error(rc, err, EXIT_DATA, "no residential land inside the study area (OpenStreetMap", "--residential FILE")
+    rc, err = cli(capsys, *audit(tmp_path, "--pbf", pbf, "--area", area, "--rules", "who-300m", "--no-infer-residential"))
+    assert_error(rc, err, EXIT_DATA, "no residential land inside the study area (OpenStreetMap", "--residential FILE",
+                 "infer it from street blocks with --infer-residential")  # the option that would give some (#14)
 
 
 # =================================================================== user layers

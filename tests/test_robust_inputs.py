@@ -150,15 +150,16 @@ def _unit_names(layer: gpd.GeoDataFrame) -> list[str]:
 
 @needs_beijing
 @pytest.mark.shared
-def test_greenway_named_by_its_chinese_field(tmp_path):
+@pytest.mark.parametrize("field", ["绿道名称", "greenway", "名称", "NAME"])
+def test_greenway_named_by_its_chinese_field(tmp_path, field):
     g = gpd.read_file(RING)
-    g["绿道名称"] = "环二环城市绿道"
+    g[field] = "环二环城市绿道"
     g.to_file(tmp_path / "ring.geojson", driver="GeoJSON")
     from geoplan.greenways import read_greenway_layers
 
-    with pytest.warns(GeoplanWarning, match="has no field 'name': names taken from its field '绿道名称'"):
+    with pytest.warns(GeoplanWarning, match=f"has no field 'name': names taken from its field '{field}'"):
         segs = read_greenway_layers([tmp_path / "ring.geojson"], datum="gcj02")
-    assert set(segs["name"]) == {"环二环城市绿道"}
+    assert set(segs["name"]) == {"环二环城市绿道"}  # not the file's name
 
 
 @needs_beijing
