@@ -34,7 +34,9 @@ import pytest
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 CHROMEDRIVER_CANDIDATES = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
-LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:", "chrome:", "devtools:")
+#: Requests that leave nothing: the page's own files, and Chromium's internal pages (its new-tab page fetches
+#: ``chrome-untrusted://new-tab-page/...`` now and then, whatever page is opened).
+LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:", "chrome:", "chrome-untrusted:", "chrome-search:", "devtools:")
 
 #: JavaScript that counts what Leaflet drew; returns a JSON-able dict.
 _PROBE_JS = """
