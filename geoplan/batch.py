@@ -86,6 +86,7 @@ from .folder import write_tables_csv, write_tables_xlsx
 from .outputs import write_audit
 from .settings import WarningLog
 from .sources.layers import find_name_field, read_layer
+from .sources.shared import sharing
 
 __all__ = [
     "Area",
@@ -528,7 +529,9 @@ def audit_area(task: AreaTask) -> dict:
     sink = io.StringIO()
     # pyrosm's progress lines would interleave on the client's terminal: printed output is dropped;
     # warnings are kept (each once) for the status table and the area's geoplan.log
-    with WarningLog() as caught, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+    # the inputs that do not depend on the area (user layers, a converted XML extract) are loaded once per
+    # process and shared by the areas of the same extract (geoplan.sources.shared)
+    with WarningLog() as caught, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), sharing():
         try:
             result = run_audit(task.config, task.geometry, analyses=task.analyses)
             # not done (or redo): a folder without the done-marker is replaced

@@ -9,6 +9,7 @@ units are clipped to the boundary (only they are measured).
 from __future__ import annotations
 
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,7 +147,7 @@ def check_layer_datum(layer: gpd.GeoDataFrame, network: WalkNetwork, name: str, 
     """
     if layer is None or len(layer) == 0 or network.n_nodes == 0 or normalize_datum(declared) in ("gcj02", "bd09"):
         return None
-    check = check_datum_shift(layer, network.edges[["geometry"]], source=source or name)
+    check = check_datum_shift(layer, _datum_reference(network), source=source or name)
     if check.suspected is not None:
         warnings.warn(
             f"{check.message} On the command line: --datum {name}={check.suspected}; in a config file: "
@@ -155,6 +156,22 @@ def check_layer_datum(layer: gpd.GeoDataFrame, network: WalkNetwork, name: str, 
             stacklevel=3,
         )
     return check
+
+
+#: The street network last prepared as the datum reference, and the reference (every user layer of an
+#: audit is checked against the same network: projected, hulled and indexed once, not per layer).
+_DATUM_REF: list = [None, None]
+
+
+def _datum_reference(network: WalkNetwork) -> Any:
+    from .sources.datum import prepare_reference
+
+    edges = network.edges
+    key = (id(edges), len(edges))
+    held = _DATUM_REF[0][0]() if _DATUM_REF[0] is not None else None
+    if held is not network or _DATUM_REF[0][1] != key:
+        _DATUM_REF[:] = [(weakref.ref(network), key), prepare_reference(edges[["geometry"]])]
+    return _DATUM_REF[1]
 
 
 def _check_layers_near_extract(osm: OSMSource, layers: list[tuple[str, gpd.GeoDataFrame]], crs: Any, pbf: str,

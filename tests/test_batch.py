@@ -484,3 +484,56 @@ def test_base_configuration_files_of_the_analyses_resolved(tmp_path):
     b = load_batch(tmp_path / "b.yaml")
     fac = Path(b.area_config(b.areas[0]).extra["lifecircle"]["facilities"])
     assert fac.is_absolute() and fac.exists()
+
+
+# ------------------------------------------------------------------ the inputs of one extract, loaded once
+@pytest.fixture(scope="module")
+def xicheng_shared_run(tmp_path_factory):
+    """Three Xicheng jiedao audited as a batch worker audits them (one process, one after the other),
+    and the same three audited one by one without sharing anything."""
+    from geoplan.batch import AreaTask, _analyses, audit_area
+    from geoplan.samples import data_dir
+    from geoplan.sources import shared
+
+    d = tmp_path_factory.mktemp("xicheng-shared")
+    spec = load_batch({"base": str(data_dir() / "xicheng.yaml"), "out": str(d / "out"),
+                       "areas": {"units": str(data_dir() / "xicheng_jiedao_worldpop.geojson"), "name_field": "name"}})
+    picked = [a for a in spec.areas if any(k in a.name for k in ("椿树", "大栅栏", "天桥"))]
+    assert len(picked) == 3
+    analyses = _analyses(spec.analyses)
+    shared.clear()
+    counts, statuses = [], []
+    for a in picked:
+        before = shared.load_counts().get("layer", 0)
+        statuses.append(audit_area(AreaTask(a.name, a.slug, spec.area_config(a), a.geometry, str(spec.folder(a)),
+                                            False, analyses)))
+        counts.append(shared.load_counts().get("layer", 0) - before)
+    ref = serial_reference(replace(spec, areas=tuple(picked)), d / "serial")
+    return spec, picked, statuses, counts, ref, d / "serial"
+
+
+@pytest.mark.slow
+def test_batch_loads_the_layers_of_an_extract_once(xicheng_shared_run):
+    """The first area reads the user layers (units, parks, land use, natural areas, facilities), the next
+    areas of the same extract reuse them: reading them again per area fails this test."""
+    _, _, statuses, counts, _, _ = xicheng_shared_run
+    assert [s["status"] for s in statuses] == ["ok"] * 3, [s.get("error") for s in statuses]
+    assert counts[0] >= 5, counts  # units, parks, land use, natural areas, life-circle facilities
+    assert counts[1:] == [0, 0], counts
+
+
+@pytest.mark.slow
+def test_batch_areas_identical_to_separate_audits(xicheng_shared_run):
+    """Each jiedao's tables and summary.json, audited after others in the same process, are byte for byte
+    those of its own audit; its warnings too (the shared reads raise theirs again)."""
+    spec, picked, statuses, _, ref, ref_dir = xicheng_shared_run
+    for a, st in zip(picked, statuses):
+        assert_same_folders(spec.folder(a), ref_dir / a.slug)
+        summary = json.loads((spec.folder(a) / "summary.json").read_text(encoding="utf-8"))
+        ov = ref[a.slug].parks.overall
+        e = ov[(ov["scope"] == "all") & (ov["tier"] == "all") & (ov["method"] == "euclidean")].iloc[0]
+        assert st["euclidean_land_pct"] == pytest.approx(e["land_pct"], abs=5e-7)  # summary.json: 6 decimals
+        assert summary["population"]["total"] == pytest.approx(ref[a.slug].population.total)
+        got = set((st.get("warnings") or "").split(" | "))
+        want = {r.message for r in ref[a.slug].warnings if r.shown}
+        assert want and want <= got, want - got

@@ -34,7 +34,7 @@ import functools
 
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Any, Callable, Union
 
 import geopandas as gpd
 import numpy as np
@@ -50,6 +50,8 @@ __all__ = [
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "check_datum_shift",
+    "DatumReference",
+    "prepare_reference",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "normalize_datum",
@@ -495,6 +497,42 @@ def _utm_crs(bounds: tuple[float, float, float, float]) -> pyproj.CRS:
     return gpd.GeoSeries([shapely.box(*bounds)], crs="EPSG:4326").estimate_utm_crs()
 
 
+@dataclass(frozen=True)
+class DatumReference:
+    """A WGS 84-true reference layer made ready for :func:`check_datum_shift` (see :func:`prepare_reference`).
+
+    An audit checks every user layer against the same street network: preparing it once
+    (projected to UTM, its hull and search tree) gives each check the same figures.
+    """
+
+    to_metric: Any
+    hull: Any
+    tree: Any
+
+
+def prepare_reference(reference: gpd.GeoDataFrame) -> DatumReference:
+    """The reference of :func:`check_datum_shift` projected to its UTM zone, with its convex hull and search tree.
+
+    Raises
+    ------
+    geoplan.errors.DataError
+        If ``reference`` has no CRS.
+    """
+    if reference.crs is None:
+        raise DataError("the layer has no coordinate reference system; cannot check its datum.",
+                        source="reference layer", hint="Declare it, e.g. --datum wgs84 / datum: gcj02.")
+    ref = reference.to_crs(epsg=4326)
+    ref_geoms = np.asarray(ref.geometry.values)
+    ref_geoms = ref_geoms[~(shapely.is_missing(ref_geoms) | shapely.is_empty(ref_geoms))]
+    if ref_geoms.size == 0:
+        return DatumReference(None, None, None)
+    utm = _utm_crs(tuple(float(v) for v in shapely.total_bounds(ref_geoms)))
+    to_metric = pyproj.Transformer.from_crs("EPSG:4326", utm, always_xy=True)
+    ref_metric = shapely.transform(ref_geoms, to_metric.transform, interleaved=False)
+    hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(ref_metric)))
+    return DatumReference(to_metric, hull, shapely.STRtree(ref_metric))
+
+
 def check_datum_shift(
     layer: gpd.GeoDataFrame,
     reference: gpd.GeoDataFrame,
@@ -527,8 +565,9 @@ def check_datum_shift(
     ----------
     layer : geopandas.GeoDataFrame
         The layer to check, with a CRS (as declared or labelled).
-    reference : geopandas.GeoDataFrame
-        A WGS 84-true reference layer with a CRS, overlapping ``layer``.
+    reference : geopandas.GeoDataFrame or DatumReference
+        A WGS 84-true reference layer with a CRS, overlapping ``layer`` (or the same
+        prepared once by :func:`prepare_reference`, to check several layers against it).
     source : str, optional
         Name of the layer for messages.
     sample : int, default 2000
@@ -556,23 +595,18 @@ def check_datum_shift(
     if sample < 1:
         raise UsageError(f"sample must be a positive number of vertices, not {sample!r}.")
     for frame, what in ((layer, name), (reference, "reference layer")):
-        if frame.crs is None:
+        if not isinstance(frame, DatumReference) and frame.crs is None:
             raise DataError(
                 "the layer has no coordinate reference system; cannot check its datum.",
                 source=what,
                 hint="Declare it, e.g. --datum wgs84 / datum: gcj02.",
             )
-    ref = reference.to_crs(epsg=4326)
-    ref_geoms = np.asarray(ref.geometry.values)
-    ref_geoms = ref_geoms[~(shapely.is_missing(ref_geoms) | shapely.is_empty(ref_geoms))]
+    ref = reference if isinstance(reference, DatumReference) else prepare_reference(reference)
     nan = float("nan")
-    if ref_geoms.size == 0:
+    if ref.tree is None:
         message = f"{name}: the reference layer is empty; datum not checked."
         return DatumCheck(0, nan, nan, nan, None, message, source)
-    utm = _utm_crs(tuple(float(v) for v in shapely.total_bounds(ref_geoms)))
-    to_metric = pyproj.Transformer.from_crs("EPSG:4326", utm, always_xy=True)
-    ref_metric = shapely.transform(ref_geoms, to_metric.transform, interleaved=False)
-    hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(ref_metric)))
+    to_metric, hull, tree = ref.to_metric, ref.hull, ref.tree
 
     lay = layer.to_crs(epsg=4326)
     coords = shapely.get_coordinates(np.asarray(lay.geometry.values))
@@ -590,8 +624,6 @@ def check_datum_shift(
             "datum not checked.",
             source,
         )
-
-    tree = shapely.STRtree(ref_metric)
 
     def _median(x: np.ndarray, y: np.ndarray) -> float:
         _, dist = tree.query_nearest(shapely.points(x, y), return_distance=True, all_matches=False)

