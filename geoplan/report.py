@@ -9,10 +9,10 @@ writes, beside the tables and the GeoPackage::
     units/<unit_id>.html        one page per unit ("one map, one page"), printable on A4
     units/book.html             every unit page in one printable file
     map.html                    the interactive map (opens offline, every asset inlined)
-    maps/park_coverage_A4.png   print map, A4 landscape
-    maps/park_coverage_A3.pdf   print map, A3 landscape (vector)
-    maps/units/<unit_id>.png    each unit's map
-    maps/<analysis>_A4.png      each further analysis' map
+    maps/park_coverage_A4.png   print map, A4 landscape, 300 dpi; also _A4.pdf, _A3.png, _A3.pdf (vector PDFs)
+    maps/units/<unit_id>.png    each unit's map, A4 (and its .pdf)
+    maps/<analysis>_A4.png      each further analysis' map (A4 and A3, PNG and PDF)
+                                the pages link every one of these files (PageContext.print_links)
 
 Every page is self-contained HTML (inline CSS, no script, no web font), so the
 folder can be zipped, mailed and opened offline.  Every label, legend, table
@@ -119,6 +119,7 @@ def write_maps_and_report(result: Any, folder: Path, lang: str, *, tables: dict,
     t = time.perf_counter()
     jobs = _print_map_jobs(ctx) + _unit_map_jobs(ctx, unit_ids)
     timings["map layers"] = time.perf_counter() - t
+    ctx.map_files = tuple(j.rel for j in jobs)  # the unit pages, written while the maps are drawn, link them all
     with MapRenderer(jobs, workers=workers, quiet=quiet, desc=label("maps", lang)) as renderer:
         say(text("report.step_interactive", lang))
         t = time.perf_counter()
@@ -133,6 +134,7 @@ def write_maps_and_report(result: Any, folder: Path, lang: str, *, tables: dict,
         drawn = renderer.wait()
         timings["waiting for the static maps"] = time.perf_counter() - t
     ctx.maps = {j.key: j.rel for j in jobs if j.key and j.rel in drawn}
+    ctx.map_files = tuple(r for r in ctx.map_files if r in drawn)  # the index links the maps drawn
     say(text("report.step_index", lang))
     t = time.perf_counter()
     pages.write_index(ctx)

@@ -116,6 +116,24 @@ def test_long_tables_are_linked_never_inlined(xc_zh):
 
 
 @pytest.mark.slow
+def test_report_links_every_print_map_variant(xc_zh):
+    """Every print map file (A4 and A3, PNG and PDF; each unit's PNG and PDF) is linked from a page of the report."""
+    linked = set()
+    for page in [xc_zh / "index.html", *sorted((xc_zh / "units").glob("*.html"))]:
+        for href in re.findall(r"href=['\"]([^'\"#]+)", page.read_text(encoding="utf-8")):
+            linked.add((page.parent / href).resolve())
+    files = sorted(p for p in (xc_zh / "maps").rglob("*") if p.suffix in (".png", ".pdf"))
+    assert len(files) >= 2 * (4 * 2 + 15)  # park coverage and three analyses on A4 and A3, 15 units, each PNG and PDF
+    missing = [p.relative_to(xc_zh).as_posix() for p in files if p.resolve() not in linked]
+    assert not missing, missing
+    # the park chapter offers all four versions of its map, each named by paper and format
+    index = (xc_zh / "index.html").read_text(encoding="utf-8")
+    for paper in ("A4", "A3"):
+        for fmt in ("png", "pdf"):
+            assert f"<a href='maps/park_coverage_{paper}.{fmt}'>{paper} {fmt.upper()}</a>" in index
+
+
+@pytest.mark.slow
 @pytest.mark.browser
 def test_page_one_prints_on_two_a4_pages(xc_zh, tmp_path):
     n = print_pdf(xc_zh / "index.html", tmp_path / "page-one.pdf", only="#page-one")

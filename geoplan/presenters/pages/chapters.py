@@ -74,9 +74,7 @@ def park_chapter(ctx: PageContext) -> str:
     cov = ctx.result.parks
     methods = list(cov.methods)
     out = [f"<p>{esc(T('report.park_definition'))}</p>",
-           f"<p><a href='map.html'>{esc(L('interactive_map'))}</a> · "
-           f"<a href='maps/park_coverage_A4.png'>{esc(L('print_map_a4'))}</a> · "
-           f"<a href='maps/park_coverage_A3.pdf'>{esc(L('print_map_a3'))}</a></p>"]
+           f"<p><a href='map.html'>{esc(L('interactive_map'))}</a> · {ctx.print_links('park_coverage')}</p>"]
     # which residential land: mapped, inferred, both
     bs = getattr(cov, "by_source", None)
     if bs is not None and len(bs):
@@ -309,6 +307,8 @@ def chapters(ctx: PageContext) -> list[tuple[str, str, str]]:
         body = [_headline(ctx, res)]
         if name in ctx.maps:
             body.append(_map(ctx, ctx.maps[name], ctx.L(name)))
+            links = ctx.print_links(slug(name))
+            body.append(f"<p>{links}</p>" if links else "")
         try:
             body.append(CHAPTERS.get(name, generic_chapter)(ctx, name, res))
         except Exception as exc:  # noqa: BLE001 - one analysis' chapter must not cost the whole report

@@ -15,6 +15,7 @@ from ..._version import __version__
 from ...errors import GeoplanWarning
 from ...i18n import label, text
 from ...audit import with_data_grade
+from ..html import esc
 
 __all__ = ["PageContext", "area_name", "make_context", "report_title", "slug", "unit_file"]
 
@@ -42,6 +43,9 @@ class PageContext:
         Rule-dependent column labels (:func:`geoplan.presenters.labels`).
     maps : dict
         Analysis name -> its drawn print map (relative path).
+    map_files : tuple of str
+        Every print map file of the folder (relative paths: ``maps/<stem>_<paper>.<png|pdf>``,
+        ``maps/units/<unit>.<png|pdf>``): the pages link each of them (:meth:`print_links`).
     unit_pages : bool
         Whether a page per unit is written.
     """
@@ -58,12 +62,28 @@ class PageContext:
     default_method: str
     labels: dict = field(default_factory=dict)
     maps: dict = field(default_factory=dict)
+    map_files: tuple = ()
     unit_pages: bool = True
     _tables: dict = field(default_factory=dict)
 
     def L(self, key: str, scope: str | None = None) -> str:
         """The label of ``key`` in the page's language."""
         return label(key, self.lang, scope, self.labels)
+
+    def print_links(self, stem: str, prefix: str = "") -> str:
+        """Links to every print version of one map in :attr:`map_files`: A4 and A3, PNG and PDF ("" if none).
+
+        ``stem`` names the map under ``maps/`` (``park_coverage``, ``units/3``); ``prefix`` leads from the page
+        to the folder root (``../`` on a unit page).
+        """
+        files = set(self.map_files)
+        links = []
+        for paper in ("A4", "A3", ""):
+            for fmt in ("png", "pdf"):
+                rel = f"maps/{stem}_{paper}.{fmt}" if paper else f"maps/{stem}.{fmt}"
+                if rel in files:
+                    links.append(f"<a href='{esc(prefix + rel)}'>{esc(f'{paper} {fmt.upper()}'.strip())}</a>")
+        return f"{esc(self.L('print_maps'))}: " + " · ".join(links) if links else ""
 
     def T(self, key: str, **values: Any) -> str:
         """A sentence of ``labels.yaml`` (``text`` section) in the page's language."""

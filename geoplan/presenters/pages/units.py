@@ -81,7 +81,8 @@ def unit_body(ctx: PageContext, uid: Any, name: str, row: pd.Series, prefix: str
              f"<p class='scope'>{esc(T('report.unit_scope', unit=name))}</p>",
              "<div class='cards'>" + "".join(f"<div class='card'><b>{esc(v)}</b><span>{esc(t)}</span></div>"
                                              for v, t in cards) + "</div>",
-             f"<p class='mapimg'><a href='{img}'><img class='map' src='{img}' alt='{esc(name)}'></a></p>"]
+             f"<p class='mapimg'><a href='{img}'><img class='map' src='{img}' alt='{esc(name)}'></a></p>",
+             f"<p class='muted'>{ctx.print_links(f'units/{slug(uid)}', prefix)}</p>"]
     rows = []
     bu = cov.by_unit[(cov.by_unit["unit_id"] == uid) & (cov.by_unit["tier"] == "all")]
     for t in park_targets(ctx):
