@@ -402,6 +402,29 @@ def test_area_name_and_title_options_reach_the_configuration():
 
 
 @pytest.mark.slow
+def test_area_name_and_title_options_reach_every_title(xicheng_audit):
+    """From the command line to the pages and maps: the report's title, each print map's title, the map page's."""
+    import dataclasses
+
+    from geoplan.cli import build_parser, config_from_args
+    from geoplan.presenters.audit_maps import print_map_jobs
+    from geoplan.presenters.pages.context import area_name, report_title
+
+    rep = config_from_args(build_parser().parse_args(["audit", "--area-name", "示范区 Testville"])).extra["report"]
+    extra = dict(xicheng_audit.config.extra, report=dict(xicheng_audit.config.extra.get("report") or {}, **rep))
+    res = dataclasses.replace(xicheng_audit, config=dataclasses.replace(xicheng_audit.config, extra=extra))
+    assert area_name(res) == "示范区 Testville"
+    assert report_title(res, "zh", area_name(res)).startswith("示范区 Testville · ")  # no --title: area and report
+    jobs = print_map_jobs(res, Path("/nonexistent"), "zh", area_name=area_name(res))
+    assert {j.rel.split("_A")[0] for j in jobs} >= {"maps/park_coverage", "maps/lifecircle", "maps/fairness"}
+    assert all(j.kwargs["title"].endswith(" · 示范区 Testville") for j in jobs), [j.kwargs["title"] for j in jobs]
+    # --title replaces the report's title (and so the interactive map's, which is "<title> · park coverage")
+    rep = config_from_args(build_parser().parse_args(["audit", "--title", "Testville 公园体检"])).extra["report"]
+    res = dataclasses.replace(res, config=dataclasses.replace(res.config, extra=dict(extra, report=dict(extra["report"], **rep))))
+    assert report_title(res, "zh", area_name(res)) == "Testville 公园体检"
+
+
+@pytest.mark.slow
 def test_no_word_doubled_in_layer_names(xicheng_audit):
     from geoplan.presenters.audit_maps import audit_map_layers
 
