@@ -365,6 +365,39 @@ def test_whatif_command_line(cau, tmp_path):
     assert main(["whatif", str(tmp_path / "missing"), "--parks", str(f), "--out", str(tmp_path / "o3"), "-q"]) == 3
 
 
+def test_whatif_datum_of_a_proposal_is_honoured(cau, tmp_path):
+    """`geoplan whatif --datum parks=gcj02`: a park drawn on an AMap basemap (GCJ-02) gives the WGS 84 park's answer (#14 item 3)."""
+    from geoplan.cli import main
+    from geoplan.sources.datum import wgs84_to_gcj02
+
+    audit = tmp_path / "audit"
+    audit.mkdir()
+    save_state(cau, audit)
+    c = _uncovered_spot(cau)
+    wgs = gpd.GeoDataFrame({"name": ["P"]}, geometry=[shapely.box(c.x + 40, c.y + 40, c.x + 120, c.y + 120)],
+                           crs=cau.study.crs).to_crs("EPSG:4326")
+    gcj = wgs.copy()
+    gcj["geometry"] = shapely.transform(wgs.geometry.values, lambda xy: np.column_stack(wgs84_to_gcj02(xy[:, 0], xy[:, 1])))
+    # the offset the AMap planner's file carries in Haidian: some 500 m (independently, on the ellipsoid)
+    from pyproj import Geod
+
+    (x0, y0), (x1, y1) = shapely.get_coordinates(wgs.geometry.iloc[0])[0], shapely.get_coordinates(gcj.geometry.iloc[0])[0]
+    assert 300 < Geod(ellps="WGS84").inv(x0, y0, x1, y1)[2] < 800
+    files = {k: tmp_path / f"{k}.geojson" for k in ("wgs", "gcj")}
+    wgs.to_file(files["wgs"], driver="GeoJSON")
+    gcj.to_file(files["gcj"], driver="GeoJSON")
+    runs = {"wgs": ["--parks", str(files["wgs"])], "declared": ["--parks", str(files["gcj"]), "--datum", "parks=gcj02"],
+            "undeclared": ["--parks", str(files["gcj"])]}
+    got = {}
+    for k, extra in runs.items():
+        out = tmp_path / f"out-{k}"
+        assert main(["whatif", str(audit), *extra, "--out", str(out), "-q", "--no-maps"]) == 0, k
+        got[k] = pd.read_csv(out / "tables" / "whatif_by_unit.csv")
+    assert got["wgs"]["new_residents"].sum() > 0
+    pd.testing.assert_frame_equal(got["declared"], got["wgs"], check_exact=False, rtol=1e-6)  # converted back
+    assert not got["undeclared"].equals(got["wgs"])  # taken at its label: ~500 m off, another answer
+
+
 def test_fast_completeness_matches_the_life_circle_definition():
     from geoplan.lifecircle import completeness, load_lifecircle_rules
     from geoplan.whatif.proposal import _complete
