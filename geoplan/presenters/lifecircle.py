@@ -72,7 +72,10 @@ def map_layers(res: LifeCircleResult, lang: str = "en") -> list:
         g = gaps[gaps["category"] == cid] if len(gaps) else gaps
         if len(g) == 0:
             continue
-        g = g[["unit_name", "residents", "dist_m", "geometry"]]
+        # rounded as on the homes layer: the tooltip shows residents to 0.1 and metres, the file stays small
+        g = g[["unit_name", "residents", "dist_m", "geometry"]].assign(
+            residents=lambda d: np.round(d["residents"].to_numpy(float), 1),
+            dist_m=lambda d: np.round(d["dist_m"].to_numpy(float), 0))
         layers.append(MapLayer(
             g, text("lifecircle.gap", lang, cat=label[cid], m=rules.threshold(cid)), kind="point", color="#d62728",
             radius_px=3.5, show=False,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import geopandas as gpd
 import numpy as np
 
@@ -62,14 +64,7 @@ def park_map_layers(cov: ParkCoverage, units: gpd.GeoDataFrame, lang: str = "en"
                                tooltip=[("unit_name", L("unit_name")), ("land_pct", L("land_pct")),
                                         ("residents_pct", L("residents_pct"))]))
 
-    cells = cov.cells
-    covered = cells["net_covered"].to_numpy() if method == "network" else cells["euc_cov_m2"].to_numpy() >= 0.5 * cells["area_m2"].to_numpy()
-    c = cells[["unit_name", "area_m2", "residents", "geometry"]].copy()
-    c["status"] = np.where(covered, "covered", "not_covered")
-    dcol = "net_dist" if method == "network" else "euc_dist"
-    c["distance_m"] = cells[dcol].replace(np.inf, np.nan).round(0)
-    c["residents"] = c["residents"].round(1)
-    c = c.dissolve(by=["unit_name", "status"], aggfunc={"area_m2": "sum", "residents": "sum", "distance_m": "median"}).reset_index()
+    c = _residential_by_status(cov, method)
     c["status_label"] = c["status"].map(L)
     layers.append(MapLayer(c, f"{L('residential')} ({L(method)})", kind="polygon", column="status",
                            categories={"covered": COVERED, "not_covered": NOT_COVERED},
@@ -113,3 +108,27 @@ def park_map_layers(cov: ParkCoverage, units: gpd.GeoDataFrame, lang: str = "en"
                                group=group, key="park_access_points",
                                tooltip=[("park_id", L("park_id")), ("kind", L("kind"))]))
     return layers
+
+
+#: The last residential land dissolved by unit and coverage status: ``(weak reference to the result, id of
+#: its cells, method)`` and the frame.  The interactive map, the print maps and the GeoPackage styles all ask for the
+#: park layers of the same result; the dissolve (a union of every unit's cells, seconds on a district) is
+#: done once.
+_DISSOLVED: list = [None, None]
+
+
+def _residential_by_status(cov: ParkCoverage, method: str) -> gpd.GeoDataFrame:
+    """Residential cells dissolved by unit and status (covered or not by ``method``), a copy per caller."""
+    cells = cov.cells
+    held = _DISSOLVED[0]
+    if held is not None and held[0]() is cov and held[1] == id(cells) and held[2] == method:
+        return _DISSOLVED[1].copy()
+    covered = cells["net_covered"].to_numpy() if method == "network" else cells["euc_cov_m2"].to_numpy() >= 0.5 * cells["area_m2"].to_numpy()
+    c = cells[["unit_name", "area_m2", "residents", "geometry"]].copy()
+    c["status"] = np.where(covered, "covered", "not_covered")
+    dcol = "net_dist" if method == "network" else "euc_dist"
+    c["distance_m"] = cells[dcol].replace(np.inf, np.nan).round(0)
+    c["residents"] = c["residents"].round(1)
+    c = c.dissolve(by=["unit_name", "status"], aggfunc={"area_m2": "sum", "residents": "sum", "distance_m": "median"}).reset_index()
+    _DISSOLVED[:] = [(weakref.ref(cov), id(cells), method), c]
+    return c.copy()
