@@ -287,7 +287,8 @@ def test_geopackage_layer_styles_read_back(xicheng_report_zh):
     gpkg = xicheng_report_zh / "geoplan.gpkg"
     styles = read_layer_styles(gpkg)
     layers = {name for name, _ in pyogrio.list_layers(gpkg)}
-    assert {"units", "parks", "residential_cells", "blind_spots", "lifecircle_units", "fairness_units"} <= set(styles)
+    assert {"units", "parks", "residential_cells", "blind_spots", "lifecircle_units", "fairness_units",
+            "quality_completeness"} <= set(styles)
     assert set(styles) <= layers
     for table, row in styles.items():
         assert row["useAsDefault"] and row["f_geometry_column"] == "geom" and row["styleName"] == "geoplan"
@@ -306,6 +307,15 @@ def test_geopackage_layer_styles_read_back(xicheng_report_zh):
     got = {c.get("value"): _rgb_of(s.find("layer/prop[@k='color']").get("v"))
            for c, s in zip(cells.iter("category"), cells.iter("symbol"))}
     assert got == {"covered": _qgis_rgb(COVERED), "not_covered": _qgis_rgb(NOT_COVERED)}
+    # the data-completeness grade of each unit (#17): A-D in the grade colours, units named
+    from geoplan.presenters.quality import GRADE_COLORS
+
+    grades = ET.fromstring(styles["quality_completeness"]["styleQML"].split("\n", 1)[1])
+    r = grades.find("renderer-v2")
+    assert r.get("type") == "categorizedSymbol" and r.get("attr") == "grade"
+    got = {c.get("value"): _rgb_of(s.find("layer/prop[@k='color']").get("v")) for c, s in zip(r.iter("category"), r.iter("symbol"))}
+    assert got == {k: _qgis_rgb(v) for k, v in GRADE_COLORS.items()}
+    assert grades.find("labeling/settings/text-style").get("fieldName") == "unit_name"
     blind = ET.fromstring(styles["blind_spots"]["styleQML"].split("\n", 1)[1])
     assert "b_diagonal" in {p.get("v") for p in blind.iter("prop") if p.get("k") == "style"}
     # GDAL lists the style table as a plain table
@@ -370,7 +380,8 @@ def test_geopackage_opens_styled_in_qgis(xicheng_report_zh, xicheng_audit, tmp_p
         pytest.skip("PyQGIS not available to /usr/bin/python3 (Debian: apt-get install python3-qgis)")
     script = tmp_path / "qgis_check.py"
     script.write_text(_QGIS_SCRIPT, encoding="utf-8")
-    names = ["units", "parks", "residential_cells", "blind_spots", "lifecircle_origins", "fairness_units"]
+    names = ["units", "parks", "residential_cells", "blind_spots", "lifecircle_origins", "fairness_units",
+             "quality_completeness"]
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     run = subprocess.run([SYSTEM_PYTHON, str(script), str(xicheng_report_zh / "geoplan.gpkg"), *names],
                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
@@ -390,6 +401,11 @@ def test_geopackage_opens_styled_in_qgis(xicheng_report_zh, xicheng_audit, tmp_p
     assert got["blind_spots"]["drawn"] == int((bs["method"] == "network").sum())
     assert got["parks"]["drawn"] == got["parks"]["features"]
     assert got["lifecircle_origins"]["drawn"] == got["lifecircle_origins"]["features"]
+    q = got["quality_completeness"]
+    assert q["renderer"] == "categorizedSymbol" and q["labels"] and q["drawn"] == q["features"] == 15
+    from geoplan.presenters.quality import GRADE_COLORS
+
+    assert dict(q["classes"]) == {k: v.lower() for k, v in GRADE_COLORS.items()}
 
 
 # ------------------------------------------------------------------ words

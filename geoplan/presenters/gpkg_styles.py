@@ -65,6 +65,7 @@ GPKG_STYLES: dict[str, GpkgStyle] = {
     "greenways_edges": GpkgStyle("greenways_edges", attr="{component_group}"),
     "greenways_links": GpkgStyle("greenways_links"),
     "greenways_parks": GpkgStyle("greenways_parks", attr="""if("linked", 'linked', 'not_linked')"""),
+    "quality_grades": GpkgStyle("quality_completeness", label_field="unit_name"),
 }
 
 

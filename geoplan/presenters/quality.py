@@ -72,7 +72,7 @@ def map_layers(res: QualityResult, lang: str = "en") -> list:
     u["weakest"] = [text(f"quality.measure_short_{m}", lang) if isinstance(m, str) else "—" for m in u["weakest"]]
     return [MapLayer(u, text("quality.grade_layer", lang), kind="polygon", column="grade", categories=GRADE_COLORS,
                      category_labels={k: text("quality.grade_legend", lang, grade=k) for k in GRADE_COLORS},
-                     fill_opacity=0.45, color="#444444", weight=1, show=False, tooltip=tip)]
+                     fill_opacity=0.45, color="#444444", weight=1, show=False, tooltip=tip, key="quality_grades")]
 
 
 def figures(res: QualityResult, folder: str | Path, lang: str = "en") -> list[tuple[str, str]]:
