@@ -368,7 +368,9 @@ def test_map_renderer_progress_bar(tmp_path, result, capfd):
     with report.MapRenderer(_tiny_jobs(tmp_path, result, 2), workers=1, quiet=False, desc="maps") as r:
         r.wait()
     err = capfd.readouterr().err
-    assert "maps" in err and "2/2" in err
+    # the bar is drawn with its total; tqdm redraws at most every 0.1 s and clears itself at the end (leave=False),
+    # so how far it got when last drawn depends on the machine's speed, its total does not
+    assert re.search(r"maps:.*\b[0-2]/2\b", err), err
 
 
 def test_analysis_map_failure_is_a_warning(tmp_path, result):
