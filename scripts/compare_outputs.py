@@ -83,10 +83,12 @@ def _layers_diff(a: Path, b: Path) -> list[str]:
         if list(da.columns) != list(db.columns) or len(da) != len(db):
             out.append(f"layer {n}: columns or rows differ ({len(da)} -> {len(db)} rows)")
             continue
-        ga, gb = da.geometry.to_wkb().to_numpy(), db.geometry.to_wkb().to_numpy()
-        if not (ga == gb).all():
-            out.append(f"layer {n}: {int((ga != gb).sum())} geometries differ")
-        attrs = [c for c in da.columns if c != da.geometry.name]
+        geom = getattr(da, "_geometry_column_name", None)  # None: a table without geometry (attributes only)
+        if geom is not None:
+            ga, gb = da[geom].to_wkb().to_numpy(), db[geom].to_wkb().to_numpy()
+            if not (ga == gb).all():
+                out.append(f"layer {n}: {int((ga != gb).sum())} geometries differ")
+        attrs = [c for c in da.columns if c != geom]
         ta = da[attrs].astype(str).where(da[attrs].notna(), "<null>").to_numpy()  # None and NaN: both null
         tb = db[attrs].astype(str).where(db[attrs].notna(), "<null>").to_numpy()
         if not (ta == tb).all():

@@ -51,3 +51,18 @@ def test_a_table_value_or_a_geometry_that_differs_is_named(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "DIFF tables/cells.csv" in out and "column 'net_dist': 1 rows" in out and "1e-06" in out
     assert "layer cells: 1 geometries differ" in out
+
+
+def test_a_layer_without_geometry_is_compared_by_its_attributes(tmp_path, capsys):
+    # the default audit's GeoPackage holds attribute-only tables beside the geographic layers
+    import pandas as pd
+    import pyogrio
+
+    m = _script()
+    a = _folder(tmp_path / "a", 100.0, "/c")
+    b = _folder(tmp_path / "b", 100.0, "/c")
+    for root, grade in ((a, "C"), (b, "D")):
+        pyogrio.write_dataframe(pd.DataFrame({"unit": ["椿树"], "grade": [grade]}), root / "geoplan.gpkg",
+                                layer="grades", driver="GPKG")
+    assert m.main([str(a), str(b), "--layers"]) == 1
+    assert "layer grades: attributes differ in ['grade']" in capsys.readouterr().out
